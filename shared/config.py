@@ -1,0 +1,306 @@
+"""Typed settings read from app settings (the environment, or ``local.settings.json`` locally).
+
+Every setting the connector reads is declared once in ``CATALOG`` with its feature, description and a
+sample value; ``local.settings.sample.json`` and the README document the same list (a test keeps them in
+step). Settings are validated per feature: asking for a feature's settings reports *every* missing or
+invalid key of that feature in one ``ConfigError``, while features that are fine keep working, and the
+health endpoint lists the problems of all of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol, Self, TypeVar
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One app setting: its name, the feature that needs it, what it means and a sample value."""
+
+    name: str
+    feature: str
+    description: str
+    sample: str
+    default: str | None = None  # None: required by its feature
+    secret: bool = False
+
+
+CATALOG: tuple[Setting, ...] = (
+    Setting(
+        "AzureWebJobsStorage", "storage",
+        "Storage account connection string: the Functions host's own storage, queues and state tables.",
+        "UseDevelopmentStorage=true",
+    ),
+    Setting(
+        "STATE_TABLE_PREFIX", "storage",
+        "Prefix of the state table names (letters and digits, starts with a letter, at most 20 characters).",
+        "sync", default="sync",
+    ),
+    Setting(
+        "TOKEN_ENCRYPTION_KEY", "token_cache",
+        "Base64 of 32 random bytes: the AES-256-GCM key that encrypts cached API tokens at rest.",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", secret=True,
+    ),
+    Setting(
+        "HEARTBEAT_SCHEDULE", "heartbeat",
+        "NCRONTAB schedule (six fields, seconds first) of the heartbeat timer.",
+        "0 */5 * * * *", default="0 */5 * * * *",
+    ),
+    Setting(
+        "ECHO_QUEUE", "heartbeat",
+        "Queue the heartbeat writes and the echo worker reads (proves timer -> queue -> worker end to end).",
+        "heartbeat-echo", default="heartbeat-echo",
+    ),
+)  # fmt: skip
+
+SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in CATALOG}
+
+
+class ConfigError(Exception):
+    """Settings of a feature are missing or invalid; the message names every offending key."""
+
+    def __init__(self, feature: str, problems: list[str]) -> None:
+        self.feature = feature
+        self.problems = problems
+        super().__init__(f"configuration for '{feature}' is incomplete: " + "; ".join(problems))
+
+
+_KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(", re.IGNORECASE)
+_NCRONTAB_FIELD = re.compile(r"^[\w*/,\-]+$")
+T = TypeVar("T")
+
+
+class SettingsReader:
+    """Reads declared settings from a mapping, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+        self.problems: list[str] = []
+
+    def _raw(self, name: str) -> str | None:
+        spec = SETTINGS_BY_NAME.get(name)
+        if spec is None:  # a programming error, not a configuration error
+            raise KeyError(f"setting {name} is not declared in shared.config.CATALOG")
+        value = self._values.get(name)
+        if value is None or value.strip() == "":
+            if spec.default is None:
+                self.problems.append(f"{name} is missing ({spec.description})")
+            return spec.default
+        if _KEY_VAULT_REFERENCE.match(value):
+            # App Service leaves the literal reference in place when it cannot resolve it.
+            self.problems.append(
+                f"{name} is an unresolved Key Vault reference; check the app's identity and access"
+            )
+            return None
+        return value.strip()
+
+    def _checked(self, name: str, parse: Callable[[str], T], fallback: T, expected: str) -> T:
+        raw = self._raw(name)
+        if raw is None:
+            return fallback
+        try:
+            return parse(raw)
+        except ValueError:
+            shown = "<hidden>" if SETTINGS_BY_NAME[name].secret else repr(raw)
+            self.problems.append(f"{name} is invalid: expected {expected}, got {shown}")
+            return fallback
+
+    def text(self, name: str) -> str:
+        """A non-empty string."""
+        return self._raw(name) or ""
+
+    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        """An integer within optional bounds."""
+
+        def parse(raw: str) -> int:
+            value = int(raw)
+            if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+                raise ValueError(raw)
+            return value
+
+        return self._checked(name, parse, minimum or 0, f"an integer in [{minimum}, {maximum}]")
+
+    def flag(self, name: str) -> bool:
+        """A boolean written true/false (also 1/0, yes/no)."""
+
+        def parse(raw: str) -> bool:
+            lowered = raw.lower()
+            if lowered in {"true", "1", "yes"}:
+                return True
+            if lowered in {"false", "0", "no"}:
+                return False
+            raise ValueError(raw)
+
+        return self._checked(name, parse, False, "true or false")
+
+    def url(self, name: str, *, https: bool = False) -> str:
+        """An absolute http(s) URL without a trailing slash."""
+
+        def parse(raw: str) -> str:
+            parts = urlsplit(raw)
+            if parts.scheme not in ({"https"} if https else {"http", "https"}) or not parts.netloc:
+                raise ValueError(raw)
+            return raw.rstrip("/")
+
+        return self._checked(name, parse, "", "an absolute https URL" if https else "an absolute URL")
+
+    def pattern(self, name: str, regex: str, expected: str) -> str:
+        """A string that fully matches ``regex``."""
+
+        def parse(raw: str) -> str:
+            if not re.fullmatch(regex, raw):
+                raise ValueError(raw)
+            return raw
+
+        return self._checked(name, parse, "", expected)
+
+    def schedule(self, name: str) -> str:
+        """An NCRONTAB expression with six fields (seconds first)."""
+
+        def parse(raw: str) -> str:
+            fields = raw.split()
+            if len(fields) != 6 or not all(_NCRONTAB_FIELD.match(f) for f in fields):
+                raise ValueError(raw)
+            return raw
+
+        return self._checked(name, parse, "", "six NCRONTAB fields, seconds first (e.g. '0 */5 * * * *')")
+
+    def key_bytes(self, name: str, length: int) -> bytes:
+        """Base64 of exactly ``length`` bytes."""
+
+        def parse(raw: str) -> bytes:
+            try:
+                key = base64.b64decode(raw, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(raw) from exc
+            if len(key) != length:
+                raise ValueError(raw)
+            return key
+
+        return self._checked(name, parse, b"", f"base64 of {length} bytes")
+
+
+class FeatureSettings(Protocol):
+    """A frozen dataclass of one feature's settings, built by ``read``."""
+
+    FEATURE: ClassVar[str]
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Build the settings from the reader (problems are collected on the reader)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the host's queues and the connector's state tables live."""
+
+    FEATURE: ClassVar[str] = "storage"
+    connection_string: str
+    table_prefix: str
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read AzureWebJobsStorage and STATE_TABLE_PREFIX."""
+        return cls(
+            connection_string=reader.text("AzureWebJobsStorage"),
+            table_prefix=reader.pattern(
+                "STATE_TABLE_PREFIX",
+                r"[A-Za-z][A-Za-z0-9]{0,19}",
+                "letters and digits, starting with a letter",
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class TokenCacheSettings:
+    """The key that encrypts cached tokens."""
+
+    FEATURE: ClassVar[str] = "token_cache"
+    encryption_key: bytes
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read TOKEN_ENCRYPTION_KEY."""
+        return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
+
+
+@dataclass(frozen=True)
+class HeartbeatSettings:
+    """The heartbeat timer and its echo queue."""
+
+    FEATURE: ClassVar[str] = "heartbeat"
+    schedule: str
+    echo_queue: str
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read HEARTBEAT_SCHEDULE and ECHO_QUEUE."""
+        return cls(
+            schedule=reader.schedule("HEARTBEAT_SCHEDULE"),
+            echo_queue=reader.pattern(
+                "ECHO_QUEUE",
+                r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}",
+                "a queue name (3-63 lowercase, digits, -)",
+            ),
+        )
+
+
+FEATURES: tuple[type[FeatureSettings], ...] = (StorageSettings, TokenCacheSettings, HeartbeatSettings)
+F = TypeVar("F", bound=FeatureSettings)
+
+
+class AppSettings:
+    """All app settings of one process; hands out validated settings per feature."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, local_settings: Path | None = None
+    ) -> AppSettings:
+        """Read the environment, under the ``Values`` of ``local.settings.json`` when one is given and exists.
+
+        As with Core Tools, a variable already set in the environment wins over the file.
+        """
+        values: dict[str, str] = {}
+        if local_settings is not None and local_settings.exists():
+            values.update(read_local_settings(local_settings))
+        values.update(os.environ if environ is None else environ)
+        return cls(values)
+
+    def get(self, feature: type[F]) -> F:
+        """The validated settings of ``feature``; raises ConfigError naming every bad key."""
+        reader = SettingsReader(self._values)
+        settings = feature.read(reader)
+        if reader.problems:
+            raise ConfigError(feature.FEATURE, reader.problems)
+        return settings
+
+    def problems(self) -> dict[str, list[str]]:
+        """Problems per feature (features without problems are left out): what the health endpoint reports."""
+        found: dict[str, list[str]] = {}
+        for feature in FEATURES:
+            reader = SettingsReader(self._values)
+            feature.read(reader)
+            if reader.problems:
+                found[feature.FEATURE] = reader.problems
+        return found
+
+
+def read_local_settings(path: Path) -> dict[str, str]:
+    """The ``Values`` of a Core Tools ``local.settings.json`` file, as strings."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    values = document.get("Values", {})
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: 'Values' must be an object")
+    return {str(k): str(v) for k, v in values.items()}

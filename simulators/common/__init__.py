@@ -1,0 +1,1 @@
+"""The toolkit every simulator is built on: serving, TLS, faults, OData, $batch and admin routes."""

@@ -1,0 +1,92 @@
+"""Settings: per-feature validation that names every bad key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shared.config import (
+    CATALOG,
+    AppSettings,
+    ConfigError,
+    HeartbeatSettings,
+    StorageSettings,
+    TokenCacheSettings,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+VALID_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+
+def test_every_problem_of_a_feature_is_reported_at_once() -> None:
+    """Two bad keys of one feature appear in one error, each by name."""
+    settings = AppSettings({"STATE_TABLE_PREFIX": "9bad"})
+    with pytest.raises(ConfigError) as caught:
+        settings.get(StorageSettings)
+    message = str(caught.value)
+    assert "AzureWebJobsStorage is missing" in message
+    assert "STATE_TABLE_PREFIX is invalid" in message
+    assert caught.value.feature == "storage"
+
+
+def test_a_broken_feature_does_not_affect_another() -> None:
+    """A missing storage setting leaves the heartbeat settings usable, with defaults applied."""
+    settings = AppSettings({})
+    heartbeat = settings.get(HeartbeatSettings)
+    assert heartbeat.schedule == "0 */5 * * * *"
+    assert heartbeat.echo_queue == "heartbeat-echo"
+    assert set(settings.problems()) == {"storage", "token_cache"}
+
+
+def test_secret_values_are_never_echoed_in_errors() -> None:
+    """An invalid secret is reported by name only."""
+    with pytest.raises(ConfigError) as caught:
+        AppSettings({"TOKEN_ENCRYPTION_KEY": "c2hvcnQ="}).get(TokenCacheSettings)
+    assert "c2hvcnQ=" not in str(caught.value)
+    assert "TOKEN_ENCRYPTION_KEY is invalid" in str(caught.value)
+
+
+def test_key_is_decoded_to_bytes() -> None:
+    """A valid base64 key of 32 bytes is returned as bytes."""
+    assert AppSettings({"TOKEN_ENCRYPTION_KEY": VALID_KEY}).get(TokenCacheSettings).encryption_key == bytes(
+        range(32)
+    )
+
+
+def test_unresolved_key_vault_reference_is_named() -> None:
+    """App Service leaves unresolved references as literals; they are reported, not used."""
+    ref = "@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/x/)"
+    with pytest.raises(ConfigError, match="TOKEN_ENCRYPTION_KEY is an unresolved Key Vault reference"):
+        AppSettings({"TOKEN_ENCRYPTION_KEY": ref}).get(TokenCacheSettings)
+
+
+@pytest.mark.parametrize("schedule", ["*/5 * * * *", "0 */5 * * * * *", "0 */5 * * * ?x!"])
+def test_schedule_needs_six_ncrontab_fields(schedule: str) -> None:
+    """Five-field (Unix cron) and malformed schedules are rejected."""
+    with pytest.raises(ConfigError, match="HEARTBEAT_SCHEDULE is invalid"):
+        AppSettings({"HEARTBEAT_SCHEDULE": schedule}).get(HeartbeatSettings)
+
+
+def test_environment_wins_over_local_settings(tmp_path: Path) -> None:
+    """As with Core Tools, a variable set in the environment overrides local.settings.json."""
+    local = tmp_path / "local.settings.json"
+    local.write_text(
+        json.dumps({"IsEncrypted": False, "Values": {"ECHO_QUEUE": "from-file", "STATE_TABLE_PREFIX": "f"}})
+    )
+    settings = AppSettings.from_environment({"ECHO_QUEUE": "from-env"}, local)
+    assert settings.get(HeartbeatSettings).echo_queue == "from-env"
+    assert (
+        AppSettings.from_environment({"AzureWebJobsStorage": "x"}, local).get(StorageSettings).table_prefix
+        == "f"
+    )
+
+
+def test_every_setting_is_documented() -> None:
+    """Each declared setting appears in local.settings.sample.json and in the README."""
+    sample = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]
+    readme = (REPO / "README.md").read_text()
+    for setting in CATALOG:
+        assert setting.name in sample, f"{setting.name} missing from local.settings.sample.json"
+        assert f"`{setting.name}`" in readme, f"{setting.name} missing from README"
