@@ -1,0 +1,1 @@
+"""Cross-cutting helpers: HTTP retry policy, token types, secrets, credentials, encryption, telemetry."""

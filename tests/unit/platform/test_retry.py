@@ -1,0 +1,121 @@
+"""The retry policy: what is retried, how long it waits, and what it never repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from shared.platform.retry import RetryPolicy, recording_waits, retry_after_seconds
+
+Step = Callable[[httpx.Request], httpx.Response]
+
+
+def scripted(*steps: int | type[httpx.TransportError]) -> tuple[httpx.Client, list[httpx.Request]]:
+    """A client whose transport answers each request with the next status (or raises the next error)."""
+    seen: list[httpx.Request] = []
+    remaining = list(steps)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        step = remaining.pop(0)
+        if isinstance(step, int):
+            headers = {"Retry-After": "7"} if step == 429 else {}
+            return httpx.Response(step, headers=headers, json={"step": len(seen)})
+        raise step("scripted", request=request)
+
+    return httpx.Client(transport=httpx.MockTransport(handler)), seen
+
+
+def get() -> httpx.Request:
+    return httpx.Request("GET", "http://127.0.0.1/x")
+
+
+def test_idempotent_request_retries_throttling_and_server_errors() -> None:
+    """429 then 503 then 200: three sends, the 200 comes back."""
+    client, seen = scripted(429, 503, 200)
+    with recording_waits():
+        response = RetryPolicy().send(client, get(), idempotent=True)
+    assert response.status_code == 200
+    assert len(seen) == 3
+
+
+def test_retry_after_is_honoured_exactly() -> None:
+    """The wait after a 429 is the server's Retry-After, not the backoff."""
+    client, _ = scripted(429, 200)
+    with recording_waits() as waits:
+        RetryPolicy().send(client, get(), idempotent=True)
+    assert waits == [7.0]
+
+
+def test_backoff_is_bounded_and_grows() -> None:
+    """Without Retry-After the waits stay within the exponential ceilings."""
+    client, _ = scripted(500, 500, 500, 200)
+    policy = RetryPolicy(initial_wait=1.0, max_wait=3.0)
+    with recording_waits() as waits:
+        policy.send(client, get(), idempotent=True)
+    assert len(waits) == 3
+    for wait, ceiling in zip(waits, [1.0, 2.0, 3.0], strict=True):
+        assert 0 <= wait <= ceiling
+
+
+def test_attempts_are_bounded_and_last_response_returned() -> None:
+    """After the last attempt the final error response is handed back, readable."""
+    client, seen = scripted(503, 503, 503)
+    with recording_waits():
+        response = RetryPolicy(attempts=3).send(client, get(), idempotent=True)
+    assert response.status_code == 503
+    assert response.json() == {"step": 3}
+    assert len(seen) == 3
+
+
+def test_transport_errors_propagate_after_the_last_attempt() -> None:
+    """A read timeout on every try ends in the timeout exception."""
+    client, seen = scripted(httpx.ReadTimeout, httpx.ReadTimeout)
+    with recording_waits(), pytest.raises(httpx.ReadTimeout):
+        RetryPolicy(attempts=2).send(client, get(), idempotent=True)
+    assert len(seen) == 2
+
+
+def test_create_is_not_repeated_after_a_timeout_or_5xx() -> None:
+    """A non-idempotent POST is sent once when the server may have seen it."""
+    create = httpx.Request("POST", "http://127.0.0.1/orders")
+    client, seen = scripted(httpx.ReadTimeout)
+    with recording_waits(), pytest.raises(httpx.ReadTimeout):
+        RetryPolicy().send(client, create, idempotent=False)
+    assert len(seen) == 1
+    client, seen = scripted(503)
+    with recording_waits():
+        assert RetryPolicy().send(client, create, idempotent=False).status_code == 503
+    assert len(seen) == 1
+
+
+def test_create_is_retried_when_the_connection_was_never_made() -> None:
+    """A connect error means nothing reached the server: the create is resent."""
+    create = httpx.Request("POST", "http://127.0.0.1/orders")
+    client, seen = scripted(httpx.ConnectError, 201)
+    with recording_waits():
+        assert RetryPolicy().send(client, create, idempotent=False).status_code == 201
+    assert len(seen) == 2
+
+
+def test_retry_after_beyond_the_cap_is_not_waited_for() -> None:
+    """A server asking for longer than max_retry_after gets its 429 back at once."""
+    client, seen = scripted(429, 200)
+    with recording_waits() as waits:
+        response = RetryPolicy(max_retry_after=5).send(client, get(), idempotent=True)
+    assert response.status_code == 429
+    assert waits == []
+    assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("120", 120.0), ("Wed, 01 Jan 2031 00:00:10 GMT", 10.0), ("soon", None)],
+)
+def test_retry_after_forms(header: str, expected: float | None) -> None:
+    """Delta-seconds and HTTP-date forms are both understood; garbage is ignored."""
+    response = httpx.Response(429, headers={"Retry-After": header})
+    assert retry_after_seconds(response, now=datetime(2031, 1, 1, tzinfo=UTC)) == expected
