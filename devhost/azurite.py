@@ -81,11 +81,24 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def _start_once(binary: Path, endpoints: AzuriteEndpoints, log_path: Path) -> subprocess.Popen[bytes]:
     args = [
         str(binary),
-        "--blobHost", "127.0.0.1", "--blobPort", str(endpoints.blob_port),
-        "--queueHost", "127.0.0.1", "--queuePort", str(endpoints.queue_port),
-        "--tableHost", "127.0.0.1", "--tablePort", str(endpoints.table_port),
-        "--inMemoryPersistence", "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry",
-    ]  # fmt: skip
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(endpoints.blob_port),
+        "--queueHost",
+        "127.0.0.1",
+        "--queuePort",
+        str(endpoints.queue_port),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(endpoints.table_port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--silent",
+        "--disableTelemetry",
+    ]
     with log_path.open("ab") as log:
         # A session of its own, so stopping it also stops anything it spawned.
         return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603

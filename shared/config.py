@@ -35,31 +35,40 @@ class Setting:
 
 CATALOG: tuple[Setting, ...] = (
     Setting(
-        "AzureWebJobsStorage", "storage",
+        "AzureWebJobsStorage",
+        "storage",
         "Storage account connection string: the Functions host's own storage, queues and state tables.",
         "UseDevelopmentStorage=true",
     ),
     Setting(
-        "STATE_TABLE_PREFIX", "storage",
+        "STATE_TABLE_PREFIX",
+        "storage",
         "Prefix of the state table names (letters and digits, starts with a letter, at most 20 characters).",
-        "sync", default="sync",
+        "sync",
+        default="sync",
     ),
     Setting(
-        "TOKEN_ENCRYPTION_KEY", "token_cache",
+        "TOKEN_ENCRYPTION_KEY",
+        "token_cache",
         "Base64 of 32 random bytes: the AES-256-GCM key that encrypts cached API tokens at rest.",
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", secret=True,
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        secret=True,
     ),
     Setting(
-        "HEARTBEAT_SCHEDULE", "heartbeat",
+        "HEARTBEAT_SCHEDULE",
+        "heartbeat",
         "NCRONTAB schedule (six fields, seconds first) of the heartbeat timer.",
-        "0 */5 * * * *", default="0 */5 * * * *",
+        "0 */5 * * * *",
+        default="0 */5 * * * *",
     ),
     Setting(
-        "ECHO_QUEUE", "heartbeat",
+        "ECHO_QUEUE",
+        "heartbeat",
         "Queue the heartbeat writes and the echo worker reads (proves timer -> queue -> worker end to end).",
-        "heartbeat-echo", default="heartbeat-echo",
+        "heartbeat-echo",
+        default="heartbeat-echo",
     ),
-)  # fmt: skip
+)
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in CATALOG}
 

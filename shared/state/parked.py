@@ -1,0 +1,123 @@
+"""Parked records: rows that failed with a permanent, classified error, kept for inspection and replay.
+
+One open entry per record (entity + source key): parking the same record again updates it and counts
+the attempts, so the list shows each broken record once, with its latest error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from azure.data.tables import TableEntity
+
+from shared.state.clock import Clock, utc_now
+from shared.state.keys import decode_key, encode_key
+from shared.state.tables import StateTables, get_entity, mutate
+
+# A string property holds 64 KiB of UTF-16; keep well inside it.
+PAYLOAD_LIMIT_CHARS = 30_000
+
+
+@dataclass(frozen=True)
+class ParkedRecord:
+    """One record the connector could not process, and why."""
+
+    entity: str
+    source_key: str
+    error_class: str  # e.g. "unknown_product", "invalid_value", "missing_dependency"
+    message: str
+    direction: str
+    queue: str | None = None  # where a replay re-submits it
+    payload: Mapping[str, Any] | None = None
+    correlation_id: str | None = None
+    attempts: int = 1
+    first_parked_at: datetime | None = None
+    last_parked_at: datetime | None = None
+
+
+def _record(row: Mapping[str, Any]) -> ParkedRecord:
+    payload = row.get("Payload")
+    return ParkedRecord(
+        entity=row["Entity"],
+        source_key=decode_key(row["RowKey"]),
+        error_class=row["ErrorClass"],
+        message=row["Message"],
+        direction=row["Direction"],
+        queue=row.get("Queue"),
+        payload=json.loads(payload) if payload else None,
+        correlation_id=row.get("CorrelationId"),
+        attempts=int(row.get("Attempts", 1)),
+        first_parked_at=row.get("FirstParkedAt"),
+        last_parked_at=row.get("LastParkedAt"),
+    )
+
+
+class ParkedRecords:
+    """Park, list, inspect and resolve failed records."""
+
+    TABLE = "parked"
+
+    def __init__(self, tables: StateTables, clock: Clock = utc_now) -> None:
+        self._table = tables.table(self.TABLE)
+        self._clock = clock
+
+    def park(self, record: ParkedRecord) -> ParkedRecord:
+        """Park ``record`` (or update its open entry, counting the attempt)."""
+        now = self._clock()
+        payload = json.dumps(record.payload, default=str) if record.payload is not None else None
+        if payload is not None and len(payload) > PAYLOAD_LIMIT_CHARS:
+            payload = json.dumps({"truncated": True, "head": payload[: PAYLOAD_LIMIT_CHARS - 100]})
+
+        def change(current: TableEntity | None) -> dict[str, Any]:
+            row = {
+                "Entity": record.entity,
+                "ErrorClass": record.error_class,
+                "Message": record.message[:4000],
+                "Direction": record.direction,
+                "Queue": record.queue,
+                "Payload": payload,
+                "CorrelationId": record.correlation_id,
+                "Attempts": 1 if current is None else int(current.get("Attempts", 1)) + 1,
+                "FirstParkedAt": now if current is None else current["FirstParkedAt"],
+                "LastParkedAt": now,
+            }
+            return {k: v for k, v in row.items() if v is not None}
+
+        written = mutate(self._table, encode_key(record.entity), encode_key(record.source_key), change)
+        assert written is not None
+        return _record(written)
+
+    def get(self, entity: str, source_key: str) -> ParkedRecord | None:
+        """The open entry of one record."""
+        row = get_entity(self._table, encode_key(entity), encode_key(source_key))
+        return None if row is None else _record(row)
+
+    def list(self, entity: str | None = None, error_class: str | None = None) -> Iterator[ParkedRecord]:
+        """Open entries, optionally of one entity type and/or error class."""
+        clauses, parameters = [], {}
+        if entity is not None:
+            clauses.append("PartitionKey eq @entity")
+            parameters["entity"] = encode_key(entity)
+        if error_class is not None:
+            clauses.append("ErrorClass eq @error_class")
+            parameters["error_class"] = error_class
+        rows = (
+            self._table.query_entities(" and ".join(clauses), parameters=parameters)
+            if clauses
+            else self._table.list_entities()
+        )
+        for row in rows:
+            yield _record(row)
+
+    def resolve(self, entity: str, source_key: str) -> bool:
+        """Close the entry (after a successful replay or sync); False if there was none."""
+        partition, row_key = encode_key(entity), encode_key(source_key)
+        # delete_entity succeeds silently on a missing row, so look first to report it.
+        if get_entity(self._table, partition, row_key) is None:
+            return False
+        self._table.delete_entity(partition, row_key)
+        return True

@@ -1,0 +1,114 @@
+"""Open the state tables under one prefix, and update entities safely when writers race.
+
+``mutate`` is the one optimistic-concurrency loop every repository uses: read the entity with its ETag,
+compute the new version, write it only if nobody else wrote in between (If-Match / create-if-absent),
+and start over on 412 or 409.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import tenacity
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
+
+Entity = dict[str, Any]
+# Table Storage allows at most 100 operations in one transaction, all in one partition.
+TRANSACTION_LIMIT = 100
+
+
+class ConcurrencyConflictError(RuntimeError):
+    """Concurrent writers kept winning; the update was not applied."""
+
+
+class StateTables:
+    """The connector's state tables in one storage account, created on first use."""
+
+    def __init__(self, service: TableServiceClient, prefix: str) -> None:
+        self._service = service
+        self._prefix = prefix
+        self._clients: dict[str, TableClient] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_connection_string(cls, connection_string: str, prefix: str) -> StateTables:
+        """State tables in the account named by ``connection_string``."""
+        return cls(TableServiceClient.from_connection_string(connection_string), prefix)
+
+    def table(self, name: str) -> TableClient:
+        """The client of table ``<prefix><name>``, creating the table once per process."""
+        with self._lock:
+            client = self._clients.get(name)
+            if client is None:
+                client = self._service.create_table_if_not_exists(f"{self._prefix}{name}")
+                self._clients[name] = client
+            return client
+
+
+def get_entity(table: TableClient, partition_key: str, row_key: str) -> TableEntity | None:
+    """The entity, or None when it does not exist."""
+    try:
+        return table.get_entity(partition_key, row_key)
+    except ResourceNotFoundError:
+        return None
+
+
+def mutate(
+    table: TableClient,
+    partition_key: str,
+    row_key: str,
+    change: Callable[[TableEntity | None], Mapping[str, Any] | None],
+    *,
+    attempts: int = 20,
+) -> Mapping[str, Any] | None:
+    """Apply ``change`` to the current entity (None if absent) under optimistic concurrency.
+
+    ``change`` returns the new properties (PartitionKey/RowKey are added), or None to leave the entity
+    as it is. It may run several times, so it must not have side effects. Returns what was written.
+    """
+
+    def attempt() -> Mapping[str, Any] | None:
+        current = get_entity(table, partition_key, row_key)
+        new = change(current)
+        if new is None:
+            return None
+        entity: Entity = {**new, "PartitionKey": partition_key, "RowKey": row_key}
+        if current is None:
+            table.create_entity(entity)  # 409 when another writer created it first
+        else:
+            table.update_entity(
+                entity,
+                mode=UpdateMode.REPLACE,
+                etag=current.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )  # 412 when another writer changed it since we read it
+        return entity
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type((ResourceModifiedError, ResourceExistsError)),
+        stop=tenacity.stop_after_attempt(attempts),
+        # A little jitter so two writers that collided do not collide again in lockstep.
+        wait=tenacity.wait_random(0, 0.02),
+        reraise=True,
+    )
+    try:
+        return retrying(attempt)
+    except (ResourceModifiedError, ResourceExistsError) as exc:
+        raise ConcurrencyConflictError(
+            f"{table.table_name}/{partition_key}/{row_key}: gave up after {attempts} tries"
+        ) from exc
+
+
+def upsert_in_batches(table: TableClient, entities: list[Entity]) -> None:
+    """Upsert (merge) entities in transactions of up to 100, grouped by partition."""
+    by_partition: dict[str, list[Entity]] = {}
+    for entity in entities:
+        by_partition.setdefault(entity["PartitionKey"], []).append(entity)
+    for group in by_partition.values():
+        for start in range(0, len(group), TRANSACTION_LIMIT):
+            chunk = group[start : start + TRANSACTION_LIMIT]
+            table.submit_transaction([("upsert", e, {"mode": UpdateMode.MERGE}) for e in chunk])

@@ -1,0 +1,53 @@
+"""The token cache: API tokens kept between invocations, encrypted at rest with AES-256-GCM.
+
+Implements ``shared.platform.tokens.TokenCache``. The row name is the associated data, so a ciphertext
+copied onto another row does not decrypt; a row that does not decrypt (tampered, or written under a
+rotated key) is treated as a cache miss and the token is simply fetched again.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from shared.platform.encryption import Cipher, DecryptionError
+from shared.platform.tokens import AccessToken
+from shared.state.keys import encode_key
+from shared.state.tables import StateTables, get_entity
+
+_PARTITION = "token"
+log = logging.getLogger(__name__)
+
+
+class EncryptedTokenCache:
+    """Table Storage token cache with encrypted token values."""
+
+    TABLE = "tokens"
+
+    def __init__(self, tables: StateTables, cipher: Cipher) -> None:
+        self._table = tables.table(self.TABLE)
+        self._cipher = cipher
+
+    def get(self, name: str) -> AccessToken | None:
+        """The cached token under ``name``, or None (absent or unreadable)."""
+        row = get_entity(self._table, _PARTITION, encode_key(name))
+        if row is None:
+            return None
+        try:
+            token = self._cipher.decrypt(base64.b64decode(row["Sealed"]), name.encode())
+        except DecryptionError:
+            log.warning("cached token %s does not decrypt (key rotated or row altered); ignoring it", name)
+            return None
+        return AccessToken(token.decode(), row["ExpiresAt"])
+
+    def put(self, name: str, token: AccessToken) -> None:
+        """Store ``token`` under ``name``, encrypted."""
+        sealed = self._cipher.encrypt(token.token.encode(), name.encode())
+        self._table.upsert_entity(
+            {
+                "PartitionKey": _PARTITION,
+                "RowKey": encode_key(name),
+                "Sealed": base64.b64encode(sealed).decode(),
+                "ExpiresAt": token.expires_at,
+            }
+        )
