@@ -7,10 +7,13 @@ setting for one feature never stops the others from loading; /api/health reports
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared.config import AppSettings
+from shared import bootstrap
+from shared.config import AppSettings, HeartbeatSettings
+from shared.sync import heartbeat as heartbeat_flow
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -22,3 +25,31 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     problems = AppSettings.from_environment().problems()
     body = {"status": "degraded" if problems else "ok", "configuration": problems}
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
+
+
+@app.function_name("heartbeat")
+@app.timer_trigger(schedule="%HEARTBEAT_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+def heartbeat(timer: func.TimerRequest) -> None:
+    """Enqueue a heartbeat for the echo worker."""
+    settings = AppSettings.from_environment()
+    queue = settings.get(HeartbeatSettings).echo_queue
+    heartbeat_flow.send_heartbeat(
+        bootstrap.storage(settings).publisher, queue, datetime.now(UTC), past_due=timer.past_due
+    )
+
+
+@app.function_name("heartbeat_echo")
+@app.queue_trigger(arg_name="msg", queue_name="%ECHO_QUEUE%", connection="AzureWebJobsStorage")
+def heartbeat_echo(msg: func.QueueMessage) -> None:
+    """Record the heartbeat's arrival in the audit trail (a malformed message is parked)."""
+    settings = AppSettings.from_environment()
+    services = bootstrap.storage(settings)
+    queue = settings.get(HeartbeatSettings).echo_queue
+    heartbeat_flow.record_echo(
+        str(msg.id),
+        msg.get_body(),
+        audit=services.audit,
+        parking=services.parked,
+        queue=queue,
+        now=datetime.now(UTC),
+    )

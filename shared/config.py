@@ -54,19 +54,42 @@ CATALOG: tuple[Setting, ...] = (
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         secret=True,
     ),
+    # Bound by %NAME% in function_app.py: the host resolves them at indexing, so they have no default.
     Setting(
         "HEARTBEAT_SCHEDULE",
         "heartbeat",
         "NCRONTAB schedule (six fields, seconds first) of the heartbeat timer.",
         "0 */5 * * * *",
-        default="0 */5 * * * *",
     ),
     Setting(
         "ECHO_QUEUE",
         "heartbeat",
         "Queue the heartbeat writes and the echo worker reads (proves timer -> queue -> worker end to end).",
         "heartbeat-echo",
-        default="heartbeat-echo",
+    ),
+    # Read only by devhost, the local stand-in for `func start`.
+    Setting(
+        "DEVHOST_CHECK_KEYS",
+        "devhost",
+        "Local host only: check function keys (?code= or x-functions-key) as Azure does.",
+        "false",
+        default="false",
+    ),
+    Setting(
+        "DEVHOST_FUNCTION_KEY",
+        "devhost",
+        "Local host only: the key accepted for functions with auth level FUNCTION when keys are checked.",
+        "local-function-key",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "DEVHOST_MASTER_KEY",
+        "devhost",
+        "Local host only: the master key, accepted for every auth level when keys are checked.",
+        "local-master-key",
+        default="",
+        secret=True,
     ),
 )
 
@@ -263,7 +286,36 @@ class HeartbeatSettings:
         )
 
 
-FEATURES: tuple[type[FeatureSettings], ...] = (StorageSettings, TokenCacheSettings, HeartbeatSettings)
+@dataclass(frozen=True)
+class DevhostSettings:
+    """How the local host checks function keys."""
+
+    FEATURE: ClassVar[str] = "devhost"
+    check_keys: bool
+    function_key: str
+    master_key: str
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read DEVHOST_CHECK_KEYS, DEVHOST_FUNCTION_KEY and DEVHOST_MASTER_KEY."""
+        settings = cls(
+            check_keys=reader.flag("DEVHOST_CHECK_KEYS"),
+            function_key=reader.text("DEVHOST_FUNCTION_KEY"),
+            master_key=reader.text("DEVHOST_MASTER_KEY"),
+        )
+        if settings.check_keys and not (settings.function_key or settings.master_key):
+            reader.problems.append(
+                "DEVHOST_CHECK_KEYS is true but neither DEVHOST_FUNCTION_KEY nor DEVHOST_MASTER_KEY is set"
+            )
+        return settings
+
+
+FEATURES: tuple[type[FeatureSettings], ...] = (
+    StorageSettings,
+    TokenCacheSettings,
+    HeartbeatSettings,
+    DevhostSettings,
+)
 F = TypeVar("F", bound=FeatureSettings)
 
 

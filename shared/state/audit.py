@@ -6,33 +6,15 @@ so "what happened today" and "the last N events" are cheap partition reads.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from shared.records import AuditEntry
 from shared.state.clock import Clock, utc_now
 from shared.state.tables import StateTables, upsert_in_batches
 
 _MAX_TICKS = 10**19  # larger than any microsecond timestamp, so inverted ticks stay positive
 _MESSAGE_LIMIT = 4000
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """What happened to one record in one direction."""
-
-    direction: str  # e.g. "ifs->dataverse", "dataverse->ifs"
-    entity: str
-    source_key: str
-    outcome: str  # "synced", "unchanged", "parked", "failed", "ignored"
-    target_id: str | None = None
-    error_class: str | None = None
-    message: str | None = None
-    correlation_id: str | None = None
-    latency_ms: float | None = None
-    at: datetime | None = None  # filled in from the clock when recorded
-    entry_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
 
 def _row_key(at: datetime, entry_id: str) -> str:

@@ -8,35 +8,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from azure.data.tables import TableEntity
 
+from shared.records import ParkedRecord
 from shared.state.clock import Clock, utc_now
 from shared.state.keys import decode_key, encode_key
 from shared.state.tables import StateTables, get_entity, mutate
 
 # A string property holds 64 KiB of UTF-16; keep well inside it.
 PAYLOAD_LIMIT_CHARS = 30_000
-
-
-@dataclass(frozen=True)
-class ParkedRecord:
-    """One record the connector could not process, and why."""
-
-    entity: str
-    source_key: str
-    error_class: str  # e.g. "unknown_product", "invalid_value", "missing_dependency"
-    message: str
-    direction: str
-    queue: str | None = None  # where a replay re-submits it
-    payload: Mapping[str, Any] | None = None
-    correlation_id: str | None = None
-    attempts: int = 1
-    first_parked_at: datetime | None = None
-    last_parked_at: datetime | None = None
 
 
 def _record(row: Mapping[str, Any]) -> ParkedRecord:

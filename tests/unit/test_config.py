@@ -11,6 +11,7 @@ from shared.config import (
     CATALOG,
     AppSettings,
     ConfigError,
+    DevhostSettings,
     HeartbeatSettings,
     StorageSettings,
     TokenCacheSettings,
@@ -32,12 +33,22 @@ def test_every_problem_of_a_feature_is_reported_at_once() -> None:
 
 
 def test_a_broken_feature_does_not_affect_another() -> None:
-    """A missing storage setting leaves the heartbeat settings usable, with defaults applied."""
-    settings = AppSettings({})
+    """Missing storage settings leave the heartbeat settings usable, and defaults apply."""
+    settings = AppSettings({"HEARTBEAT_SCHEDULE": "0 0 * * * *", "ECHO_QUEUE": "echo"})
     heartbeat = settings.get(HeartbeatSettings)
-    assert heartbeat.schedule == "0 */5 * * * *"
-    assert heartbeat.echo_queue == "heartbeat-echo"
+    assert heartbeat.schedule == "0 0 * * * *"
+    assert heartbeat.echo_queue == "echo"
     assert set(settings.problems()) == {"storage", "token_cache"}
+    assert AppSettings({"AzureWebJobsStorage": "x"}).get(StorageSettings).table_prefix == "sync"
+
+
+def test_dependent_settings_are_checked_together() -> None:
+    """Checking keys without any key configured is a problem named in the error."""
+    with pytest.raises(ConfigError, match="neither DEVHOST_FUNCTION_KEY nor DEVHOST_MASTER_KEY"):
+        AppSettings({"DEVHOST_CHECK_KEYS": "true"}).get(DevhostSettings)
+    assert (
+        AppSettings({"DEVHOST_CHECK_KEYS": "yes", "DEVHOST_MASTER_KEY": "m"}).get(DevhostSettings).check_keys
+    )
 
 
 def test_secret_values_are_never_echoed_in_errors() -> None:
@@ -66,7 +77,7 @@ def test_unresolved_key_vault_reference_is_named() -> None:
 def test_schedule_needs_six_ncrontab_fields(schedule: str) -> None:
     """Five-field (Unix cron) and malformed schedules are rejected."""
     with pytest.raises(ConfigError, match="HEARTBEAT_SCHEDULE is invalid"):
-        AppSettings({"HEARTBEAT_SCHEDULE": schedule}).get(HeartbeatSettings)
+        AppSettings({"HEARTBEAT_SCHEDULE": schedule, "ECHO_QUEUE": "echo"}).get(HeartbeatSettings)
 
 
 def test_environment_wins_over_local_settings(tmp_path: Path) -> None:
@@ -75,7 +86,9 @@ def test_environment_wins_over_local_settings(tmp_path: Path) -> None:
     local.write_text(
         json.dumps({"IsEncrypted": False, "Values": {"ECHO_QUEUE": "from-file", "STATE_TABLE_PREFIX": "f"}})
     )
-    settings = AppSettings.from_environment({"ECHO_QUEUE": "from-env"}, local)
+    settings = AppSettings.from_environment(
+        {"ECHO_QUEUE": "from-env", "HEARTBEAT_SCHEDULE": "0 0 * * * *"}, local
+    )
     assert settings.get(HeartbeatSettings).echo_queue == "from-env"
     assert (
         AppSettings.from_environment({"AzureWebJobsStorage": "x"}, local).get(StorageSettings).table_prefix

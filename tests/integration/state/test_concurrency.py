@@ -7,7 +7,8 @@ from typing import Any
 
 from azure.data.tables import TableEntity
 
-from shared.state.parked import ParkedRecord, ParkedRecords
+from shared.records import ParkedRecord
+from shared.state.parked import ParkedRecords
 from shared.state.tables import StateTables, mutate
 
 

@@ -8,11 +8,12 @@ import pytest
 
 from shared.platform.encryption import Cipher
 from shared.platform.tokens import AccessToken
-from shared.state.audit import AuditEntry, AuditTrail
+from shared.records import AuditEntry, ParkedRecord
+from shared.state.audit import AuditTrail
 from shared.state.dedupe import WebhookDedupe
 from shared.state.idmap import IdMap
 from shared.state.ledger import LedgerRepository
-from shared.state.parked import ParkedRecord, ParkedRecords
+from shared.state.parked import ParkedRecords
 from shared.state.subscriptions import Subscription, SubscriptionRepository
 from shared.state.tables import StateTables
 from shared.state.tokens import EncryptedTokenCache

@@ -1,0 +1,112 @@
+"""NCRONTAB schedules as Azure Functions reads them: six fields, seconds first.
+
+``{second} {minute} {hour} {day} {month} {day-of-week}``, each ``*``, a value, a range ``a-b``, a step
+``*/n`` / ``a-b/n`` / ``a/n``, or a comma list of those; months and days of week also by three-letter
+name. Like the NCrontab library the host uses, a day must match both the day-of-month and the
+day-of-week fields (Vixie cron would accept either when both are restricted). Times are UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1
+    )
+}
+_DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
+_NO_NAMES: dict[str, int] = {}
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (  # name, lowest, highest, names
+    ("second", 0, 59, _NO_NAMES),
+    ("minute", 0, 59, _NO_NAMES),
+    ("hour", 0, 23, _NO_NAMES),
+    ("day", 1, 31, _NO_NAMES),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 0, 6, _DAYS),
+)
+_SEARCH_DAYS = 366 * 8  # covers Feb 29 on a given weekday, the rarest satisfiable combination
+
+
+class ScheduleError(ValueError):
+    """An expression that is not a valid six-field NCRONTAB schedule."""
+
+
+def _value(text: str, low: int, high: int, names: dict[str, int], field: str) -> int:
+    upper = text.upper()
+    if upper in names:
+        return names[upper]
+    if not text.isdigit():
+        raise ScheduleError(f"{field}: {text!r} is not a number")
+    value = int(text)
+    if field == "day-of-week" and value == 7:  # Sunday, as in most crontab dialects
+        return 0
+    if not low <= value <= high:
+        raise ScheduleError(f"{field}: {value} is outside {low}-{high}")
+    return value
+
+
+def _parse_field(text: str, low: int, high: int, names: dict[str, int], field: str) -> frozenset[int]:
+    values: set[int] = set()
+    for part in text.split(","):
+        base, _, step_text = part.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise ScheduleError(f"{field}: bad step {step_text!r}")
+            step = int(step_text)
+        if base == "*":
+            start, end = low, high
+        elif "-" in base:
+            first, _, last = base.partition("-")
+            start, end = _value(first, low, high, names, field), _value(last, low, high, names, field)
+            if start > end:
+                raise ScheduleError(f"{field}: range {base!r} runs backwards")
+        else:
+            start = _value(base, low, high, names, field)
+            end = high if step_text else start
+        values.update(range(start, end + 1, step))
+    return frozenset(values)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed NCRONTAB expression that can say when it next fires."""
+
+    expression: str
+    seconds: frozenset[int]
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]  # 0 = Sunday
+
+    @classmethod
+    def parse(cls, expression: str) -> Schedule:
+        """Parse ``expression``; raises ScheduleError naming the bad field."""
+        fields = expression.split()
+        if len(fields) != 6:
+            raise ScheduleError(f"{expression!r}: NCRONTAB needs 6 fields (seconds first), got {len(fields)}")
+        parsed = [
+            _parse_field(text, *spec[1:3], spec[3], spec[0])
+            for text, spec in zip(fields, _FIELDS, strict=True)
+        ]
+        return cls(expression, *parsed)
+
+    def next_after(self, instant: datetime) -> datetime:
+        """The first firing time strictly after ``instant`` (same tzinfo)."""
+        start = instant.replace(microsecond=0) + timedelta(seconds=1)
+        day = start.replace(hour=0, minute=0, second=0)
+        for _ in range(_SEARCH_DAYS):
+            # Python's weekday() is Monday=0; NCRONTAB's is Sunday=0.
+            if day.month in self.months and day.day in self.days and (day.weekday() + 1) % 7 in self.weekdays:
+                for hour in sorted(self.hours):
+                    for minute in sorted(self.minutes):
+                        for second in sorted(self.seconds):
+                            candidate = day.replace(hour=hour, minute=minute, second=second)
+                            if candidate >= start:
+                                return candidate
+            day += timedelta(days=1)
+        raise ScheduleError(f"{self.expression!r} never fires")

@@ -1,0 +1,47 @@
+"""Records the connector keeps about its own work, shared by the service layer and the state adapter.
+
+They live outside both so that dependencies point one way: ``sync`` declares ports that take these
+values, ``state`` implements the ports, and neither imports the other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What happened to one record in one direction."""
+
+    direction: str  # e.g. "ifs->dataverse", "dataverse->ifs"
+    entity: str
+    source_key: str
+    outcome: str  # "synced", "unchanged", "parked", "failed", "ignored", "echoed"
+    target_id: str | None = None
+    error_class: str | None = None
+    message: str | None = None
+    correlation_id: str | None = None
+    latency_ms: float | None = None
+    at: datetime | None = None  # filled in from the clock when recorded
+    entry_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+
+@dataclass(frozen=True)
+class ParkedRecord:
+    """One record the connector could not process, and why."""
+
+    entity: str
+    source_key: str
+    error_class: str  # e.g. "unknown_product", "invalid_value", "malformed_message"
+    message: str
+    direction: str
+    queue: str | None = None  # where a replay re-submits it
+    payload: Mapping[str, Any] | None = None
+    correlation_id: str | None = None
+    attempts: int = 1
+    first_parked_at: datetime | None = None
+    last_parked_at: datetime | None = None

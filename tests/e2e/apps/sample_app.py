@@ -1,0 +1,60 @@
+"""A function app exercising every trigger kind devhost serves (used only by the devhost tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.route(route="echo/{item_id:int}/{rest?}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def echo(req: func.HttpRequest) -> func.HttpResponse:
+    """Echo what the request carried."""
+    payload = {
+        "method": req.method,
+        "route": dict(req.route_params),
+        "params": dict(req.params),
+        "body": req.get_body().decode(),
+        "header": req.headers.get("x-sample"),
+    }
+    return func.HttpResponse(json.dumps(payload), status_code=201, mimetype="application/json")
+
+
+@app.route(route="secured", methods=["GET"])
+def secured(req: func.HttpRequest) -> func.HttpResponse:
+    """Reachable with a function key."""
+    return func.HttpResponse("secret ok")
+
+
+@app.route(route="admin-only", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+async def admin_only(req: func.HttpRequest) -> func.HttpResponse:
+    """Reachable only with the master key (and async)."""
+    return func.HttpResponse("admin ok")
+
+
+@app.route(route="boom", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def boom(req: func.HttpRequest) -> func.HttpResponse:
+    """Fails, as a function with a bug would."""
+    raise RuntimeError("bug")
+
+
+@app.timer_trigger(schedule="%SAMPLE_SCHEDULE%", arg_name="timer", run_on_startup=False)
+@app.queue_output(arg_name="out", queue_name="%SAMPLE_QUEUE%", connection="AzureWebJobsStorage")
+def tick(timer: func.TimerRequest, out: func.Out[str]) -> None:
+    """Put a message on the sample queue."""
+    out.set(json.dumps({"past_due": timer.past_due, "say": "hello"}))
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%SAMPLE_QUEUE%", connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="out", queue_name="%SAMPLE_QUEUE%-done", connection="AzureWebJobsStorage")
+def work(msg: func.QueueMessage, out: func.Out[str]) -> None:
+    """Forward the message with its dequeue count; messages saying "fail" always fail."""
+    body = json.loads(msg.get_body())
+    if body.get("say") == "fail":
+        raise ValueError("asked to fail")
+    if body.get("say") == "fail-once" and msg.dequeue_count == 1:
+        raise ValueError("first try fails")
+    out.set(json.dumps({**body, "dequeue_count": msg.dequeue_count, "pid": os.getpid()}))

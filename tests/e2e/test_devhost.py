@@ -1,0 +1,174 @@
+"""devhost runs a v2 app as the Functions host would: HTTP with keys, timers, queues, poison."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+from azure.storage.queue import QueueClient
+
+from devhost.functions import FunctionIndexError
+from devhost.host import REPO_ROOT, LocalHost
+from devhost.hostjson import HostSettings
+
+SAMPLE = "tests.e2e.apps.sample_app"
+
+
+def host_settings(max_dequeue: int = 3) -> HostSettings:
+    """host.json with no retry delay and a small dequeue limit, so failure paths run quickly."""
+    base = HostSettings.load(REPO_ROOT / "host.json")
+    return replace(base, queues=replace(base.queues, visibility_timeout=0, max_dequeue_count=max_dequeue))
+
+
+@pytest.fixture
+def settings(azurite_connection_string: str, unique_name: str) -> dict[str, str]:
+    return {
+        "AzureWebJobsStorage": azurite_connection_string,
+        "SAMPLE_QUEUE": unique_name,
+        "SAMPLE_SCHEDULE": "0 0 * * * *",
+    }
+
+
+@pytest.fixture
+def host(settings: dict[str, str]) -> Iterator[LocalHost]:
+    with LocalHost(app_module=SAMPLE, settings=settings, host_settings=host_settings()) as running:
+        yield running
+
+
+def raw_queue(connection: str, name: str) -> QueueClient:
+    return QueueClient.from_connection_string(connection, name)
+
+
+def messages(connection: str, name: str) -> list[str]:
+    """Decoded texts on a queue (base64, as the host writes them)."""
+    return [
+        base64.b64decode(m.content).decode()
+        for m in raw_queue(connection, name).peek_messages(max_messages=32)
+    ]
+
+
+def test_http_route_parameters_query_and_body(host: LocalHost) -> None:
+    """Route parameters (with constraint and optional segment), query, headers and body reach the function."""
+    response = httpx.post(f"{host.url}/api/echo/42/more?x=1", content=b"payload", headers={"x-sample": "h"})
+    assert response.status_code == 201
+    assert response.json() == {
+        "method": "POST",
+        "route": {"item_id": "42", "rest": "more"},
+        "params": {"x": "1"},
+        "body": "payload",
+        "header": "h",
+    }
+    assert httpx.post(f"{host.url}/api/echo/7").json()["route"] == {"item_id": "7"}
+
+
+def test_http_routing_errors(host: LocalHost) -> None:
+    """A constraint mismatch is 404, a wrong method 405, an exception 500."""
+    assert httpx.post(f"{host.url}/api/echo/abc").status_code == 404
+    assert httpx.get(f"{host.url}/api/echo/1").status_code == 405
+    assert httpx.get(f"{host.url}/api/boom").status_code == 500
+
+
+def test_keys_are_not_checked_unless_asked(host: LocalHost) -> None:
+    """Like Core Tools, the default local host lets function-level calls through."""
+    assert httpx.get(f"{host.url}/api/secured").text == "secret ok"
+
+
+def test_keys_checked_when_asked(settings: dict[str, str]) -> None:
+    """With DEVHOST_CHECK_KEYS, FUNCTION needs a key (query or header) and ADMIN the master key."""
+    keyed = settings | {
+        "DEVHOST_CHECK_KEYS": "true",
+        "DEVHOST_FUNCTION_KEY": "fk",
+        "DEVHOST_MASTER_KEY": "mk",
+    }
+    with LocalHost(app_module=SAMPLE, settings=keyed, host_settings=host_settings()) as host:
+        url = f"{host.url}/api"
+        assert httpx.get(f"{url}/secured").status_code == 401
+        assert httpx.get(f"{url}/secured?code=wrong").status_code == 401
+        assert httpx.get(f"{url}/secured?code=fk").text == "secret ok"
+        assert httpx.get(f"{url}/secured", headers={"x-functions-key": "fk"}).status_code == 200
+        assert httpx.get(f"{url}/secured?code=mk").status_code == 200
+        assert httpx.get(f"{url}/admin-only?code=fk").status_code == 401
+        assert httpx.get(f"{url}/admin-only?code=mk").text == "admin ok"
+        assert httpx.post(f"{url}/echo/1").status_code == 201  # anonymous needs no key
+
+
+def test_timer_output_feeds_the_queue_trigger(host: LocalHost, settings: dict[str, str]) -> None:
+    """A timer's output lands base64-encoded; the queue trigger consumes it and writes its own output."""
+    assert host.fire_timer("tick")
+    queue = settings["SAMPLE_QUEUE"]
+    assert [json.loads(m) for m in messages(settings["AzureWebJobsStorage"], queue)] == [
+        {"past_due": False, "say": "hello"}
+    ]
+    assert host.drain(timeout=30)
+    done = [json.loads(m) for m in messages(settings["AzureWebJobsStorage"], f"{queue}-done")]
+    assert done[0]["say"] == "hello"
+    assert done[0]["dequeue_count"] == 1
+    assert host.queues["work"].stats.succeeded == 1
+
+
+def test_timer_schedule_from_app_setting(host: LocalHost) -> None:
+    """The %SAMPLE_SCHEDULE% expression was resolved and parsed (top of every hour)."""
+    timer = host.timers["tick"]
+    assert timer.schedule.expression == "0 0 * * * *"
+    assert timer.next_due.minute == 0
+    assert timer.next_due.second == 0
+
+
+def send(settings: dict[str, str], body: dict[str, str]) -> None:
+    client = raw_queue(settings["AzureWebJobsStorage"], settings["SAMPLE_QUEUE"])
+    client.send_message(base64.b64encode(json.dumps(body).encode()).decode())
+
+
+def test_failure_is_retried_with_increasing_dequeue_count(host: LocalHost, settings: dict[str, str]) -> None:
+    """A message that fails once is processed on its second try."""
+    send(settings, {"say": "fail-once"})
+    assert host.drain(timeout=30)
+    done = [
+        json.loads(m) for m in messages(settings["AzureWebJobsStorage"], f"{settings['SAMPLE_QUEUE']}-done")
+    ]
+    assert done[0]["dequeue_count"] == 2
+    assert host.queues["work"].stats.failed == 1
+
+
+def test_poison_after_max_dequeue_count(host: LocalHost, settings: dict[str, str]) -> None:
+    """A message failing every time runs maxDequeueCount times, then moves unchanged to <queue>-poison."""
+    send(settings, {"say": "fail"})
+    send(settings, {"say": "fine"})
+    assert host.drain(timeout=30)
+    stats = host.queues["work"].stats
+    assert (stats.failed, stats.poisoned, stats.succeeded) == (3, 1, 1)
+    poison = messages(settings["AzureWebJobsStorage"], f"{settings['SAMPLE_QUEUE']}-poison")
+    assert [json.loads(m) for m in poison] == [{"say": "fail"}]
+
+
+def test_undecodable_message_goes_to_poison_without_running(
+    host: LocalHost, settings: dict[str, str]
+) -> None:
+    """With base64 encoding, a plain-text message cannot be decoded and is poisoned at once."""
+    raw_queue(settings["AzureWebJobsStorage"], settings["SAMPLE_QUEUE"]).send_message("not base64 {")
+    assert host.drain(timeout=30)
+    assert host.queues["work"].stats.poisoned == 1
+    assert host.queues["work"].stats.failed == 0
+
+
+def test_batches_respect_batch_size(settings: dict[str, str]) -> None:
+    """One poll takes at most batchSize messages."""
+    small = host_settings()
+    small = replace(small, queues=replace(small.queues, batch_size=2))
+    with LocalHost(app_module=SAMPLE, settings=settings, host_settings=small) as host:
+        for i in range(5):
+            send(settings, {"say": f"m{i}"})
+        assert host.queues["work"].poll_once() == 2
+        assert host.drain(timeout=30)
+        assert host.queues["work"].stats.succeeded == 5
+
+
+def test_missing_binding_setting_is_named(settings: dict[str, str]) -> None:
+    """An unresolved %SETTING% stops indexing with the setting's name, as the host reports it."""
+    incomplete = {k: v for k, v in settings.items() if k != "SAMPLE_QUEUE"}
+    with pytest.raises(FunctionIndexError, match="SAMPLE_QUEUE"):
+        LocalHost(app_module=SAMPLE, settings=incomplete, host_settings=host_settings())

@@ -1,0 +1,74 @@
+"""The real function_app.py under devhost: health, heartbeat timer → queue → echo worker → audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from devhost.host import LocalHost
+from shared.state.audit import AuditTrail
+from shared.state.parked import ParkedRecords
+from shared.state.queues import QueuePublisher
+from shared.state.tables import StateTables
+
+
+@pytest.fixture
+def settings(azurite_connection_string: str, unique_name: str) -> dict[str, str]:
+    return {
+        "AzureWebJobsStorage": azurite_connection_string,
+        "STATE_TABLE_PREFIX": unique_name,
+        "TOKEN_ENCRYPTION_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "HEARTBEAT_SCHEDULE": "0 */5 * * * *",
+        "ECHO_QUEUE": f"{unique_name}-echo",
+    }
+
+
+@pytest.fixture
+def host(settings: dict[str, str]) -> Iterator[LocalHost]:
+    with LocalHost(settings=settings) as running:
+        yield running
+
+
+def test_health_is_ok_when_configured(host: LocalHost) -> None:
+    """Every feature's settings are complete: status ok, no problems listed."""
+    assert httpx.get(f"{host.url}/api/health").json() == {"status": "ok", "configuration": {}}
+
+
+def test_health_names_missing_settings_without_failing(settings: dict[str, str]) -> None:
+    """A missing key is reported by name; the app still loads and answers."""
+    without_key = {k: v for k, v in settings.items() if k != "TOKEN_ENCRYPTION_KEY"}
+    with LocalHost(settings=without_key) as host:
+        body = httpx.get(f"{host.url}/api/health").json()
+    assert body["status"] == "degraded"
+    assert list(body["configuration"]) == ["token_cache"]
+    assert "TOKEN_ENCRYPTION_KEY is missing" in body["configuration"]["token_cache"][0]
+
+
+def test_heartbeat_travels_to_the_audit_trail(host: LocalHost, settings: dict[str, str]) -> None:
+    """Two timer firings become two audited echoes, with their queue latency."""
+    assert host.fire_timer("heartbeat")
+    assert host.fire_timer("heartbeat")
+    assert host.drain(timeout=30)
+    tables = StateTables.from_connection_string(
+        settings["AzureWebJobsStorage"], settings["STATE_TABLE_PREFIX"]
+    )
+    echoes = [e for e in AuditTrail(tables).recent() if e.outcome == "echoed"]
+    assert len(echoes) == 2
+    assert all(e.latency_ms is not None and e.latency_ms >= 0 for e in echoes)
+    assert len({e.correlation_id for e in echoes}) == 2
+
+
+def test_malformed_message_is_parked_not_retried(host: LocalHost, settings: dict[str, str]) -> None:
+    """A message the worker cannot read is parked with its content on the first try and leaves the queue."""
+    publisher = QueuePublisher.from_connection_string(settings["AzureWebJobsStorage"])
+    publisher.send(settings["ECHO_QUEUE"], ['{"v": 99}'])
+    assert host.drain(timeout=30)
+    tables = StateTables.from_connection_string(
+        settings["AzureWebJobsStorage"], settings["STATE_TABLE_PREFIX"]
+    )
+    [parked] = list(ParkedRecords(tables).list(error_class="malformed_message"))
+    assert parked.payload == {"text": '{"v": 99}'}
+    assert "unsupported envelope version 99" in parked.message
+    assert host.queues["heartbeat_echo"].stats.failed == 0
