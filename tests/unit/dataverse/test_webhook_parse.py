@@ -26,7 +26,7 @@ from shared.dataverse.webhook import (
     parse_remote_execution_context,
 )
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "dataverse"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "dataverse"
 CAPTURES = VECTORS / "webhook-captures"
 MS_SAMPLE = VECTORS / "webhook-ms-docs-sample.json"
 SHKO = CAPTURES / "shko_allfields-create-sync-all-column-types.json"

@@ -11,7 +11,7 @@ import pytest
 from shared.dataverse.webhook import WebhookHeaders, WebhookPayloadError, parse_webhook_headers
 from shared.dataverse.webhook import headers as names
 
-DOCUMENTED = Path(__file__).resolve().parents[1] / "vectors" / "dataverse" / "webhook-headers.md"
+DOCUMENTED = Path(__file__).resolve().parents[2] / "vectors" / "dataverse" / "webhook-headers.md"
 CORRELATION = "b374239d-4233-41a9-8b17-a86cb4f737b5"
 BASE = {
     "X-Ms-Dynamics-Organization": "orgname.crm.dynamics.com",

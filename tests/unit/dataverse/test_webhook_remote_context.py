@@ -32,7 +32,7 @@ from simulators.dataverse.remote_context import (
     webhook_delivery,
 )
 
-VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "dataverse"
+VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "dataverse"
 MS_SAMPLE = VECTORS / "webhook-ms-docs-sample.json"
 ALL_PAYLOADS = [MS_SAMPLE, *sorted((VECTORS / "webhook-captures").glob("*.json"))]
 
