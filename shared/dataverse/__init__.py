@@ -1,0 +1,1 @@
+"""Dataverse adapter: the Web API client, the webhook context parser and webhook/key provisioning."""
