@@ -1,0 +1,56 @@
+"""Helpers shared by the benchmarks: request counting for Azure SDK clients, timing and a results table."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.pipeline.transport import RequestsTransport
+
+
+class RequestCounter(RequestsTransport):  # type: ignore[misc]  # azure-core ships it untyped
+    """An azure-core transport that counts the HTTP requests sent through it (shared by derived clients)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.count = 0
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        """Count and send one request."""
+        self.count += 1
+        return super().send(request, **kwargs)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One measured run."""
+
+    name: str
+    records: int
+    seconds: float
+    requests: int
+    peak_kib: float
+
+    def row(self) -> str:
+        """A formatted table row."""
+        rate = self.records / self.seconds if self.seconds else float("inf")
+        per_record = self.requests / self.records if self.records else 0.0
+        return f"{self.name:<44} {self.records:>7} {rate:>11,.0f} {per_record:>10.3f} {self.peak_kib:>10,.0f}"
+
+
+HEADER = f"{'case':<44} {'records':>7} {'records/s':>11} {'calls/rec':>10} {'peak KiB':>10}"
+
+
+def measure(name: str, records: int, counter: RequestCounter, run: Callable[[], object]) -> Result:
+    """Run once, timing it, counting requests and tracking peak Python memory."""
+    before = counter.count
+    tracemalloc.start()
+    start = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return Result(name, records, seconds, counter.count - before, peak / 1024)
