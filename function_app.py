@@ -6,16 +6,21 @@ setting for one feature never stops the others from loading; /api/health reports
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 
 import azure.functions as func
 
 from shared import bootstrap
-from shared.config import AppSettings, HeartbeatSettings
+from shared.config import AppSettings, ConfigError, HeartbeatSettings
+from shared.platform import telemetry
 from shared.sync import heartbeat as heartbeat_flow
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+# A malformed connection string is reported by /api/health; it must not stop the app from loading.
+with contextlib.suppress(ConfigError):
+    telemetry.configure(AppSettings.from_environment())
 
 
 @app.function_name("health")

@@ -67,6 +67,14 @@ CATALOG: tuple[Setting, ...] = (
         "Queue the heartbeat writes and the echo worker reads (proves timer -> queue -> worker end to end).",
         "heartbeat-echo",
     ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "telemetry",
+        "Application Insights connection string; telemetry is exported only when it is set.",
+        "",
+        default="",
+        secret=True,
+    ),
     # Read only by devhost, the local stand-in for `func start`.
     Setting(
         "DEVHOST_CHECK_KEYS",
@@ -284,6 +292,24 @@ class HeartbeatSettings:
                 "a queue name (3-63 lowercase, digits, -)",
             ),
         )
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Where telemetry goes (nowhere when the connection string is empty)."""
+
+    FEATURE: ClassVar[str] = "telemetry"
+    connection_string: str
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read APPLICATIONINSIGHTS_CONNECTION_STRING."""
+        value = reader.text("APPLICATIONINSIGHTS_CONNECTION_STRING")
+        if value and "InstrumentationKey=" not in value:
+            reader.problems.append(
+                "APPLICATIONINSIGHTS_CONNECTION_STRING is invalid: it has no InstrumentationKey"
+            )
+        return cls(connection_string=value)
 
 
 @dataclass(frozen=True)
