@@ -237,9 +237,10 @@ _SCANNERS = (
 
 def _timestamp_token(text: str, index: int, match: re.Match[str]) -> Token:
     if match.group(3) is None:
-        raise syntax_error(
-            text, index, f"the Edm.DateTimeOffset literal '{match.group()}' needs an offset (Z or +hh:mm)"
-        )
+        detail = f"the Edm.DateTimeOffset literal '{match.group()}' needs an offset (Z or +hh:mm)"
+        if re.match(r" \d{2}:\d{2}", text[match.end() :]):
+            detail += "; a '+' must be sent as %2B in a URL, or it arrives as a space"
+        raise syntax_error(text, index, detail)
     value = parse_timestamp(match.group())
     if value is None:
         raise syntax_error(text, index, f"'{match.group()}' is not a valid Edm.DateTimeOffset")

@@ -507,6 +507,7 @@ def test_functions(text: str, expected: bool) -> None:
         ('Name eq "a"', 8, "character '\"' is not valid here"),
         ("Date eq 2026-13-01", 8, "'2026-13-01' is not a valid Edm.Date"),
         ("Stamp gt 2026-01-01T00:00:00", 9, "needs an offset (Z or +hh:mm)"),
+        ("Stamp gt 2026-01-01T00:00:00 01:00", 9, "a '+' must be sent as %2B in a URL"),
         ("Stamp gt 2026-01-01T25:00:00Z", 9, "is not a valid Edm.DateTimeOffset"),
         ("Qty eq 12abc", 7, "'12abc' is not a valid literal"),
         ("Name eq eq 'a'", 8, "found the operator 'eq'"),
