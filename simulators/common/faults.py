@@ -508,12 +508,23 @@ class FaultMiddleware:
         method: str = scope["method"]
         arrived = self.clock.now()
         fault = self.injector.next_fault(method, path)
-        status: int | None = None
+        recorded = False
+
+        def record(status: int | None) -> None:
+            # Recorded before the client can see the outcome, so a test reading the log right after its
+            # call always finds that call in it.
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+                query = scope.get("query_string", b"").decode("latin-1")
+                self.log.add(
+                    method, path, query=query, status=status, fault=fault.label, at=arrived, headers=headers
+                )
 
         async def tracking_send(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = int(message["status"])
+                record(int(message["status"]))
             await send(message)
 
         try:
@@ -524,12 +535,9 @@ class FaultMiddleware:
             if fault.kind in (FaultKind.THROTTLE, FaultKind.ERROR):
                 await self._response(fault)(scope, receive, tracking_send)
             elif fault.kind is FaultKind.DROP:
+                record(None)
                 await _drop_connection(receive, send)
             else:
                 await self.app(scope, receive, tracking_send)
         finally:
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-            query = scope.get("query_string", b"").decode("latin-1")
-            self.log.add(
-                method, path, query=query, status=status, fault=fault.label, at=arrived, headers=headers
-            )
+            record(None)  # the app failed before answering: uvicorn sends 500 or closes the connection
