@@ -264,7 +264,7 @@ class KeyVaultSimulator:
             name,
             value,
             enabled=bool(enabled),
-            content_type=body.get("contentType"),
+            content_type=body["contentType"] if isinstance(body.get("contentType"), str) else None,
             tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {},
         )
         return JSONResponse(stored.bundle(vault_url, name))
