@@ -519,8 +519,9 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     HeartbeatSettings,
     DevhostSettings,
     TlsSettings,
-    EntraSettings,
     SecretsSettings,
+    # EntraSettings joins when the first function calls Dataverse: its keys are required from then on, and
+    # listing it earlier would report a healthy app as degraded.
 )
 F = TypeVar("F", bound=FeatureSettings)
 

@@ -27,8 +27,9 @@ an object ``{"kind", "status", "retry_after", "latency_ms", "after", "times"}``.
   ``after: true`` the app handles the request first and its response is replaced (the server did the work,
   the client sees an error) -- the case a non-idempotent client must survive.
 - ``drop``: the TCP connection is aborted without a response (the client sees a transport error:
-  httpx ``RemoteProtocolError``/``ReadError``, requests ``ConnectionError``). With ``after: true`` the
-  app handles the request first.
+  httpx ``RemoteProtocolError`` "Server disconnected without sending a response", or ``ReadError``
+  "Connection reset by peer" when request bytes were still unread; requests ``ConnectionError``).
+  With ``after: true`` the app handles the request first.
 - ``latency``: the request is delayed by ``latency_ms`` and then handled normally. Any step may carry
   ``latency_ms``, which delays it before its outcome.
 
