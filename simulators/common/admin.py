@@ -14,6 +14,11 @@ A simulator creates one ``Admin`` and builds its ASGI app through it::
 
     app = admin.build_app(routes)             # Starlette(routes + /_admin) wrapped in FaultMiddleware
 
+A simulator that assembles its Starlette app itself puts ``admin.routes()`` first in its routes and wraps
+the app in ``FaultMiddleware(app, injector=admin.faults, log=admin.log, clock=admin.clock)``. In-process
+tests may use ``admin.clock``, ``admin.faults``, ``admin.log``, ``admin.reset()`` and
+``admin.run_action(name, body)`` directly. Simulators that must agree on time share one ``SimClock``.
+
 An action that rejects its input raises ``AdminError`` (or ``ValueError``): the caller gets 400 with
 ``{"error": "<message>"}``. Actions run on the server's event loop, so they must be quick; state they share
 with request handlers that run in the thread pool (sync endpoints) needs a lock.
