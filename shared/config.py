@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
@@ -98,6 +98,75 @@ CATALOG: tuple[Setting, ...] = (
         "local-master-key",
         default="",
         secret=True,
+    ),
+    Setting(
+        "ENTRA_CREDENTIAL",
+        "entra",
+        "How the connector signs in to Entra ID: client_secret, certificate, or managed_identity "
+        "(in Azure only).",
+        "client_secret",
+        default="client_secret",
+    ),
+    Setting(
+        "ENTRA_TENANT_ID",
+        "entra",
+        "Directory (tenant) id of the app registration; needed for client_secret and certificate.",
+        "00000000-0000-4000-8000-00000000e1a0",
+        default="",
+    ),
+    Setting(
+        "ENTRA_CLIENT_ID",
+        "entra",
+        "Application (client) id of the app registration; with managed_identity, the client id of a "
+        "user-assigned identity (empty: the system-assigned identity).",
+        "00000000-0000-4000-8000-0000000c1e47",
+        default="",
+    ),
+    Setting(
+        "ENTRA_CLIENT_SECRET",
+        "entra",
+        "Client secret value, for ENTRA_CREDENTIAL=client_secret (in Azure, a Key Vault reference).",
+        "demo-client-secret",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "ENTRA_CLIENT_CERTIFICATE_PATH",
+        "entra",
+        "PEM file with the certificate and its RSA private key, for ENTRA_CREDENTIAL=certificate.",
+        "",
+        default="",
+    ),
+    Setting(
+        "ENTRA_AUTHORITY",
+        "entra",
+        "Entra authority (scheme and host). A host other than the Azure clouds' (e.g. the local simulator) "
+        "turns instance discovery off.",
+        "https://login.microsoftonline.com",
+        default="https://login.microsoftonline.com",
+    ),
+    Setting(
+        "TLS_CA_BUNDLE",
+        "tls",
+        "PEM file of the CAs that Entra, Key Vault and API clients trust instead of the default bundle (the "
+        "simulators' self-signed certificate); leave empty in Azure.",
+        "",
+        default="",
+    ),
+    Setting(
+        "KEY_VAULT_URL",
+        "secrets",
+        "Key Vault the secret provider reads (https://<name>.vault.azure.net); empty: secrets come from app "
+        "settings.",
+        "",
+        default="",
+    ),
+    Setting(
+        "SECRET_CACHE_SECONDS",
+        "secrets",
+        "How long the secret provider reuses a secret before reading it again (0-86400 seconds).",
+        "300",
+        default="300",
     ),
 )
 
@@ -336,11 +405,123 @@ class DevhostSettings:
         return settings
 
 
+ENTRA_CREDENTIALS = ("client_secret", "certificate", "managed_identity")
+_GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_TENANT = rf"{_GUID}|[0-9A-Za-z][0-9A-Za-z.-]{{0,255}}"
+
+
+def _optional_file(reader: SettingsReader, name: str) -> str | None:
+    """A path that must name an existing file when the setting is not empty."""
+    path = reader.text(name)
+    if not path:
+        return None
+    if not Path(path).is_file():
+        reader.problems.append(f"{name} is invalid: expected an existing file, got {path!r}")
+    return path
+
+
+def _needed(reader: SettingsReader, name: str, value: str, why: str) -> None:
+    if not value:
+        reader.problems.append(f"{name} is missing (needed {why}: {SETTINGS_BY_NAME[name].description})")
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """Extra trust for HTTPS clients: the CA file of the simulators' self-signed certificate, if any."""
+
+    FEATURE: ClassVar[str] = "tls"
+    ca_bundle: str | None
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read TLS_CA_BUNDLE."""
+        return cls(ca_bundle=_optional_file(reader, "TLS_CA_BUNDLE"))
+
+
+@dataclass(frozen=True)
+class EntraSettings:
+    """How the connector gets Entra ID tokens (``shared.platform.credentials.build_credential``)."""
+
+    FEATURE: ClassVar[str] = "entra"
+    credential: str  # one of ENTRA_CREDENTIALS
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    certificate_path: str
+    authority: str
+    ca_bundle: str | None
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read the ENTRA_* settings and TLS_CA_BUNDLE; which are required depends on ENTRA_CREDENTIAL."""
+        credential = reader.pattern(
+            "ENTRA_CREDENTIAL", "|".join(ENTRA_CREDENTIALS), "client_secret, certificate or managed_identity"
+        )
+        tenant_id, client_id = reader.text("ENTRA_TENANT_ID"), reader.text("ENTRA_CLIENT_ID")
+        secret, certificate = reader.text("ENTRA_CLIENT_SECRET"), reader.text("ENTRA_CLIENT_CERTIFICATE_PATH")
+        authority = reader.url("ENTRA_AUTHORITY", https=True)
+        if authority and urlsplit(authority).path not in ("", "/"):
+            reader.problems.append(
+                f"ENTRA_AUTHORITY is invalid: expected scheme and host only, got {authority!r}"
+            )
+        if credential in ("client_secret", "certificate"):
+            why = f"for ENTRA_CREDENTIAL={credential}"
+            _needed(reader, "ENTRA_TENANT_ID", tenant_id, why)
+            _needed(reader, "ENTRA_CLIENT_ID", client_id, why)
+            if credential == "client_secret":
+                _needed(reader, "ENTRA_CLIENT_SECRET", secret, why)
+            else:
+                _needed(reader, "ENTRA_CLIENT_CERTIFICATE_PATH", certificate, why)
+        if tenant_id and not re.fullmatch(_TENANT, tenant_id):
+            reader.problems.append(
+                f"ENTRA_TENANT_ID is invalid: expected a GUID or domain, got {tenant_id!r}"
+            )
+        if client_id and not re.fullmatch(_GUID, client_id):
+            reader.problems.append(f"ENTRA_CLIENT_ID is invalid: expected a GUID, got {client_id!r}")
+        if credential == "certificate" and certificate and not Path(certificate).is_file():
+            reader.problems.append(
+                f"ENTRA_CLIENT_CERTIFICATE_PATH is invalid: expected an existing file, got {certificate!r}"
+            )
+        return cls(
+            credential=credential,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=secret,
+            certificate_path=certificate,
+            authority=authority,
+            ca_bundle=_optional_file(reader, "TLS_CA_BUNDLE"),
+        )
+
+
+@dataclass(frozen=True)
+class SecretsSettings:
+    """Where secrets come from (Key Vault, else app settings) and how long they are cached."""
+
+    FEATURE: ClassVar[str] = "secrets"
+    vault_url: str | None
+    cache_seconds: int
+    ca_bundle: str | None
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read KEY_VAULT_URL, SECRET_CACHE_SECONDS and TLS_CA_BUNDLE."""
+        vault_url = reader.url("KEY_VAULT_URL", https=True) if reader.text("KEY_VAULT_URL") else None
+        return cls(
+            vault_url=vault_url or None,
+            cache_seconds=reader.integer("SECRET_CACHE_SECONDS", minimum=0, maximum=86_400),
+            ca_bundle=_optional_file(reader, "TLS_CA_BUNDLE"),
+        )
+
+
 FEATURES: tuple[type[FeatureSettings], ...] = (
     StorageSettings,
     TokenCacheSettings,
     HeartbeatSettings,
     DevhostSettings,
+    TlsSettings,
+    SecretsSettings,
+    # EntraSettings joins when the first function calls Dataverse: its keys are required from then on, and
+    # listing it earlier would report a healthy app as degraded.
 )
 F = TypeVar("F", bound=FeatureSettings)
 

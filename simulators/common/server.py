@@ -23,7 +23,9 @@ _START_TIMEOUT_S = 10.0
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it
+    # Nagle's algorithm plus delayed ACKs stall every response for ~40 ms.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
@@ -43,6 +45,22 @@ def _config(app: ASGIApp, tls: TlsFiles | None) -> uvicorn.Config:
     )
 
 
+class _AbortingServer(uvicorn.Server):
+    """A uvicorn server that drops open connections when stopping instead of closing them gracefully.
+
+    Closing an idle keep-alive TLS connection waits for the client's close_notify, which a pooled client
+    that is not reading never sends; asyncio then waits its 30 s SSL shutdown timeout. A test server has
+    nothing left to say at stop time, so it aborts.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 class BackgroundServer:
     """An ASGI app served on 127.0.0.1 from a daemon thread; use as a context manager or start()/stop()."""
 
@@ -51,7 +69,7 @@ class BackgroundServer:
         self.tls = tls
         self._socket = _bind(port)
         self.port: int = self._socket.getsockname()[1]
-        self._server = uvicorn.Server(_config(app, tls))
+        self._server = _AbortingServer(_config(app, tls))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name=f"sim-{self.port}"
         )

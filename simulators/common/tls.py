@@ -9,6 +9,7 @@ certificate and as the client's trust file (``connection_verify=`` for azure-ide
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import ssl
 import tempfile
@@ -88,10 +89,36 @@ def _build(directory: Path) -> TlsFiles:
     return files
 
 
+def _still_usable(files: TlsFiles) -> bool:
+    """Whether the files hold a matching certificate and key valid for at least another day."""
+    try:
+        cert = x509.load_pem_x509_certificate(files.cert_path.read_bytes())
+        key = serialization.load_pem_private_key(files.key_path.read_bytes(), password=None)
+    except (OSError, ValueError):
+        return False
+    matching = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) == key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return matching and cert.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+
+
+def _load_or_build(directory: Path) -> TlsFiles:
+    directory.mkdir(parents=True, exist_ok=True)
+    # Several processes (simulators started with ``python -m``, parallel test runs) share the default
+    # directory: under an exclusive lock, the first one creates the certificate and the others reuse it,
+    # so no server ever serves a certificate other than the one in cert.pem.
+    with (directory / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        files = TlsFiles(directory / "cert.pem", directory / "key.pem")
+        return files if _still_usable(files) else _build(directory)
+
+
 def loopback_certificate(directory: Path | None = None) -> TlsFiles:
-    """Return the loopback certificate kept in ``directory``, created on first use in this process."""
+    """Return the loopback certificate kept in ``directory``: reused while valid, else created."""
     directory = (directory or Path(tempfile.gettempdir()) / "ifs-dv-sim-tls").resolve()
     with _lock:
         if directory not in _cache:
-            _cache[directory] = _build(directory)
+            _cache[directory] = _load_or_build(directory)
         return _cache[directory]

@@ -1,0 +1,1 @@
+"""Simulators over real loopback sockets."""
