@@ -1,7 +1,7 @@
 """Composition root for the functions: build adapters from settings, once per process and account.
 
-Function invocations reuse the clients (connection pools, created tables and queues) across calls, as
-the Functions worker keeps the module loaded between invocations.
+Function invocations reuse the clients (connection pools, created tables and queues, the credential's
+token cache) across calls, as the Functions worker keeps the module loaded between invocations.
 """
 
 from __future__ import annotations
@@ -9,11 +9,23 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from shared.config import AppSettings, StorageSettings
+from shared.config import (
+    AppSettings,
+    ConfigError,
+    EntraSettings,
+    SecretsSettings,
+    StorageSettings,
+    TokenCacheSettings,
+    parse_key_bytes,
+)
+from shared.platform.credentials import build_credential
+from shared.platform.encryption import Cipher
+from shared.platform.secrets import SecretProvider, build_secret_provider
 from shared.state.audit import AuditTrail
 from shared.state.parked import ParkedRecords
 from shared.state.queues import QueuePublisher
 from shared.state.tables import StateTables
+from shared.state.tokens import EncryptedTokenCache
 
 
 @dataclass(frozen=True)
@@ -41,3 +53,29 @@ def storage(settings: AppSettings) -> StorageServices:
     """Storage adapters for the account in ``settings`` (ConfigError if its settings are incomplete)."""
     config = settings.get(StorageSettings)
     return _storage(config.connection_string, config.table_prefix)
+
+
+@functools.lru_cache(maxsize=4)
+def _vault_provider(secrets: SecretsSettings, entra: EntraSettings) -> SecretProvider:
+    return build_secret_provider(secrets, {}, build_credential(entra))
+
+
+def secret_provider(settings: AppSettings) -> SecretProvider:
+    """Secrets from Key Vault (one cached provider per vault) when KEY_VAULT_URL is set, else app settings."""
+    secrets = settings.get(SecretsSettings)
+    if secrets.vault_url:
+        return _vault_provider(secrets, settings.get(EntraSettings))
+    return build_secret_provider(secrets, settings.values)
+
+
+def token_cache(settings: AppSettings) -> EncryptedTokenCache:
+    """The encrypted token cache, keyed from TOKEN_ENCRYPTION_KEY in app settings or in Key Vault."""
+    key = settings.get(TokenCacheSettings).encryption_key
+    if key is None:
+        try:
+            key = parse_key_bytes(secret_provider(settings).get("TOKEN_ENCRYPTION_KEY"), 32)
+        except ValueError as exc:
+            raise ConfigError(
+                "token_cache", [f"TOKEN_ENCRYPTION_KEY from Key Vault is invalid: {exc}"]
+            ) from exc
+    return EncryptedTokenCache(storage(settings).tables, Cipher(key))

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
@@ -50,8 +51,10 @@ CATALOG: tuple[Setting, ...] = (
     Setting(
         "TOKEN_ENCRYPTION_KEY",
         "token_cache",
-        "Base64 of 32 random bytes: the AES-256-GCM key that encrypts cached API tokens at rest.",
+        "Base64 of 32 random bytes: the AES-256-GCM key that encrypts cached API tokens at rest. "
+        "Required unless KEY_VAULT_URL is set; then it is read from the secret token-encryption-key.",
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        default="",
         secret=True,
     ),
     # Bound by %NAME% in function_app.py: the host resolves them at indexing, so they have no default.
@@ -284,17 +287,18 @@ class SettingsReader:
 
     def key_bytes(self, name: str, length: int) -> bytes:
         """Base64 of exactly ``length`` bytes."""
+        return self._checked(name, lambda raw: parse_key_bytes(raw, length), b"", f"base64 of {length} bytes")
 
-        def parse(raw: str) -> bytes:
-            try:
-                key = base64.b64decode(raw, validate=True)
-            except binascii.Error as exc:
-                raise ValueError(raw) from exc
-            if len(key) != length:
-                raise ValueError(raw)
-            return key
 
-        return self._checked(name, parse, b"", f"base64 of {length} bytes")
+def parse_key_bytes(raw: str, length: int) -> bytes:
+    """Decode base64 of exactly ``length`` bytes; ValueError otherwise (the value is not echoed)."""
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"not base64 of {length} bytes") from exc
+    if len(key) != length:
+        raise ValueError(f"not base64 of {length} bytes")
+    return key
 
 
 class FeatureSettings(Protocol):
@@ -331,15 +335,21 @@ class StorageSettings:
 
 @dataclass(frozen=True)
 class TokenCacheSettings:
-    """The key that encrypts cached tokens."""
+    """The key that encrypts cached tokens: from app settings, or None when it is read from Key Vault."""
 
     FEATURE: ClassVar[str] = "token_cache"
-    encryption_key: bytes
+    encryption_key: bytes | None
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
-        """Read TOKEN_ENCRYPTION_KEY."""
-        return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
+        """Read TOKEN_ENCRYPTION_KEY; without it, KEY_VAULT_URL must say where to read it from."""
+        if reader.text("TOKEN_ENCRYPTION_KEY"):
+            return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
+        if not reader.text("KEY_VAULT_URL"):
+            reader.problems.append(
+                "TOKEN_ENCRYPTION_KEY is missing (set it, or set KEY_VAULT_URL to read it from Key Vault)"
+            )
+        return cls(encryption_key=None)
 
 
 @dataclass(frozen=True)
@@ -517,12 +527,14 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     StorageSettings,
     TokenCacheSettings,
     HeartbeatSettings,
+    TelemetrySettings,
     DevhostSettings,
     TlsSettings,
     SecretsSettings,
-    # EntraSettings joins when the first function calls Dataverse: its keys are required from then on, and
-    # listing it earlier would report a healthy app as degraded.
 )
+# Declared but not yet needed by any function, so /api/health does not report them: EntraSettings joins
+# FEATURES when the first function calls Dataverse.
+DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = (EntraSettings,)
 F = TypeVar("F", bound=FeatureSettings)
 
 
@@ -545,6 +557,11 @@ class AppSettings:
             values.update(read_local_settings(local_settings))
         values.update(os.environ if environ is None else environ)
         return cls(values)
+
+    @property
+    def values(self) -> Mapping[str, str]:
+        """The raw app settings (for the secret provider's app-settings source)."""
+        return MappingProxyType(self._values)
 
     def get(self, feature: type[F]) -> F:
         """The validated settings of ``feature``; raises ConfigError naming every bad key."""

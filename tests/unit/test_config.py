@@ -9,6 +9,8 @@ import pytest
 
 from shared.config import (
     CATALOG,
+    DORMANT_FEATURES,
+    FEATURES,
     AppSettings,
     ConfigError,
     DevhostSettings,
@@ -94,6 +96,12 @@ def test_environment_wins_over_local_settings(tmp_path: Path) -> None:
         AppSettings.from_environment({"AzureWebJobsStorage": "x"}, local).get(StorageSettings).table_prefix
         == "f"
     )
+
+
+def test_every_declared_setting_belongs_to_a_known_feature() -> None:
+    """Each catalog entry's feature is checked by /api/health, or explicitly dormant."""
+    known = {f.FEATURE for f in FEATURES + DORMANT_FEATURES}
+    assert {s.feature for s in CATALOG} <= known
 
 
 def test_every_setting_is_documented() -> None:
