@@ -42,14 +42,14 @@ _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolEr
 class _TestMode:
     enabled: bool = False
     waits: list[float] = field(default_factory=list)
-    advance: Callable[[float], None] | None = None
+    advance: Callable[[float], object] | None = None
 
 
 _test_mode = _TestMode()
 
 
 @contextlib.contextmanager
-def recording_waits(advance: Callable[[float], None] | None = None) -> Iterator[list[float]]:
+def recording_waits(advance: Callable[[float], object] | None = None) -> Iterator[list[float]]:
     """Within the block, retries never sleep; yields the list of waits that would have been slept.
 
     ``advance``, when given, is called with each wait instead of sleeping (e.g. a simulated clock's

@@ -42,11 +42,14 @@ class Limits:
     window_seconds: int = 300
 
     def scaled(self, factor: float) -> Limits:
-        """The same window with every limit multiplied by ``factor`` (each at least 1)."""
+        """The same window with its request and execution-time budgets multiplied by ``factor`` (at least 1).
+
+        The concurrency limit is not a budget per window and stays as it is.
+        """
         return Limits(
             requests=max(1, round(self.requests * factor)),
             execution_ms=max(1, round(self.execution_ms * factor)),
-            concurrent=max(1, round(self.concurrent * factor)),
+            concurrent=self.concurrent,
             window_seconds=self.window_seconds,
         )
 

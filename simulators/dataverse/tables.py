@@ -269,6 +269,29 @@ def _table(
     )
 
 
+def custom_table(
+    logical_name: str,
+    entity_set: str,
+    columns: Iterable[Column],
+    *,
+    primary_name: str,
+    schema_name: str | None = None,
+    object_type_code: int = 10000,
+    ownership: Ownership = "UserOwned",
+) -> Table:
+    """A custom table (e.g. the upsert article's ``example_record``) with the system columns added."""
+    return _table(
+        logical_name,
+        entity_set,
+        schema_name or logical_name,
+        object_type_code,
+        primary_name,
+        ownership=ownership,
+        columns=columns,
+        change_tracking=True,
+    )
+
+
 CURRENCY = lookup("transactioncurrencyid", "transactioncurrency", default=Default.BASE_CURRENCY)
 ORDER_CURRENCY = lookup(
     "transactioncurrencyid",

@@ -6,21 +6,19 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulators.common.clock import SimClock
 from simulators.dataverse.keys import parse_locator
 from simulators.dataverse.records import Caller, Organization
 from simulators.dataverse.seed import add_application_user, application_user, seed_fresh_org
 from simulators.dataverse.store import Row
 from simulators.dataverse.tables import Table
 
+START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
-@dataclass
-class ManualTime:
-    """Seconds that only move when a test says so."""
 
-    now: float = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+def frozen_clock() -> SimClock:
+    """Simulated time that only moves when a test advances it."""
+    return SimClock(START, frozen=True)
 
 
 @dataclass
@@ -29,7 +27,7 @@ class SimulatedOrg:
 
     org: Organization
     caller: Caller
-    time: ManualTime = field(default_factory=ManualTime)
+    time: SimClock = field(default_factory=frozen_clock)
 
     def table(self, logical_name: str) -> Table:
         table = self.org.table(logical_name)
@@ -59,8 +57,8 @@ class SimulatedOrg:
 
 def fresh_org(key_activation_seconds: float = 60.0) -> SimulatedOrg:
     """A seeded org with one application user."""
-    time = ManualTime()
-    org = Organization(now=lambda: time.now, key_activation_seconds=key_activation_seconds)
+    time = frozen_clock()
+    org = Organization(now=time.now, key_activation_seconds=key_activation_seconds)
     seed_fresh_org(org)
     app_id = str(uuid.uuid4())
     add_application_user(org, app_id, "connector")

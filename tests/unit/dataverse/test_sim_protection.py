@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from simulators.common.clock import SimClock
 from simulators.dataverse.errors import WebApiError
 from simulators.dataverse.protection import Limits, ServiceProtection
-from tests.unit.dataverse.simulated_org import ManualTime
+from tests.unit.dataverse.simulated_org import frozen_clock
 
 USER = "app-user"
 
 
-def protection(limits: Limits, charge_ms: float = 1.0) -> tuple[ServiceProtection, ManualTime]:
-    time = ManualTime()
-    return ServiceProtection(limits, lambda: time.now, charge_ms=charge_ms), time
+def protection(limits: Limits, charge_ms: float = 1.0) -> tuple[ServiceProtection, SimClock]:
+    time = frozen_clock()
+    return ServiceProtection(limits, time.now, charge_ms=charge_ms), time
 
 
 def run(guard: ServiceProtection, user: str = USER) -> None:
@@ -88,9 +89,10 @@ def test_the_concurrency_limit() -> None:
 
 
 def test_default_limits_are_dataverses_and_scale_for_tests() -> None:
-    """6000 requests, 1,200,000 ms, 52 concurrent per 300 s; scaled keeps each at least 1."""
+    """6000 requests and 1,200,000 ms per 300 s, 52 concurrent; scaling shrinks the per-window budgets."""
     assert Limits() == Limits(requests=6000, execution_ms=1_200_000, concurrent=52, window_seconds=300)
-    assert Limits().scaled(0.001) == Limits(requests=6, execution_ms=1200, concurrent=1, window_seconds=300)
+    assert Limits().scaled(0.001) == Limits(requests=6, execution_ms=1200, concurrent=52, window_seconds=300)
+    assert Limits().scaled(0.0001).requests == 1
 
 
 def test_remaining_budget_headers() -> None:
