@@ -88,6 +88,19 @@ assumed(
     "simulators/dataverse/errors.py",
 )
 
+assumed(
+    "dataverse",
+    "order and quote totals",
+    "Header totals follow the Sales pricing model (detail amount, order discount, pre-freight amount, "
+    "total); formulas in simulators/dataverse/pricing.py are not taken from a capture.",
+)
+assumed(
+    "dataverse",
+    "alternate key index build time",
+    "Pending -> InProgress -> Active after key_activation_seconds of simulated time; real index builds "
+    "take as long as the table needs.",
+)
+
 
 @dataclass(frozen=True)
 class Settings:

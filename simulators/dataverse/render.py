@@ -19,7 +19,7 @@ from typing import Any
 from simulators.dataverse import errors, values
 from simulators.dataverse.records import etag
 from simulators.dataverse.store import Ref, Row
-from simulators.dataverse.tables import Navigation, Table
+from simulators.dataverse.tables import Kind, Navigation, Table
 
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 NAVIGATION = "Microsoft.Dynamics.CRM.associatednavigationproperty"
@@ -126,7 +126,7 @@ def _lookup_annotations(
             found[prefix + FORMATTED] = row.get(target.primary_name)
     if annotations.wants(NAVIGATION):
         column = table.columns[column_name]
-        nav = f"{column_name}_{value.logical_name}" if column.kind == "Customer" else column_name
+        nav = f"{column_name}_{value.logical_name}" if column.kind is Kind.CUSTOMER else column_name
         found[prefix + NAVIGATION] = nav
     if annotations.wants(LOGICAL_NAME):
         found[prefix + LOGICAL_NAME] = value.logical_name

@@ -216,13 +216,10 @@ class WebApi:
     def _retrieve(self, call: Call, table: Table, locator: Locator) -> Response:
         query, expand = self._options(call, table)
         row = self.org.retrieve(table, locator)
-        condition = call.headers.get("if-none-match", "")
-        if (
-            condition
-            and condition.strip().lower() != "null"
-            and not expand
-            and condition.strip() == etag(row)
-        ):
+        # A 304 is never given for an expanded or annotated retrieve (conditional-operations article).
+        condition = call.headers.get("if-none-match", "").strip()
+        plain = not expand and not Annotations.from_prefer(call.prefer).patterns
+        if plain and condition == etag(row):
             return empty_response(304, {"Content-Type": JSON_TYPE})
         select = query.select_names
         body = {

@@ -22,14 +22,19 @@ def applied_writes(dataverse: DataverseStack, table: str, since: int) -> int:
     return sum(1 for change in dataverse.simulator.org.store.journal[since:] if change.logical_name == table)
 
 
-def throttle_to(dataverse: DataverseStack, requests: int) -> None:
-    """Scale service protection down to ``requests`` per 5-minute window (tokens outlive the test)."""
+def long_lived_tokens(dataverse: DataverseStack) -> None:
+    """Tokens issued from now on outlive the hours of simulated time a throttled burst can take."""
     dataverse.identity.entra.token_lifetime = 86_400
+
+
+def throttle_to(dataverse: DataverseStack, requests: int) -> None:
+    """Scale service protection down to ``requests`` per 5-minute window."""
     dataverse.simulator.admin.run_action("set_limits", {"requests": requests, "charge_ms": 1})
 
 
 def test_a_throttled_burst_of_upserts_applies_every_write_exactly_once(dataverse: DataverseStack) -> None:
     """40 concurrent upserts against 10 requests per window: all land, each once, after honoured 429s."""
+    long_lived_tokens(dataverse)
     client = dataverse.client(retry=RetryPolicy(attempts=30))
     account_key(dataverse, client)
     throttle_to(dataverse, 10)
@@ -53,6 +58,7 @@ def test_a_throttled_burst_of_upserts_applies_every_write_exactly_once(dataverse
 
 def test_a_throttled_burst_of_creates_creates_each_row_once(dataverse: DataverseStack) -> None:
     """A POST refused with 429 was not executed, so resending it cannot duplicate: 25 creates, 25 rows."""
+    long_lived_tokens(dataverse)
     client = dataverse.client(retry=RetryPolicy(attempts=30))
     throttle_to(dataverse, 10)
     names = [f"Lead {n}" for n in range(25)]
