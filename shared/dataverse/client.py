@@ -55,8 +55,9 @@ class Written:
     """The outcome of a create or upsert.
 
     ``entity_id`` is the ``OData-EntityId`` URL (for an upsert by key it names the key, as Dataverse
-    returns it); ``id`` is the row's GUID when known (from that URL or the returned record). ``created`` is
-    known only with ``return_representation`` (201 vs 200) or for a POST; a plain upsert's 204 does not say.
+    returns it; representation responses carry none); ``id`` is the row's GUID when that URL names it
+    (otherwise read the primary key from ``record``). ``created`` is known only with
+    ``return_representation`` (201 vs 200) or for a POST; a plain upsert's 204 does not say.
     """
 
     entity_id: str
@@ -118,6 +119,16 @@ class DataverseClient:
         """A client for the configured environment, on a new ``httpx.Client`` with the configured timeout."""
         http = httpx.Client(timeout=settings.timeout_seconds, verify=verify)
         return cls(http, settings.url, credential, retry=retry, page_size=settings.page_size)
+
+    def close(self) -> None:
+        """Close the underlying ``httpx.Client`` (for clients made by ``from_settings``)."""
+        self._http.close()
+
+    def __enter__(self) -> DataverseClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- plumbing --------------------------------------------------------------------------------------
 

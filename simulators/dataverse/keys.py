@@ -70,13 +70,6 @@ class Locator:
     key: tuple[tuple[str, str], ...] = ()
 
 
-def check_addressable(path: str) -> None:
-    """Refuse a (decoded) request path holding a character that breaks addressing by key."""
-    for character in path:
-        if character in UNADDRESSABLE_CHARACTERS and character != "/":
-            raise errors.unaddressable_key_value(character)
-
-
 def _split_top_level(segment: str) -> list[str]:
     parts: list[str] = []
     current: list[str] = []

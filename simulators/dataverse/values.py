@@ -175,15 +175,6 @@ def parse_literal(table: Table, column: Column, literal: str) -> Any:
     return number
 
 
-def format_literal(value: Any) -> str:
-    """A stored key value as a URL literal (for ``OData-EntityId`` headers)."""
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, Ref):
-        return str(value.id)
-    return str(to_json(value))
-
-
 def is_guid(text: str) -> bool:
     """Whether ``text`` is a GUID in 8-4-4-4-12 form."""
     return bool(_GUID.match(text))
