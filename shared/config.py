@@ -71,6 +71,26 @@ CATALOG: tuple[Setting, ...] = (
         "heartbeat-echo",
     ),
     Setting(
+        "DATAVERSE_URL",
+        "dataverse",
+        "Dataverse environment URL (https://<org>.crm.dynamics.com); tokens are asked for <url>/.default.",
+        "https://org.crm.dynamics.com",
+    ),
+    Setting(
+        "DATAVERSE_PAGE_SIZE",
+        "dataverse",
+        "Rows per page the Dataverse client asks for (Prefer: odata.maxpagesize), 1-5000.",
+        "500",
+        default="500",
+    ),
+    Setting(
+        "DATAVERSE_TIMEOUT_SECONDS",
+        "dataverse",
+        "Timeout of one Dataverse Web API request in seconds (1-600); retries come on top.",
+        "120",
+        default="120",
+    ),
+    Setting(
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
         "telemetry",
         "Application Insights connection string; telemetry is exported only when it is set.",
@@ -374,6 +394,30 @@ class HeartbeatSettings:
 
 
 @dataclass(frozen=True)
+class DataverseSettings:
+    """Where the Dataverse Web API is and how the client pages and times out."""
+
+    FEATURE: ClassVar[str] = "dataverse"
+    url: str
+    page_size: int
+    timeout_seconds: int
+
+    @property
+    def scope(self) -> str:
+        """The token scope for this environment: ``<url>/.default``."""
+        return f"{self.url}/.default"
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read DATAVERSE_URL, DATAVERSE_PAGE_SIZE and DATAVERSE_TIMEOUT_SECONDS."""
+        return cls(
+            url=reader.url("DATAVERSE_URL", https=True),
+            page_size=reader.integer("DATAVERSE_PAGE_SIZE", minimum=1, maximum=5000),
+            timeout_seconds=reader.integer("DATAVERSE_TIMEOUT_SECONDS", minimum=1, maximum=600),
+        )
+
+
+@dataclass(frozen=True)
 class TelemetrySettings:
     """Where telemetry goes (nowhere when the connection string is empty)."""
 
@@ -532,9 +576,9 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     TlsSettings,
     SecretsSettings,
 )
-# Declared but not yet needed by any function, so /api/health does not report them: EntraSettings joins
-# FEATURES when the first function calls Dataverse.
-DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = (EntraSettings,)
+# Declared but not yet needed by any function, so /api/health does not report them: EntraSettings and
+# DataverseSettings join FEATURES when the first function calls Dataverse.
+DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = (EntraSettings, DataverseSettings)
 F = TypeVar("F", bound=FeatureSettings)
 
 

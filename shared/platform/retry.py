@@ -9,9 +9,14 @@ timeout or 5xx the caller must first look the record up by its external referenc
 After ``attempts`` tries the last response is returned (the caller turns it into a typed error) or the
 last transport exception propagates, and the queue's redelivery takes over.
 
+Some services say outright that a request was *not* executed: Dataverse answers 429 when service
+protection refuses a request before running it. ``not_executed_statuses`` names such statuses, and a
+response with one of them is retried even for a non-idempotent request (it cannot duplicate anything).
+
 Tests use ``recording_waits()``: nothing sleeps, and the waits that would have been slept are recorded,
 so a test can assert that ``Retry-After`` was honoured without spending the time (after stamina's
-``set_testing``).
+``set_testing``). ``recording_waits(advance=clock.advance)`` also moves a simulated clock by each wait,
+so a simulator's sliding windows move on exactly as if the time had been slept.
 """
 
 from __future__ import annotations
@@ -37,25 +42,32 @@ _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolEr
 class _TestMode:
     enabled: bool = False
     waits: list[float] = field(default_factory=list)
+    advance: Callable[[float], object] | None = None
 
 
 _test_mode = _TestMode()
 
 
 @contextlib.contextmanager
-def recording_waits() -> Iterator[list[float]]:
-    """Within the block, retries never sleep; yields the list of waits that would have been slept."""
-    previous = _test_mode.enabled, _test_mode.waits
-    _test_mode.enabled, _test_mode.waits = True, []
+def recording_waits(advance: Callable[[float], object] | None = None) -> Iterator[list[float]]:
+    """Within the block, retries never sleep; yields the list of waits that would have been slept.
+
+    ``advance``, when given, is called with each wait instead of sleeping (e.g. a simulated clock's
+    ``advance``), so time-driven peers see the wait pass.
+    """
+    previous = _test_mode.enabled, _test_mode.waits, _test_mode.advance
+    _test_mode.enabled, _test_mode.waits, _test_mode.advance = True, [], advance
     try:
         yield _test_mode.waits
     finally:
-        _test_mode.enabled, _test_mode.waits = previous
+        _test_mode.enabled, _test_mode.waits, _test_mode.advance = previous
 
 
 def _sleep(seconds: float) -> None:
     if _test_mode.enabled:
         _test_mode.waits.append(seconds)
+        if _test_mode.advance is not None:
+            _test_mode.advance(seconds)
         return
     time.sleep(seconds)
 
@@ -102,12 +114,18 @@ class RetryPolicy:
         *,
         idempotent: bool,
         on_attempt: Callable[[int], None] | None = None,
+        not_executed_statuses: frozenset[int] = frozenset(),
     ) -> httpx.Response:
-        """Send ``request``, retrying as its idempotency allows; return the last response."""
+        """Send ``request``, retrying as its idempotency allows; return the last response.
+
+        ``not_executed_statuses``: statuses with which the server guarantees it did not execute the
+        request (Dataverse's 429), retried whatever the request's idempotency.
+        """
         retry_exceptions = _NOT_SENT + _TRANSIENT if idempotent else _NOT_SENT
 
         def should_retry_response(response: httpx.Response) -> bool:
-            return idempotent and response.status_code in RETRYABLE_STATUS
+            status = response.status_code
+            return (idempotent and status in RETRYABLE_STATUS) or status in not_executed_statuses
 
         def stop_early(state: tenacity.RetryCallState) -> bool:
             outcome = state.outcome

@@ -119,3 +119,37 @@ def test_retry_after_forms(header: str, expected: float | None) -> None:
     """Delta-seconds and HTTP-date forms are both understood; garbage is ignored."""
     response = httpx.Response(429, headers={"Retry-After": header})
     assert retry_after_seconds(response, now=datetime(2031, 1, 1, tzinfo=UTC)) == expected
+
+
+def test_a_status_proving_non_execution_is_retried_even_for_a_create() -> None:
+    """A create refused with 429 (Dataverse: not executed) is resent after Retry-After."""
+    create = httpx.Request("POST", "http://127.0.0.1/accounts")
+    client, seen = scripted(429, 204)
+    with recording_waits() as waits:
+        response = RetryPolicy().send(
+            client, create, idempotent=False, not_executed_statuses=frozenset({429})
+        )
+    assert response.status_code == 204
+    assert len(seen) == 2
+    assert waits == [7.0]
+
+
+def test_other_failures_of_a_create_are_still_not_repeated() -> None:
+    """Declaring 429 as not-executed leaves a create's 503 unrepeated."""
+    create = httpx.Request("POST", "http://127.0.0.1/accounts")
+    client, seen = scripted(503)
+    with recording_waits():
+        response = RetryPolicy().send(
+            client, create, idempotent=False, not_executed_statuses=frozenset({429})
+        )
+    assert response.status_code == 503
+    assert len(seen) == 1
+
+
+def test_waits_can_advance_a_simulated_clock() -> None:
+    """recording_waits(advance=...) hands every wait to the callback instead of sleeping."""
+    advanced: list[float] = []
+    client, _ = scripted(429, 429, 200)
+    with recording_waits(advance=advanced.append) as waits:
+        RetryPolicy().send(client, get(), idempotent=True)
+    assert advanced == waits == [7.0, 7.0]

@@ -1,0 +1,393 @@
+"""DataverseClient: the Dataverse Web API over ``httpx.Client``, with Entra tokens and the retry policy.
+
+One place builds every request (``send``): the URL under ``<environment>/api/data/v9.2/``, the headers
+every Web API request should carry (``Accept``, ``OData-MaxVersion``, ``OData-Version``, ``If-None-Match:
+null`` unless a condition is given), ``Prefer`` preferences, a bearer token for ``<environment>/.default``
+from any azure-identity ``TokenCredential``; it sends through ``RetryPolicy`` and turns error responses
+into typed ``DataverseError``s. The record operations on top:
+
+- ``get`` / ``query`` / ``query_page``: reads, with ``Prefer: odata.maxpagesize`` and ``@odata.nextLink``;
+- ``create`` (POST), ``update`` (PATCH with ``If-Match``: never creates), ``upsert`` (PATCH by alternate key
+  or GUID), ``delete``; ``who_am_i``.
+
+Retries follow ARCHITECTURE.md: reads, upserts, updates and deletes are idempotent and are retried on 429,
+5xx, timeouts and connection errors, honouring ``Retry-After``. A create (POST) is not idempotent, so it is
+retried only when the server cannot have executed it: a connection never made, or a 429 (service
+protection refuses a request before running it).
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+from azure.core.credentials import TokenCredential
+
+from shared.config import DataverseSettings
+from shared.dataverse.errors import DataverseUnavailableError, NotFoundError, error_from_response
+from shared.dataverse.keys import RecordId, record_path
+from shared.platform.retry import RetryPolicy
+
+API_VERSION = "v9.2"
+NOT_EXECUTED = frozenset({429})
+_ENTITY_ID = re.compile(r"\(([0-9a-fA-F-]{36})\)\s*$")
+_QUERY_SAFE = "$,'()/:@*=;"
+UpsertMode = Literal["upsert", "create_only", "update_only"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a query: its rows, the link to the next page (None on the last) and ``@odata.count``."""
+
+    rows: list[dict[str, Any]]
+    next_link: str | None
+    count: int | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of a create or upsert.
+
+    ``entity_id`` is the ``OData-EntityId`` URL (for an upsert by key it names the key, as Dataverse
+    returns it; representation responses carry none); ``id`` is the row's GUID when that URL names it
+    (otherwise read the primary key from ``record``). ``created`` is known only with
+    ``return_representation`` (201 vs 200) or for a POST; a plain upsert's 204 does not say.
+    """
+
+    entity_id: str
+    id: uuid.UUID | None
+    created: bool | None
+    record: dict[str, Any] | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    """The caller as Dataverse sees it (the application user)."""
+
+    user_id: uuid.UUID
+    business_unit_id: uuid.UUID
+    organization_id: uuid.UUID
+
+
+def _query_string(params: Mapping[str, str]) -> str:
+    # OData system query options keep their literal "$"; values are percent-encoded (spaces, &, #, +).
+    return "&".join(f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in params.items())
+
+
+def _prefer(*preferences: str | None) -> dict[str, str]:
+    present = [p for p in preferences if p]
+    return {"Prefer": ",".join(present)} if present else {}
+
+
+class DataverseClient:
+    """The Dataverse Web API of one environment (``url`` such as ``https://org.crm.dynamics.com``)."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        url: str,
+        credential: TokenCredential,
+        *,
+        retry: RetryPolicy | None = None,
+        page_size: int = 500,
+        api_version: str = API_VERSION,
+    ) -> None:
+        self._http = http
+        self.url = url.rstrip("/")
+        self.scope = f"{self.url}/.default"
+        self.service_root = f"{self.url}/api/data/{api_version}/"
+        self._credential = credential
+        self._retry = retry or RetryPolicy()
+        self.page_size = page_size
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: DataverseSettings,
+        credential: TokenCredential,
+        *,
+        verify: ssl.SSLContext | bool = True,
+        retry: RetryPolicy | None = None,
+    ) -> DataverseClient:
+        """A client for the configured environment, on a new ``httpx.Client`` with the configured timeout."""
+        http = httpx.Client(timeout=settings.timeout_seconds, verify=verify)
+        return cls(http, settings.url, credential, retry=retry, page_size=settings.page_size)
+
+    def close(self) -> None:
+        """Close the underlying ``httpx.Client`` (for clients made by ``from_settings``)."""
+        self._http.close()
+
+    def __enter__(self) -> DataverseClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    def url_for(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """The absolute URL of a Web API path (``accounts(…)``), or ``path`` itself when already absolute."""
+        base = path if path.startswith(("https://", "http://")) else self.service_root + path.lstrip("/")
+        if params:
+            base += ("&" if "?" in base else "?") + _query_string(params)
+        return base
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool,
+        on_attempt: Callable[[int], None] | None = None,
+    ) -> httpx.Response:
+        """Send one Web API request through the retry policy; DataverseError for an error response.
+
+        ``headers`` are added to (and may override) the standard ones; a 304 is returned, not raised.
+        """
+        request_headers = {
+            "Accept": "application/json",
+            "OData-MaxVersion": "4.0",
+            "OData-Version": "4.0",
+            "If-None-Match": "null",
+            "Authorization": f"Bearer {self._credential.get_token(self.scope).token}",
+        }
+        if json is not None:
+            request_headers["Content-Type"] = "application/json"
+        request_headers.update(headers or {})
+        request = self._http.build_request(
+            method, self.url_for(path, params), json=json, content=content, headers=request_headers
+        )
+        try:
+            response = self._retry.send(
+                self._http,
+                request,
+                idempotent=idempotent,
+                on_attempt=on_attempt,
+                not_executed_statuses=NOT_EXECUTED,
+            )
+        except httpx.TransportError as exc:
+            raise DataverseUnavailableError(
+                0, "", f"{type(exc).__name__}: {exc}", method=method, url=str(request.url)
+            ) from exc
+        if response.status_code >= 400:
+            response.read()
+            raise error_from_response(response)
+        return response
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def get(
+        self,
+        entity_set: str,
+        record: RecordId,
+        *,
+        select: Iterable[str] | None = None,
+        expand: str | None = None,
+        if_none_match: str | None = None,
+        annotations: str | None = None,
+    ) -> dict[str, Any] | None:
+        """One row; None only when ``if_none_match`` is given and the row is unchanged (304)."""
+        params: dict[str, str] = {}
+        if select:
+            params["$select"] = ",".join(select)
+        if expand:
+            params["$expand"] = expand
+        headers = _prefer(f'odata.include-annotations="{annotations}"' if annotations else None)
+        if if_none_match:
+            headers["If-None-Match"] = if_none_match
+        response = self.send(
+            "GET", record_path(entity_set, record), params=params, headers=headers, idempotent=True
+        )
+        if response.status_code == 304:
+            return None
+        body: dict[str, Any] = response.json()
+        return body
+
+    def query_page(
+        self,
+        entity_set_or_link: str,
+        *,
+        select: Iterable[str] | None = None,
+        filter: str | None = None,
+        orderby: str | None = None,
+        expand: str | None = None,
+        top: int | None = None,
+        count: bool = False,
+        params: Mapping[str, str] | None = None,
+        page_size: int | None = None,
+        annotations: str | None = None,
+    ) -> Page:
+        """One page of an entity set (or of an ``@odata.nextLink``, whose query is used as given)."""
+        options: dict[str, str] = {}
+        if not entity_set_or_link.startswith(("https://", "http://")):
+            if select:
+                options["$select"] = ",".join(select)
+            if filter:
+                options["$filter"] = filter
+            if orderby:
+                options["$orderby"] = orderby
+            if expand:
+                options["$expand"] = expand
+            if top is not None:
+                options["$top"] = str(top)
+            if count:
+                options["$count"] = "true"
+            options.update(params or {})
+        headers = _prefer(
+            f"odata.maxpagesize={page_size or self.page_size}",
+            f'odata.include-annotations="{annotations}"' if annotations else None,
+        )
+        response = self.send("GET", entity_set_or_link, params=options, headers=headers, idempotent=True)
+        body = response.json()
+        return Page(
+            rows=list(body.get("value", [])),
+            next_link=body.get("@odata.nextLink"),
+            count=body.get("@odata.count"),
+        )
+
+    def query(
+        self,
+        entity_set: str,
+        *,
+        select: Iterable[str] | None = None,
+        filter: str | None = None,
+        orderby: str | None = None,
+        expand: str | None = None,
+        top: int | None = None,
+        params: Mapping[str, str] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a query, following ``@odata.nextLink`` page by page."""
+        page = self.query_page(
+            entity_set,
+            select=select,
+            filter=filter,
+            orderby=orderby,
+            expand=expand,
+            top=top,
+            params=params,
+            page_size=page_size,
+        )
+        while True:
+            yield from page.rows
+            if not page.next_link:
+                return
+            page = self.query_page(page.next_link, page_size=page_size)
+
+    def who_am_i(self) -> WhoAmI:
+        """The ``WhoAmI`` function: the application user's id, business unit and organization."""
+        body = self.send("GET", "WhoAmI", idempotent=True).json()
+        return WhoAmI(
+            user_id=uuid.UUID(body["UserId"]),
+            business_unit_id=uuid.UUID(body["BusinessUnitId"]),
+            organization_id=uuid.UUID(body["OrganizationId"]),
+        )
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def create(
+        self,
+        entity_set: str,
+        body: Mapping[str, Any],
+        *,
+        return_representation: bool = False,
+        select: Iterable[str] | None = None,
+    ) -> Written:
+        """POST a new row. Not idempotent: retried only on 429 and connection failures."""
+        params = {"$select": ",".join(select)} if select and return_representation else None
+        response = self.send(
+            "POST",
+            entity_set,
+            params=params,
+            json=dict(body),
+            headers=_prefer("return=representation" if return_representation else None),
+            idempotent=False,
+        )
+        return self._written(response, created=True)
+
+    def update(
+        self, entity_set: str, record: RecordId, body: Mapping[str, Any], *, if_match: str = "*"
+    ) -> None:
+        """PATCH an existing row (``If-Match: *`` by default: a missing row is NotFoundError, not created)."""
+        self.send(
+            "PATCH",
+            record_path(entity_set, record),
+            json=dict(body),
+            headers={"If-Match": if_match},
+            idempotent=True,
+        )
+
+    def upsert(
+        self,
+        entity_set: str,
+        record: RecordId,
+        body: Mapping[str, Any],
+        *,
+        mode: UpsertMode = "upsert",
+        return_representation: bool = False,
+        select: Iterable[str] | None = None,
+    ) -> Written:
+        """PATCH by alternate key (or GUID): update the row or create it.
+
+        ``create_only`` sends ``If-None-Match: *`` (an existing row is AlreadyExistsError), ``update_only``
+        sends ``If-Match: *`` (a missing row is NotFoundError). Idempotent: retried on throttling and failure.
+        """
+        headers = _prefer("return=representation" if return_representation else None)
+        if mode == "create_only":
+            headers["If-None-Match"] = "*"
+        elif mode == "update_only":
+            headers["If-Match"] = "*"
+        params = {"$select": ",".join(select)} if select and return_representation else None
+        response = self.send(
+            "PATCH",
+            record_path(entity_set, record),
+            params=params,
+            json=dict(body),
+            headers=headers,
+            idempotent=True,
+        )
+        created = {201: True, 200: False}.get(response.status_code)
+        return self._written(response, created=created)
+
+    def delete(self, entity_set: str, record: RecordId, *, if_match: str | None = None) -> None:
+        """DELETE a row; NotFoundError when it does not exist.
+
+        A retried DELETE that finds nothing is success: an earlier attempt of this same call deleted the
+        row and only its answer was lost.
+        """
+        attempts = 0
+
+        def count(attempt: int) -> None:
+            nonlocal attempts
+            attempts = attempt
+
+        try:
+            self.send(
+                "DELETE",
+                record_path(entity_set, record),
+                headers={"If-Match": if_match} if if_match else None,
+                idempotent=True,
+                on_attempt=count,
+            )
+        except NotFoundError:
+            if attempts <= 1:
+                raise
+
+    def _written(self, response: httpx.Response, *, created: bool | None) -> Written:
+        entity_id = response.headers.get("OData-EntityId", "")
+        record: dict[str, Any] | None = response.json() if response.content else None
+        match = _ENTITY_ID.search(entity_id)
+        row_id = uuid.UUID(match.group(1)) if match else None
+        etag = response.headers.get("ETag") or (record or {}).get("@odata.etag")
+        return Written(entity_id=entity_id, id=row_id, created=created, record=record, etag=etag)

@@ -1,0 +1,145 @@
+"""Typed errors of the Dataverse Web API client, each carrying the HTTP status, Dataverse code and message.
+
+The Web API answers errors with ``{"error":{"code":…,"message":…}}``. The code is frequently empty in
+Microsoft's own samples (the conditional-operation 404/412s) while live responses carry a hex code, so
+classification goes by status first, then code, then the documented message text. ``transient`` says
+whether trying again later can help (throttling, server errors, timeouts); everything else is a
+permanent refusal of this request (bad data, a missing reference, a stale ETag).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from shared.platform.retry import retry_after_seconds
+
+CONCURRENCY_VERSION_MISMATCH = "0x80060882"
+DUPLICATE_RECORD = "0x80040237"
+DUPLICATE_RECORD_ENTITY_KEY = "0x80060892"
+OBJECT_DOES_NOT_EXIST = "0x80040217"
+THROTTLING_CODES = {
+    "0x80072322": "requests",
+    "0x80072321": "execution_time",
+    "0x80072326": "concurrency",
+}
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class DataverseError(Exception):
+    """The Web API refused a request (or could not be reached: ``status`` 0)."""
+
+    def __init__(self, status: int, code: str, message: str, *, method: str = "", url: str = "") -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.method = method
+        self.url = url
+        super().__init__(f"{method} {url} -> {status} {code or '(no code)'}: {message}".strip())
+
+    @property
+    def transient(self) -> bool:
+        """Whether the same request may succeed later (throttling, server errors, timeouts)."""
+        return self.status in _TRANSIENT_STATUS or self.status == 0
+
+
+class DataverseUnavailableError(DataverseError):
+    """No response: connection failure or timeout after the retries (``status`` 0)."""
+
+
+class BadRequestError(DataverseError):
+    """400: the request or its data is invalid (unknown column, too long, missing required value…)."""
+
+
+class AuthenticationError(DataverseError):
+    """401: the bearer token was missing, expired or for another resource."""
+
+
+class AccessDeniedError(DataverseError):
+    """403: the caller is not allowed (no application user, missing privilege)."""
+
+
+class NotFoundError(DataverseError):
+    """404: the addressed row, or a row an ``@odata.bind`` references, does not exist."""
+
+
+class PreconditionFailedError(DataverseError):
+    """412: a conditional request's precondition or a uniqueness rule failed."""
+
+
+class ConcurrencyConflictError(PreconditionFailedError):
+    """412 ConcurrencyVersionMismatch: the row changed since the ETag sent in If-Match."""
+
+
+class AlreadyExistsError(PreconditionFailedError):
+    """412 with If-None-Match: * — a row with those key values exists (create-only upsert)."""
+
+
+class DuplicateKeyError(PreconditionFailedError):
+    """412 DuplicateRecordEntityKey / DuplicateRecord: another row already has these key values."""
+
+
+class ThrottledError(DataverseError):
+    """429: a service-protection limit; ``retry_after`` seconds and which ``limit`` was hit."""
+
+    def __init__(self, status: int, code: str, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(status, code, message, method=method, url=url)
+        self.retry_after: float | None = None
+        self.limit = THROTTLING_CODES.get(code.lower(), "")
+
+
+class ServerError(DataverseError):
+    """5xx: the service failed."""
+
+
+def _body_error(response: httpx.Response) -> tuple[str, str]:
+    try:
+        document: Any = json.loads(response.content or b"null")
+    except ValueError:
+        return "", response.text.strip() or response.reason_phrase
+    error = document.get("error") if isinstance(document, dict) else None
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = error.get("message")
+        return (code if isinstance(code, str) else "", message if isinstance(message, str) else "")
+    return "", response.text.strip() or response.reason_phrase
+
+
+def _precondition_class(code: str, message: str) -> type[PreconditionFailedError]:
+    lowered = code.lower()
+    if lowered == CONCURRENCY_VERSION_MISMATCH or "doesn't match the RowVersion" in message:
+        return ConcurrencyConflictError
+    if lowered in (DUPLICATE_RECORD_ENTITY_KEY, DUPLICATE_RECORD):
+        return DuplicateKeyError
+    if "matching key values already exists" in message:
+        return AlreadyExistsError
+    return PreconditionFailedError
+
+
+def error_from_response(response: httpx.Response) -> DataverseError:
+    """The typed error for an error response (status >= 400)."""
+    code, message = _body_error(response)
+    status = response.status_code
+    cls: type[DataverseError]
+    if status == 400:
+        cls = BadRequestError
+    elif status == 401:
+        cls = AuthenticationError
+    elif status == 403:
+        cls = AccessDeniedError
+    elif status == 404:
+        cls = NotFoundError
+    elif status == 412:
+        cls = _precondition_class(code, message)
+    elif status == 429:
+        cls = ThrottledError
+    elif status >= 500:
+        cls = ServerError
+    else:
+        cls = DataverseError
+    error = cls(status, code, message, method=response.request.method, url=str(response.request.url))
+    if isinstance(error, ThrottledError):
+        error.retry_after = retry_after_seconds(response)
+    return error

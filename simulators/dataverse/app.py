@@ -1,0 +1,287 @@
+"""The Dataverse simulator: an organization's Web API under ``/api/data/v9.x/``, plus ``/_admin``.
+
+The Web API sits behind Entra tokens and service protection.
+
+Every request needs ``Authorization: Bearer <token>`` issued by the Entra simulator for this simulator's
+own URL (the token's ``aud``; the client asks for ``<url>/.default``) and, when ``tenant_id`` is set, by
+that tenant; otherwise 401. The token's ``appid`` must belong to an application user of the organization
+(``application_ids`` seeds them; the ``add_application_user`` admin action adds more); otherwise 403.
+Admitted requests count against service protection (``Limits``; ``None`` turns it off) on the simulator's
+clock, which the toolkit's ``/_admin/clock`` moves.
+
+Admin actions (``POST /_admin/actions/<name>``):
+
+- ``add_application_user`` ``{"app_id": "<client id>", "name"?: "…"}``
+- ``define_key`` ``{"table": "account", "columns": ["accountnumber"], "name"?: "…", "active"?: true}``:
+  an alternate key, Active at once unless ``active`` is false (the Web API route builds it asynchronously).
+- ``set_limits`` ``{"requests"?, "execution_ms"?, "concurrent"?, "window_seconds"?, "charge_ms"?}`` or
+  ``{"off": true}``.
+- ``protection`` ``{}``: the current limits and how many requests were refused.
+
+Reset (``POST /_admin/reset``) gives a fresh organization with the application users the simulator was
+created with, and the configured limits with empty windows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from simulators.common.admin import Admin, AdminError
+from simulators.common.clock import SimClock
+from simulators.common.faults import Fault, FaultKind
+from simulators.common.provenance import assumed, captured
+from simulators.dataverse import errors
+from simulators.dataverse.protection import Limits, ServiceProtection, requests_exceeded
+from simulators.dataverse.records import Caller, Organization
+from simulators.dataverse.seed import BaseCurrency, add_application_user, application_user, seed_fresh_org
+from simulators.dataverse.tables import Table
+from simulators.dataverse.webapi import Call, WebApi, empty_response, error_response
+from simulators.entra.tokens import TokenError, validate
+
+API_VERSIONS = frozenset({"v9.0", "v9.1", "v9.2"})
+
+captured(
+    "dataverse",
+    "upsert responses",
+    "204 + OData-EntityId naming the URL's key; 201 (Preference-Applied) / 200 with Prefer: "
+    "return=representation -- MicrosoftDocs/powerapps-docs use-upsert-insert-update-record.md, "
+    "tests/vectors/dataverse/http-exchanges/upsert-*",
+)
+captured(
+    "dataverse",
+    "conditional operation errors",
+    "404 'account With Id = … Does Not Exist', 412 'A record with matching key values already exists.' and "
+    "'The version of the existing record doesn't match the RowVersion property provided.' with code '' -- "
+    "perform-conditional-operations-using-web-api.md, tests/vectors/dataverse/http-exchanges/",
+)
+captured(
+    "dataverse",
+    "service protection codes and messages",
+    "api-limits.md (limits, hex codes, messages, Retry-After in seconds); the 429 body shape itself is "
+    "assumed: no raw 429 was published",
+)
+assumed(
+    "dataverse",
+    "401 without a valid token",
+    "Empty body with WWW-Authenticate: Bearer authorization_uri=…, resource_id=…; not in the references.",
+)
+assumed(
+    "dataverse",
+    "403 for an app without an application user",
+    "Message 'The user is not a member of the organization.'; no capture.",
+)
+assumed(
+    "dataverse",
+    "key-value and OData-layer errors",
+    "Codes 0x80060888/0x80060891 and the texts for unknown properties, missing key rows, unaddressable "
+    "key characters (ASP.NET request validation) and missing SystemRequired values; see "
+    "simulators/dataverse/errors.py",
+)
+
+assumed(
+    "dataverse",
+    "order and quote totals",
+    "Header totals follow the Sales pricing model (detail amount, order discount, pre-freight amount, "
+    "total); formulas in simulators/dataverse/pricing.py are not taken from a capture.",
+)
+assumed(
+    "dataverse",
+    "alternate key index build time",
+    "Pending -> InProgress -> Active after key_activation_seconds of simulated time; real index builds "
+    "take as long as the table needs.",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the simulated organization behaves."""
+
+    tenant_id: str | None = None  # accept tokens of this tenant only (None: any tenant)
+    org_url: str | None = None  # the audience tokens must name (None: the URL the request came to)
+    organization_name: str = "org"
+    currency: BaseCurrency = field(default_factory=BaseCurrency)
+    limits: Limits | None = field(default_factory=Limits)
+    charge_ms: float | None = None  # fixed execution-time charge per request (None: measured)
+    key_activation_seconds: float = 1.0
+    latency_seconds: float = 0.0  # added to every admitted request, so concurrency can build up
+
+
+def throttle_fault_response(fault: Fault) -> Response:
+    """Injected faults in Dataverse's shapes: a throttle is the documented requests-limit 429."""
+    if fault.kind is FaultKind.THROTTLE:
+        return error_response(requests_exceeded(Limits(), fault.retry_after))
+    error = errors.WebApiError(fault.status, "", f"Simulated {fault.status} fault.")
+    if fault.retry_after:
+        error.headers["Retry-After"] = str(fault.retry_after)
+    return error_response(error)
+
+
+class DataverseSimulator:
+    """One simulated Dataverse organization and the ASGI app serving it (``.app``)."""
+
+    def __init__(
+        self,
+        application_ids: Iterable[str] = (),
+        *,
+        clock: SimClock | None = None,
+        settings: Settings = Settings(),
+        tables: Iterable[Table] = (),
+    ) -> None:
+        self.admin = Admin("dataverse", clock=clock, responder=throttle_fault_response)
+        self.clock = self.admin.clock
+        self.settings = settings
+        self._application_ids = list(application_ids)
+        self._extra_tables = list(tables)
+        self.org = self._new_org()
+        self.protection: ServiceProtection | None = self._new_protection(settings.limits, settings.charge_ms)
+        self.api = WebApi(lambda: self.org)
+        self._register_admin()
+        self.app: ASGIApp = self.admin.build_app(
+            [
+                Route(
+                    "/api/data/{version}/{path:path}",
+                    self._handle,
+                    methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
+                )
+            ]
+        )
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    def _new_org(self) -> Organization:
+        org = Organization(now=self.clock.now, key_activation_seconds=self.settings.key_activation_seconds)
+        for table in self._extra_tables:
+            org.add_table(table)
+        seed_fresh_org(org, name=self.settings.organization_name, currency=self.settings.currency)
+        for app_id in self._application_ids:
+            add_application_user(org, app_id)
+        return org
+
+    def _new_protection(self, limits: Limits | None, charge_ms: float | None) -> ServiceProtection | None:
+        return None if limits is None else ServiceProtection(limits, self.clock.now, charge_ms=charge_ms)
+
+    def add_application_user(self, app_id: str, name: str | None = None) -> uuid.UUID:
+        """Let an Entra app in until the next reset; returns its systemuserid."""
+        return uuid.UUID(str(add_application_user(self.org, app_id, name)["systemuserid"]))
+
+    def _register_admin(self) -> None:
+        @self.admin.action("add_application_user", "Let an Entra app in: {app_id, name?} -> {systemuserid}")
+        def add_user(body: dict[str, Any]) -> dict[str, Any]:
+            app_id = body.get("app_id")
+            try:
+                user_id = self.add_application_user(str(app_id), body.get("name"))
+            except ValueError as exc:
+                raise AdminError(f"app_id must be a GUID, got {app_id!r}") from exc
+            return {"systemuserid": str(user_id)}
+
+        @self.admin.action("define_key", "Define an alternate key: {table, columns, name?, active?}")
+        def define_key(body: dict[str, Any]) -> dict[str, Any]:
+            table = self.org.table(str(body.get("table", "")))
+            columns = body.get("columns")
+            if table is None or not isinstance(columns, list):
+                raise AdminError('expected {"table": "<logical name>", "columns": ["<column>", …]}')
+            name = str(body.get("name") or f"sim_{table.logical_name}_{'_'.join(map(str, columns))}")
+            try:
+                key = self.org.keys.define(table, name, columns, active=body.get("active", True) is not False)
+            except errors.WebApiError as exc:
+                raise AdminError(exc.message) from exc
+            return {"MetadataId": str(key.metadata_id), "EntityKeyIndexStatus": str(key.status)}
+
+        @self.admin.action("set_limits", "Service protection limits: {requests?, execution_ms?, …} or {off}")
+        def set_limits(body: dict[str, Any]) -> dict[str, Any]:
+            if body.get("off"):
+                self.protection = None
+                return {"limits": None}
+            base = self.protection.limits if self.protection else Limits()
+            names = ("requests", "execution_ms", "concurrent", "window_seconds")
+            try:
+                changes: dict[str, int] = {name: int(body[name]) for name in names if name in body}
+                limits = replace(base, **changes)
+            except (TypeError, ValueError) as exc:
+                raise AdminError(f"invalid limits: {exc}") from exc
+            self.protection = self._new_protection(limits, body.get("charge_ms", self.settings.charge_ms))
+            return {"limits": asdict(limits)}
+
+        @self.admin.action("protection", "Current service protection limits and refusals")
+        def protection(body: dict[str, Any]) -> dict[str, Any]:
+            guard = self.protection
+            if guard is None:
+                return {"limits": None, "refusals": 0}
+            return {"limits": asdict(guard.limits), "refusals": guard.refusals}
+
+        @self.admin.on_reset
+        def fresh() -> None:
+            self.org = self._new_org()
+            self.protection = self._new_protection(self.settings.limits, self.settings.charge_ms)
+
+    # -- requests --------------------------------------------------------------------------------------
+
+    def _audience(self, request: Request) -> str:
+        return self.settings.org_url or f"{request.url.scheme}://{request.url.netloc}"
+
+    def _authenticate(self, request: Request) -> Caller:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        audience = self._audience(request)
+        challenge = {
+            "WWW-Authenticate": f"Bearer authorization_uri=https://login.microsoftonline.com/"
+            f"{self.settings.tenant_id or 'common'}/oauth2/authorize, resource_id={audience}"
+        }
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.WebApiError(401, "", "", challenge)
+        try:
+            claims = validate(
+                token.strip(), audience, now=self.clock.now(), tenant_id=self.settings.tenant_id
+            )
+        except TokenError as exc:
+            raise errors.WebApiError(401, "", "", challenge) from exc
+        caller = application_user(self.org, claims.app_id)
+        if caller is None:
+            raise errors.WebApiError(403, "0x80072560", "The user is not a member of the organization.")
+        return caller
+
+    async def _handle(self, request: Request) -> Response:
+        version = request.path_params["version"]
+        if version not in API_VERSIONS:
+            return error_response(errors.resource_not_found(version))
+        try:
+            caller = self._authenticate(request)
+        except errors.WebApiError as exc:
+            if exc.status == 401:
+                return empty_response(401, exc.headers)
+            return error_response(exc)
+        guard = self.protection
+        try:
+            ticket = guard.admit(caller.user_id) if guard else None
+        except errors.WebApiError as exc:
+            return error_response(exc)
+        started = time.perf_counter()
+        try:
+            if self.settings.latency_seconds:
+                await asyncio.sleep(self.settings.latency_seconds)
+            call = Call(
+                method=request.method,
+                path=request.path_params["path"],
+                params=dict(request.query_params),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=await request.body(),
+                caller=caller,
+                root=f"{self._audience(request)}/api/data/{version}/",
+            )
+            response = self.api.handle(call)
+        finally:
+            if guard is not None and ticket is not None:
+                guard.release(ticket, (time.perf_counter() - started) * 1000)
+        if guard is not None:
+            response.headers.update(guard.remaining(caller.user_id))
+        return response

@@ -1,0 +1,391 @@
+"""One simulated organization and the Web API's record semantics: create, retrieve, update, upsert, delete.
+
+This is the service layer under the HTTP routes (and under ``$batch`` and the bulk actions later): it
+takes parsed locators and JSON bodies, enforces what the platform enforces, and returns stored rows.
+
+- Creates fill what the platform fills (owner, business unit, state/status, currency and exchange
+  rate, autonumbers, ``fullname``, ``_base`` amounts, prices and totals), then require every
+  ``SystemRequired`` column to hold a value. ``ApplicationRequired`` columns are not enforced.
+- Updates may not empty a ``SystemRequired`` column.
+- ``@odata.bind`` must name an existing row of a target table, by id or by an Active alternate key.
+- Active alternate keys are unique (case-insensitively, as SQL Server compares).
+- Upsert (PATCH by id or key): ``If-Match: *`` forbids the create (404), ``If-None-Match: *`` forbids the
+  update (412), ``If-Match: W/"v"`` needs that exact version (412); on update, key columns in the body
+  are ignored; on create, body values win over the URL's key values.
+- Deleting an order or quote deletes its lines; a line's write recomputes its header's totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import string
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from simulators.dataverse import errors, pricing
+from simulators.dataverse.keys import Keys, Locator, parse_locator
+from simulators.dataverse.payload import parse_body, record_path
+from simulators.dataverse.store import Ref, Row, Store
+from simulators.dataverse.tables import TABLES, Default, Table
+
+_STATUS_FOR_STATE: Mapping[str, Mapping[int, int]] = {
+    "salesorder": {0: 1, 1: 3, 2: 4, 3: 100001, 4: 100003},
+    "quote": {0: 1, 1: 2, 2: 4, 3: 5},
+    "opportunity": {0: 1, 1: 3, 2: 4},
+    "lead": {0: 1, 1: 3, 2: 4},
+}
+_FULLNAME_TABLES = frozenset({"contact", "lead", "systemuser"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The user a request runs as (from the bearer token's application user)."""
+
+    user_id: uuid.UUID
+    business_unit_id: uuid.UUID
+
+
+def etag(row: Row) -> str:
+    """The row's weak ETag, ``W/"<versionnumber>"``."""
+    return f'W/"{row["versionnumber"]}"'
+
+
+def _is_star(header: str | None) -> bool:
+    return header is not None and header.strip() == "*"
+
+
+def _condition(header: str | None) -> str | None:
+    """A conditional header's value, with the ``null`` that clients send to mean 'none' removed."""
+    if header is None or header.strip().lower() in {"", "null"}:
+        return None
+    return header.strip()
+
+
+class Organization:
+    """The rows, keys and reference data of one Dataverse organization, and the operations on them."""
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], float],
+        key_activation_seconds: float = 1.0,
+        tables: Iterable[Table] = TABLES,
+    ) -> None:
+        self.now = now
+        self.store = Store()
+        self.keys = Keys(self.store, now, key_activation_seconds)
+        self._tables: dict[str, Table] = {}
+        self._sets: dict[str, Table] = {}
+        for table in tables:
+            self.add_table(table)
+        self.organization_id = uuid.uuid4()
+        self.business_unit_id = uuid.uuid4()
+        self.system_user_id = uuid.uuid4()
+        self.base_currency_id = uuid.uuid4()
+        self._autonumber = 1000
+        self._random = random.Random()
+
+    # -- tables ----------------------------------------------------------------------------------------
+
+    def add_table(self, table: Table) -> None:
+        """Serve another table (e.g. a custom ``example_record`` table for documented exchanges)."""
+        self._tables[table.logical_name] = table
+        self._sets[table.entity_set] = table
+
+    def table(self, logical_name: str) -> Table | None:
+        """The table with that logical name."""
+        return self._tables.get(logical_name)
+
+    def table_for_set(self, entity_set: str) -> Table | None:
+        """The table behind an entity set name."""
+        return self._sets.get(entity_set)
+
+    @property
+    def tables(self) -> list[Table]:
+        """Every table served."""
+        return list(self._tables.values())
+
+    @property
+    def system_caller(self) -> Caller:
+        """The SYSTEM user (used to seed reference data)."""
+        return Caller(self.system_user_id, self.business_unit_id)
+
+    def now_datetime(self) -> dt.datetime:
+        """The simulated time, as stored in ``createdon``/``modifiedon`` (whole seconds)."""
+        return dt.datetime.fromtimestamp(int(self.now()), dt.UTC)
+
+    # -- locating rows ---------------------------------------------------------------------------------
+
+    def locate(self, table: Table, locator: Locator) -> tuple[Row | None, dict[str, Any]]:
+        """The row a locator names (or None), and the typed key values when it is an alternate key."""
+        if locator.id is not None:
+            return self.store.get(table.logical_name, locator.id), {}
+        _key, key_values = self.keys.resolve(table, locator.key)
+        return self.keys.find(table, key_values), key_values
+
+    def _missing(self, table: Table, locator: Locator) -> errors.WebApiError:
+        if locator.id is not None:
+            return errors.not_found(table.logical_name, str(locator.id))
+        return errors.key_not_found(table.logical_name)
+
+    def resolve_reference(self, targets: tuple[str, ...], url: str) -> Ref:
+        """The row an ``@odata.bind`` URL names; WebApiError when malformed, of a wrong table, or missing."""
+        path = record_path(url)
+        entity_set, paren, rest = path.partition("(")
+        table = self.table_for_set(entity_set)
+        if not paren or not rest.endswith(")") or table is None:
+            raise errors.bad_request(f"The URL '{url}' in an @odata.bind annotation is not a record URL.")
+        if table.logical_name not in targets:
+            raise errors.bad_request(
+                f"The record URL '{url}' names a {table.logical_name}, which this lookup cannot reference."
+            )
+        locator = parse_locator(table, rest[:-1])
+        if locator.key:
+            with self.store.lock:
+                try:
+                    row, _ = self.locate(table, locator)
+                except errors.WebApiError as exc:
+                    raise errors.key_not_defined(table.logical_name) from exc
+            if row is None:
+                raise errors.key_not_found(table.logical_name)
+        else:
+            row = self.store.get(table.logical_name, locator.id or uuid.UUID(int=0))
+            if row is None:
+                raise errors.reference_not_found(table.logical_name, str(locator.id))
+        return Ref(table.logical_name, row[table.primary_id])
+
+    # -- operations ------------------------------------------------------------------------------------
+
+    def retrieve(self, table: Table, locator: Locator) -> Row:
+        """The row, or WebApiError 404."""
+        with self.store.lock:
+            row, _ = self.locate(table, locator)
+        if row is None:
+            raise self._missing(table, locator)
+        return row
+
+    def create(
+        self,
+        table: Table,
+        body: Any,
+        caller: Caller,
+        *,
+        row_id: uuid.UUID | None = None,
+        key_values: Mapping[str, Any] | None = None,
+    ) -> Row:
+        """POST: a new row from ``body`` (plus the URL's key values / id for an upsert create)."""
+        changes = parse_body(table, body, creating=True, resolve=self.resolve_reference)
+        with self.store.lock:
+            return self._insert(table, changes, caller, row_id=row_id, key_values=key_values or {})
+
+    def update(
+        self, table: Table, locator: Locator, body: Any, caller: Caller, *, if_match: str | None = None
+    ) -> Row:
+        """PATCH with ``If-Match`` (``*`` or an ETag): update an existing row only."""
+        row, _created = self.upsert(table, locator, body, caller, if_match=if_match or "*")
+        return row
+
+    def upsert(
+        self,
+        table: Table,
+        locator: Locator,
+        body: Any,
+        caller: Caller,
+        *,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> tuple[Row, bool]:
+        """PATCH by id or key: update the row, or create it when absent; returns (row, created)."""
+        if_match, if_none_match = _condition(if_match), _condition(if_none_match)
+        with self.store.lock:
+            current, key_values = self.locate(table, locator)
+            if current is None:
+                if if_match is not None:
+                    raise self._missing(table, locator)
+                changes = parse_body(table, body, creating=True, resolve=self.resolve_reference)
+                row = self._insert(table, changes, caller, row_id=locator.id, key_values=key_values)
+                return row, True
+            if _is_star(if_none_match):
+                raise errors.already_exists()
+            if if_match is not None and not _is_star(if_match) and if_match != etag(current):
+                raise errors.version_mismatch()
+            if isinstance(body, Mapping):
+                body = {k: v for k, v in body.items() if k not in key_values}  # key columns are not updated
+            changes = parse_body(table, body, creating=False, resolve=self.resolve_reference)
+            return self._modify(table, current, changes, caller), False
+
+    def delete(self, table: Table, locator: Locator, *, if_match: str | None = None) -> None:
+        """DELETE: remove the row (and an order's or quote's lines); 404 when absent, 412 on a stale ETag."""
+        if_match = _condition(if_match)
+        with self.store.lock:
+            current, _ = self.locate(table, locator)
+            if current is None:
+                raise self._missing(table, locator)
+            if if_match is not None and not _is_star(if_match) and if_match != etag(current):
+                raise errors.version_mismatch()
+            row_id = current[table.primary_id]
+            self.store.remove(table.logical_name, row_id)
+            if table.logical_name in pricing.HEADER_LINES:
+                line_table, parent_column = pricing.HEADER_LINES[table.logical_name]
+                for line in self.store.rows(line_table):
+                    parent = line.get(parent_column)
+                    if isinstance(parent, Ref) and parent.id == row_id:
+                        self.store.remove(line_table, line[f"{line_table}id"])
+            if table.logical_name in pricing.LINE_PARENT:
+                self._retotal(table, current)
+
+    # -- the platform's part of a write ------------------------------------------------------------------
+
+    def _insert(
+        self,
+        table: Table,
+        changes: dict[str, Any],
+        caller: Caller,
+        *,
+        row_id: uuid.UUID | None,
+        key_values: Mapping[str, Any],
+    ) -> Row:
+        row: Row = dict.fromkeys(table.columns)
+        for name, value in key_values.items():
+            column = table.columns[name]
+            row[name] = Ref(column.targets[0], value) if column.is_lookup else value
+        row.update(changes)  # body values win over the URL's key values
+        new_id = row.get(table.primary_id) or row_id or uuid.uuid4()
+        if self.store.get(table.logical_name, new_id) is not None:
+            raise errors.WebApiError(
+                412, errors.DUPLICATE_RECORD, "Operation failed due to a SQL integrity violation."
+            )
+        row[table.primary_id] = new_id
+        stamp = self.now_datetime()
+        who = Ref("systemuser", caller.user_id)
+        row.update(createdon=stamp, modifiedon=stamp, createdby=who, modifiedby=who)
+        if table.ownership == "UserOwned":
+            row["owningbusinessunit"] = Ref("businessunit", caller.business_unit_id)
+        for column in table.columns.values():
+            if row.get(column.name) is None and column.default is not None:
+                row[column.name] = self._default(column.default, column.autonumber_prefix, who)
+        self._derive(table, row, creating=True)
+        self._require(table, row)
+        stored = self._store(table, row)
+        self._after_write(table, stored, created=True)
+        return stored
+
+    def _modify(self, table: Table, current: Row, changes: dict[str, Any], caller: Caller) -> Row:
+        row = dict(current)
+        row.update(changes)
+        if "statecode" in changes and "statuscode" not in changes:
+            row["statuscode"] = None  # the default status reason of the new state
+        row.update(modifiedon=self.now_datetime(), modifiedby=Ref("systemuser", caller.user_id))
+        self._derive(table, row, creating=False)
+        self._require(table, row)
+        stored = self._store(table, row)
+        self._after_write(table, stored, created=False)
+        return stored
+
+    def _default(self, default: object, prefix: str, who: Ref) -> Any:
+        if default == Default.CALLER:
+            return who
+        if default == Default.BASE_CURRENCY:
+            return Ref("transactioncurrency", self.base_currency_id)
+        if default == Default.AUTONUMBER:
+            self._autonumber += 1
+            suffix = "".join(self._random.choices(string.ascii_uppercase + string.digits, k=6))
+            return f"{prefix}-{self._autonumber:05d}-{suffix}"
+        return default
+
+    def _derive(self, table: Table, row: Row, *, creating: bool) -> None:
+        name = table.logical_name
+        if row.get("statuscode") is None and "statuscode" in table.columns:
+            row["statuscode"] = _STATUS_FOR_STATE.get(name, {}).get(row.get("statecode") or 0, 1)
+        if name in _FULLNAME_TABLES:
+            parts = [row.get("firstname"), row.get("lastname")]
+            row["fullname"] = " ".join(p for p in parts if p) or None
+        if name == "productpricelevel":
+            pricing.prepare_price_list_item(self.store, row, creating)
+        if name in pricing.LINE_PARENT:
+            pricing.price_line(self.store, name, row, creating)
+        if name in pricing.HEADER_LINES:
+            pricing.check_header(self.store, row)
+            pricing.total_header(self.store, name, row)
+        self._exchange(table, row)
+
+    def _exchange(self, table: Table, row: Row) -> None:
+        currency = row.get("transactioncurrencyid") if "exchangerate" in table.columns else None
+        rate = Decimal(1)
+        if isinstance(currency, Ref):
+            record = self.store.get("transactioncurrency", currency.id)
+            if record is not None and isinstance(record.get("exchangerate"), Decimal):
+                rate = record["exchangerate"]
+            row["exchangerate"] = rate
+        for column in table.money_columns:
+            if f"{column.name}_base" in table.columns:
+                value = row.get(column.name)
+                row[f"{column.name}_base"] = (
+                    None if value is None else (value / rate).quantize(Decimal("0.01"))
+                )
+
+    def _require(self, table: Table, row: Row) -> None:
+        for column in table.columns.values():
+            if column.required == "SystemRequired" and row.get(column.name) is None:
+                raise errors.required_missing(table.logical_name, column.name)
+
+    def _store(self, table: Table, row: Row) -> Row:
+        row_id = row[table.primary_id]
+        key = self.keys.conflict(table, row, row_id)
+        if key is not None:
+            raise errors.duplicate_key(key.schema_name, list(key.attributes))
+        return self.store.put(table.logical_name, row_id, row)
+
+    def _after_write(self, table: Table, row: Row, *, created: bool) -> None:
+        if table.logical_name == "uomschedule" and created:
+            self._create_base_unit(row)
+        if table.logical_name in pricing.LINE_PARENT:
+            self._retotal(table, row)
+
+    def _retotal(self, line_table: Table, line: Row) -> None:
+        parent_column, header_table = pricing.LINE_PARENT[line_table.logical_name]
+        parent = line.get(parent_column)
+        if not isinstance(parent, Ref):
+            return
+        header = self.table(header_table)
+        if header is not None:
+            pricing.retotal(self.store, header_table, parent.id, lambda row: self._store_derived(header, row))
+
+    def _store_derived(self, table: Table, row: Row) -> Row:
+        self._exchange(table, row)
+        return self.store.put(table.logical_name, row[table.primary_id], row)
+
+    def _create_base_unit(self, schedule: Row) -> None:
+        """A new unit group gets its base unit (named ``baseuomname``, quantity 1, its own base)."""
+        unit_table = self.table("uom")
+        if unit_table is None:
+            return
+        unit_id = uuid.uuid4()
+        stamp = self.now_datetime()
+        row: Row = dict.fromkeys(unit_table.columns)
+        row.update(
+            uomid=unit_id,
+            name=schedule["baseuomname"],
+            uomscheduleid=Ref("uomschedule", schedule["uomscheduleid"]),
+            quantity=Decimal(1),
+            baseuom=Ref("uom", unit_id),
+            isschedulebaseuom=True,
+            createdon=stamp,
+            modifiedon=stamp,
+            createdby=schedule["createdby"],
+            modifiedby=schedule["createdby"],
+            statecode=0,
+            statuscode=1,
+        )
+        self.store.put("uom", unit_id, row)
+
+    # -- direct writes for seeding -----------------------------------------------------------------------
+
+    def insert_system_row(self, table: Table, values: Mapping[str, Any]) -> Row:
+        """Seed a row as the platform does (no API validation beyond required columns)."""
+        with self.store.lock:
+            return self._insert(table, dict(values), self.system_caller, row_id=None, key_values={})

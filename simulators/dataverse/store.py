@@ -1,0 +1,95 @@
+"""The rows of every table, their row versions (the ETags) and a journal of changes, behind one lock.
+
+Values are held as Python values (``str``, ``int``, ``Decimal``, ``bool``, ``datetime``/``date``, ``UUID``,
+``Ref`` for lookups), keyed by column logical name; ``render`` turns them into Web API JSON. The row
+version is one counter for the whole organization, like SQL Server's rowversion behind Dataverse's
+``versionnumber``: every write takes the next value, so a row's ETag ``W/"<versionnumber>"`` changes on
+every write and never repeats.
+
+The journal records each write with its version, so change tracking (a delta since a version) can be
+answered from it. Operations that read, check and write (an upsert, an If-Match update) hold ``lock``
+across all three, which is how the simulator keeps them atomic under concurrent requests.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Row = dict[str, Any]
+_FIRST_VERSION = 468_000  # arbitrary; real orgs show six- to eight-digit versions
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A lookup value: the referenced table and row id."""
+
+    logical_name: str
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write, as change tracking sees it."""
+
+    version: int
+    logical_name: str
+    id: uuid.UUID
+    kind: Literal["upsert", "delete"]
+
+
+class Store:
+    """Rows per table, the organization-wide row version and the change journal."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._rows: dict[str, dict[uuid.UUID, Row]] = {}
+        self._version = _FIRST_VERSION
+        self.journal: list[Change] = []
+
+    def clear(self) -> None:
+        """Forget every row (the version counter keeps counting: ETags never repeat)."""
+        with self.lock:
+            self._rows.clear()
+            self.journal.clear()
+
+    @property
+    def version(self) -> int:
+        """The last version handed out."""
+        return self._version
+
+    def get(self, logical_name: str, row_id: uuid.UUID) -> Row | None:
+        """A copy of the row, or None."""
+        with self.lock:
+            row = self._rows.get(logical_name, {}).get(row_id)
+            return dict(row) if row is not None else None
+
+    def rows(self, logical_name: str) -> list[Row]:
+        """Copies of every row of a table, in creation order."""
+        with self.lock:
+            return [dict(row) for row in self._rows.get(logical_name, {}).values()]
+
+    def iter_live(self, logical_name: str) -> Iterator[Row]:
+        """The table's rows themselves, for read-only scans under ``lock`` (no copies)."""
+        return iter(self._rows.get(logical_name, {}).values())
+
+    def put(self, logical_name: str, row_id: uuid.UUID, row: Row) -> Row:
+        """Insert or replace a row, stamping the next version into ``versionnumber``; returns a copy."""
+        with self.lock:
+            self._version += 1
+            stored = dict(row, versionnumber=self._version)
+            self._rows.setdefault(logical_name, {})[row_id] = stored
+            self.journal.append(Change(self._version, logical_name, row_id, "upsert"))
+            return dict(stored)
+
+    def remove(self, logical_name: str, row_id: uuid.UUID) -> Row | None:
+        """Delete a row; returns what it held, or None when there was no such row."""
+        with self.lock:
+            row = self._rows.get(logical_name, {}).pop(row_id, None)
+            if row is not None:
+                self._version += 1
+                self.journal.append(Change(self._version, logical_name, row_id, "delete"))
+            return row

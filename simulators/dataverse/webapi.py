@@ -1,0 +1,509 @@
+"""The Web API's resources over HTTP: entity sets and records, WhoAmI, and EntityDefinitions with its keys.
+
+``WebApi.handle`` receives an authenticated, admitted request and a path under ``/api/data/v9.x/`` and
+answers as Dataverse does (shapes from the upsert and conditional-operations articles' exchanges):
+
+- ``GET <set>``: query options through the toolkit's OData engine (``$filter``, ``$select``, ``$orderby``,
+  ``$top``, ``$count``), single-valued ``$expand``, ``Prefer: odata.maxpagesize`` paging with an
+  ``@odata.nextLink`` carrying a ``$skiptoken``; ``$skip`` is refused, as Dataverse does.
+- ``POST <set>``: create; 204 with ``OData-EntityId``, or 201 with the record for ``Prefer:
+  return=representation``.
+- ``GET|PATCH|DELETE <set>(<id or key>)``: retrieve (``If-None-Match`` → 304), upsert/update
+  (``If-Match``/``If-None-Match``; 204 with ``OData-EntityId`` naming the URL's key, or 201/200 with the
+  record), delete.
+- ``GET WhoAmI``; ``GET EntityDefinitions[(LogicalName='x')][/Keys|/Attributes]``, ``POST …/Keys``
+  (create an alternate key), ``DELETE …/Keys(<id>)``, ``POST ReactivateEntityKey``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from simulators.common.odata import ODataError, Query, apply, parse_query, resolve_nested
+from simulators.dataverse import errors, metadata, values
+from simulators.dataverse.keys import Locator, parse_locator
+from simulators.dataverse.records import Caller, Organization, etag
+from simulators.dataverse.render import (
+    Annotations,
+    Expansion,
+    context_fragment,
+    parse_expand,
+    render_row,
+)
+from simulators.dataverse.store import Ref, Row
+from simulators.dataverse.tables import Table
+
+JSON_TYPE = "application/json; odata.metadata=minimal"
+DEFAULT_PAGE_SIZE = 5000
+_MAX_PAGE_SIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+_REPRESENTATION = re.compile(r"return\s*=\s*representation", re.IGNORECASE)
+_SKIPTOKEN_OFFSET = re.compile(r'offset="(\d+)"')
+_QUERY_SAFE = "$,'()/:@=*;"
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON response with the Web API's content type and OData-Version."""
+    return Response(
+        json.dumps(body),
+        status_code=status,
+        headers={"Content-Type": JSON_TYPE, "OData-Version": "4.0", **(headers or {})},
+    )
+
+
+def empty_response(status: int = 204, headers: Mapping[str, str] | None = None) -> Response:
+    """A response without a body (204, 304)."""
+    return Response(status_code=status, headers={"OData-Version": "4.0", **(headers or {})})
+
+
+def error_response(error: errors.WebApiError) -> Response:
+    """The error body in the documented shape."""
+    return json_response(error.body(), error.status, error.headers)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the resource handlers see it."""
+
+    method: str
+    path: str
+    params: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    caller: Caller
+    root: str  # https://host/api/data/v9.2/
+
+    @property
+    def prefer(self) -> str:
+        """The Prefer header ('' when absent)."""
+        return self.headers.get("prefer", "")
+
+    @property
+    def wants_representation(self) -> bool:
+        """Prefer: return=representation."""
+        return bool(_REPRESENTATION.search(self.prefer))
+
+    def json(self) -> Any:
+        """The parsed JSON body; WebApiError 400 when it is not JSON."""
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as exc:
+            raise errors.bad_request(f"The request body is not valid JSON: {exc}.") from exc
+
+
+def split_segment(path: str) -> tuple[str, str | None, str]:
+    """``name(locator)/rest`` → (name, locator or None, rest); quotes inside the parentheses are respected."""
+    index = 0
+    while index < len(path) and path[index] not in "(/":
+        index += 1
+    name = path[:index]
+    if index == len(path) or path[index] == "/":
+        return name, None, path[index + 1 :]
+    quoted = False
+    for end in range(index + 1, len(path)):
+        character = path[end]
+        if character == "'":
+            quoted = not quoted
+        elif character == ")" and not quoted:
+            return name, path[index + 1 : end], path[end + 1 :].lstrip("/")
+    raise errors.bad_request(f"Bad Request - Error in query syntax: unbalanced parentheses in '{path}'.")
+
+
+def _query_string(params: Mapping[str, str]) -> str:
+    return "&".join(f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in params.items())
+
+
+class WebApi:
+    """Routes one request to the operation it names and renders the answer."""
+
+    def __init__(self, organization: Callable[[], Organization]) -> None:
+        self._org = organization
+
+    @property
+    def org(self) -> Organization:
+        """The organization (replaced on reset)."""
+        return self._org()
+
+    def handle(self, call: Call) -> Response:
+        """Answer ``call``; WebApiError and ODataError become error responses."""
+        try:
+            return self._route(call)
+        except ODataError as exc:
+            return error_response(errors.bad_request(exc.message))
+        except errors.WebApiError as exc:
+            return error_response(exc)
+
+    def _route(self, call: Call) -> Response:
+        name, locator, rest = split_segment(call.path)
+        if name == "" and call.method == "GET":
+            return self._service_document(call)
+        if name in ("WhoAmI", "WhoAmI()") and locator in (None, "") and call.method == "GET":
+            return self._who_am_i(call)
+        if name == "EntityDefinitions":
+            return self._metadata(call, locator, rest)
+        if name == "ReactivateEntityKey" and call.method == "POST":
+            return self._reactivate(call)
+        table = self.org.table_for_set(name)
+        if table is None or rest:
+            raise errors.resource_not_found(call.path)
+        if locator is None:
+            return self._collection(call, table)
+        return self._record(call, table, parse_locator(table, locator))
+
+    def _collection(self, call: Call, table: Table) -> Response:
+        if call.method == "GET":
+            return self._query(call, table)
+        if call.method == "POST":
+            return self._create(call, table)
+        raise errors.method_not_allowed(call.method, call.path)
+
+    def _record(self, call: Call, table: Table, locator: Locator) -> Response:
+        if call.method == "GET":
+            return self._retrieve(call, table, locator)
+        if call.method == "PATCH":
+            return self._upsert(call, table, locator)
+        if call.method == "DELETE":
+            self.org.delete(table, locator, if_match=call.headers.get("if-match"))
+            return empty_response()
+        raise errors.method_not_allowed(call.method, call.path)
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _load(self, logical_name: str, row_id: Any) -> Row | None:
+        return self.org.store.get(logical_name, row_id)
+
+    def _render(
+        self,
+        table: Table,
+        row: Row,
+        call: Call,
+        *,
+        select: Sequence[str] | None = None,
+        expand: Sequence[Expansion] = (),
+    ) -> dict[str, Any]:
+        return render_row(
+            table,
+            row,
+            select=select,
+            expand=expand,
+            annotations=Annotations.from_prefer(call.prefer),
+            load=self._load,
+            tables=self.org.table,
+        )
+
+    def _options(self, call: Call, table: Table) -> tuple[Query, list[Expansion]]:
+        properties = [c.value_property for c in table.columns.values()] + list(table.navigations)
+        query = parse_query(
+            call.params, properties=properties, type_name=f"Microsoft.Dynamics.CRM.{table.logical_name}"
+        )
+        return query, parse_expand(table, call.params.get("$expand"), self.org.table)
+
+    def _entity_id(self, call: Call, table: Table, locator_text: str) -> str:
+        return f"{call.root}{table.entity_set}({locator_text})"
+
+    def _context(self, call: Call, fragment: str) -> str:
+        return f"{call.root}$metadata#{fragment}"
+
+    # -- records ---------------------------------------------------------------------------------------
+
+    def _retrieve(self, call: Call, table: Table, locator: Locator) -> Response:
+        query, expand = self._options(call, table)
+        row = self.org.retrieve(table, locator)
+        # A 304 is never given for an expanded or annotated retrieve (conditional-operations article).
+        condition = call.headers.get("if-none-match", "").strip()
+        plain = not expand and not Annotations.from_prefer(call.prefer).patterns
+        if plain and condition == etag(row):
+            return empty_response(304, {"Content-Type": JSON_TYPE})
+        select = query.select_names
+        body = {
+            "@odata.context": self._context(
+                call, context_fragment(table.entity_set, select, expand) + "/$entity"
+            ),
+            **self._render(table, row, call, select=select, expand=expand),
+        }
+        return json_response(body, headers={"ETag": etag(row)})
+
+    def _representation(self, call: Call, table: Table, row: Row, status: int, applied: bool) -> Response:
+        query, expand = self._options(call, table)
+        select = query.select_names
+        body = {
+            "@odata.context": self._context(
+                call, context_fragment(table.entity_set, select, expand) + "/$entity"
+            ),
+            **self._render(table, row, call, select=select, expand=expand),
+        }
+        headers = {"ETag": etag(row)}
+        if applied:
+            headers["Preference-Applied"] = "return=representation"
+        return json_response(body, status, headers)
+
+    def _create(self, call: Call, table: Table) -> Response:
+        row = self.org.create(table, call.json(), call.caller)
+        if call.wants_representation:
+            return self._representation(call, table, row, 201, applied=True)
+        return empty_response(
+            204, {"OData-EntityId": self._entity_id(call, table, str(row[table.primary_id]))}
+        )
+
+    def _upsert(self, call: Call, table: Table, locator: Locator) -> Response:
+        row, created = self.org.upsert(
+            table,
+            locator,
+            call.json(),
+            call.caller,
+            if_match=call.headers.get("if-match"),
+            if_none_match=call.headers.get("if-none-match"),
+        )
+        if call.wants_representation:
+            # As published: 201 carries Preference-Applied, 200 does not.
+            return self._representation(call, table, row, 201 if created else 200, applied=created)
+        return empty_response(204, {"OData-EntityId": self._entity_id(call, table, locator.text)})
+
+    def _query(self, call: Call, table: Table) -> Response:
+        if "$skip" in call.params:
+            raise errors.bad_request("The query parameter $skip is not supported.")
+        query, expand = self._options(call, table)
+        match = _MAX_PAGE_SIZE.search(call.prefer)
+        page_size = None if query.top is not None else int(match.group(1)) if match else DEFAULT_PAGE_SIZE
+        token = _SKIPTOKEN_OFFSET.search(query.skiptoken or "")
+        offset = int(token.group(1)) if token else 0
+        with self.org.store.lock:
+            internal = {row[table.primary_id]: row for row in self.org.store.rows(table.logical_name)}
+        rendered = [self._render(table, row, call, expand=expand) for row in internal.values()]
+        page = apply(
+            rendered,
+            query,
+            page_size=max(1, page_size) if page_size is not None else None,
+            offset=offset,
+            resolve=self._resolver(table, internal, call),
+            keep=("@odata.etag", table.primary_id),
+        )
+        body: dict[str, Any] = {
+            "@odata.context": self._context(
+                call, context_fragment(table.entity_set, query.select_names, expand)
+            )
+        }
+        if page.total is not None:
+            body["@odata.count"] = page.total
+        body["value"] = page.rows
+        if page.next_skip is not None:
+            params = {k: v for k, v in call.params.items() if k != "$skiptoken"}
+            pagenumber = page.next_skip // max(1, page_size or 1) + 1
+            params["$skiptoken"] = f'<cookie pagenumber="{pagenumber}" offset="{page.next_skip}" />'
+            body["@odata.nextLink"] = f"{call.root}{table.entity_set}?{_query_string(params)}"
+        return json_response(body)
+
+    def _resolver(
+        self, table: Table, internal: Mapping[Any, Row], call: Call
+    ) -> Callable[[Mapping[str, Any], tuple[str, ...]], Any]:
+        """Property paths in $filter/$orderby, following single-valued navigation properties."""
+
+        def resolve(row: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+            navigation = table.navigations.get(path[0]) if len(path) > 1 else None
+            if navigation is None:
+                return resolve_nested(row, path)
+            source = internal.get(uuid.UUID(str(row[table.primary_id])))
+            reference = source.get(navigation.column) if source else None
+            if not isinstance(reference, Ref) or reference.logical_name not in navigation.targets:
+                return None
+            target_table = self.org.table(reference.logical_name)
+            target = self._load(reference.logical_name, reference.id)
+            if target_table is None or target is None:
+                return None
+            return resolve_nested(self._render(target_table, target, call), path[1:])
+
+        return resolve
+
+    # -- service document and WhoAmI -------------------------------------------------------------------
+
+    def _service_document(self, call: Call) -> Response:
+        sets = [{"name": t.entity_set, "kind": "EntitySet", "url": t.entity_set} for t in self.org.tables]
+        return json_response({"@odata.context": f"{call.root}$metadata", "value": sets})
+
+    def _who_am_i(self, call: Call) -> Response:
+        return json_response(
+            {
+                "@odata.context": self._context(call, "Microsoft.Dynamics.CRM.WhoAmIResponse"),
+                "BusinessUnitId": str(call.caller.business_unit_id),
+                "UserId": str(call.caller.user_id),
+                "OrganizationId": str(self.org.organization_id),
+            }
+        )
+
+    # -- EntityDefinitions -----------------------------------------------------------------------------
+
+    def _entity(self, locator: str) -> Table:
+        text = locator.strip()
+        if values.is_guid(text):
+            found = next((t for t in self.org.tables if t.metadata_id == text.lower()), None)
+        else:
+            name, _, literal = text.partition("=")
+            if name.strip() != "LogicalName" or not literal.strip().startswith("'"):
+                raise errors.bad_request(f"EntityDefinitions({locator}) is not a valid key.")
+            logical_name = literal.strip().strip("'")
+            found = self.org.table(logical_name)
+        if found is None:
+            raise metadata.entity_not_found(text)
+        return found
+
+    def _metadata(self, call: Call, locator: str | None, rest: str) -> Response:
+        if locator is None:
+            if call.method != "GET" or rest:
+                raise errors.method_not_allowed(call.method, call.path)
+            return self._entity_definitions(call)
+        table = self._entity(locator)
+        if not rest:
+            if call.method != "GET":
+                raise errors.method_not_allowed(call.method, call.path)
+            return self._entity_definition(call, table)
+        part, sub_locator, tail = split_segment(rest)
+        if part == "Keys" and not tail:
+            return self._keys(call, table, sub_locator)
+        if part == "Attributes" and not tail and call.method == "GET":
+            return self._attributes(call, table, sub_locator)
+        raise errors.resource_not_found(call.path)
+
+    def _entity_rows(self, expand: Sequence[str]) -> list[dict[str, Any]]:
+        return [
+            metadata.entity_json(
+                t, self.org.keys, with_keys="Keys" in expand, with_attributes="Attributes" in expand
+            )
+            for t in self.org.tables
+        ]
+
+    def _metadata_query(self, call: Call) -> tuple[Query, dict[str, tuple[str, ...] | None]]:
+        properties = [*self._entity_rows(())[0], "Keys", "Attributes"]
+        query = parse_query(
+            call.params, properties=properties, type_name="Microsoft.Dynamics.CRM.EntityMetadata"
+        )
+        nested: dict[str, tuple[str, ...] | None] = {}
+        for item in _split_items(call.params.get("$expand", "")):
+            name, _, options = item.partition("(")
+            if name not in ("Keys", "Attributes"):
+                raise errors.bad_request(
+                    f"Could not find a property named '{name}' on type 'EntityMetadata'."
+                )
+            select = re.search(r"\$select=([^;)]*)", options)
+            nested[name] = tuple(s.strip() for s in select.group(1).split(",")) if select else None
+        return query, nested
+
+    @staticmethod
+    def _project_nested(row: dict[str, Any], nested: Mapping[str, tuple[str, ...] | None]) -> None:
+        for name, select in nested.items():
+            if select is not None and isinstance(row.get(name), list):
+                row[name] = [
+                    {k: v for k, v in item.items() if k in select or k == "MetadataId"} for item in row[name]
+                ]
+
+    def _entity_definitions(self, call: Call) -> Response:
+        query, nested = self._metadata_query(call)
+        page = apply(self._entity_rows(tuple(nested)), query, keep=("MetadataId",))
+        for row in page.rows:
+            self._project_nested(row, nested)
+        return json_response({"@odata.context": self._context(call, "EntityDefinitions"), "value": page.rows})
+
+    def _entity_definition(self, call: Call, table: Table) -> Response:
+        query, nested = self._metadata_query(call)
+        row = metadata.entity_json(
+            table, self.org.keys, with_keys="Keys" in nested, with_attributes="Attributes" in nested
+        )
+        page = apply([row], query, keep=("MetadataId",))
+        body = page.rows[0]
+        self._project_nested(body, nested)
+        return json_response({"@odata.context": self._context(call, "EntityDefinitions/$entity"), **body})
+
+    def _keys(self, call: Call, table: Table, key_locator: str | None) -> Response:
+        if call.method == "POST" and key_locator is None:
+            schema_name, attributes, display = metadata.key_definition(call.json())
+            key = self.org.keys.define(table, schema_name, attributes, display)
+            entity_id = (
+                f"{call.root}EntityDefinitions(LogicalName='{table.logical_name}')/Keys({key.metadata_id})"
+            )
+            return empty_response(204, {"OData-EntityId": entity_id})
+        context = self._context(call, f"EntityDefinitions('{table.logical_name}')/Keys")
+        if key_locator is None:
+            if call.method != "GET":
+                raise errors.method_not_allowed(call.method, call.path)
+            query = parse_query(call.params)
+            rows = [metadata.key_json(k) for k in self.org.keys.for_table(table)]
+            page = apply(rows, query, keep=("MetadataId",))
+            return json_response({"@odata.context": context, "value": page.rows})
+        key = self._key(table, key_locator)
+        if call.method == "DELETE":
+            self.org.keys.delete(table, key.metadata_id)
+            return empty_response()
+        if call.method != "GET":
+            raise errors.method_not_allowed(call.method, call.path)
+        page = apply([metadata.key_json(key)], parse_query(call.params), keep=("MetadataId",))
+        return json_response({"@odata.context": f"{context}/$entity", **page.rows[0]})
+
+    def _key(self, table: Table, key_locator: str) -> Any:
+        text = key_locator.strip()
+        keys = self.org.keys.for_table(table)
+        if values.is_guid(text):
+            found = next((k for k in keys if str(k.metadata_id) == text.lower()), None)
+        else:
+            logical_name = text.partition("=")[2].strip().strip("'").lower()
+            found = next((k for k in keys if k.logical_name == logical_name), None)
+        if found is None:
+            raise errors.WebApiError(
+                404, errors.OBJECT_DOES_NOT_EXIST, f"No entity key {text} on {table.logical_name}."
+            )
+        return found
+
+    def _attributes(self, call: Call, table: Table, attribute_locator: str | None) -> Response:
+        rows = [metadata.attribute_json(table, c) for c in table.columns.values()]
+        query = parse_query(call.params)
+        context = self._context(call, f"EntityDefinitions('{table.logical_name}')/Attributes")
+        if attribute_locator is None:
+            page = apply(rows, query, keep=("MetadataId",))
+            return json_response({"@odata.context": context, "value": page.rows})
+        logical_name = attribute_locator.partition("=")[2].strip().strip("'")
+        found = [r for r in rows if r["LogicalName"] == logical_name]
+        if not found:
+            raise errors.WebApiError(
+                404, errors.OBJECT_DOES_NOT_EXIST, f"No attribute {logical_name} on {table.logical_name}."
+            )
+        page = apply(found, query, keep=("MetadataId", "@odata.type"))
+        return json_response({"@odata.context": f"{context}/$entity", **page.rows[0]})
+
+    def _reactivate(self, call: Call) -> Response:
+        body = call.json()
+        if not isinstance(body, Mapping):
+            raise errors.bad_request(
+                "ReactivateEntityKey expects EntityLogicalName and EntityKeyLogicalName."
+            )
+        table = self.org.table(str(body.get("EntityLogicalName", "")))
+        if table is None:
+            raise metadata.entity_not_found(str(body.get("EntityLogicalName", "")))
+        key = self._key(table, f"LogicalName='{body.get('EntityKeyLogicalName', '')}'")
+        self.org.keys.reactivate(table, key.metadata_id)
+        return json_response(
+            {
+                "@odata.context": self._context(call, "Microsoft.Dynamics.CRM.ReactivateEntityKeyResponse"),
+                "EntityKeyIndexStatus": str(key.status),
+            }
+        )
+
+
+def _split_items(text: str) -> list[str]:
+    items: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for character in text:
+        if character == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+            continue
+        depth += (character == "(") - (character == ")")
+        current.append(character)
+    if "".join(current).strip():
+        items.append("".join(current).strip())
+    return items
