@@ -33,7 +33,7 @@ from shared.ifs.errors import (
     IfsUnavailableError,
     error_from_response,
 )
-from shared.ifs.query import Query, Scalar, any_of, encode_query, matching
+from shared.ifs.query import Query, Scalar, any_of, check_name, encode_query, matching
 from shared.platform.retry import RetryPolicy
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
@@ -135,6 +135,12 @@ class IfsClient:
     ) -> list[dict[str, Any]]:
         """The rows whose properties equal ``values``: e.g. an order by ``CustomerPoNo`` (create dedupe)."""
         return list(self.iter_rows(entity, Query(select=tuple(select), filter=matching(values))))
+
+    def metadata(self, projection: str) -> str:
+        """The projection's ``$metadata`` (EDMX XML): what its entity types, keys and enums really are."""
+        url = self._url(f"{check_name(projection)}.svc/$metadata")
+        response = self._send("GET", url, idempotent=True, headers={"Accept": "application/xml"})
+        return response.text
 
     # ---- writes --------------------------------------------------------------------------------
 
@@ -293,7 +299,7 @@ class IfsClient:
         json_body: dict[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        all_headers = {"Accept": "application/json", **(headers or {})}
+        all_headers = {"Accept": "application/json", **(headers or {})}  # callers may override Accept
         request = self._http.build_request(method, url, json=json_body, headers=all_headers)
         used = ""
 

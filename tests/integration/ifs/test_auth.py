@@ -10,6 +10,9 @@ from shared.ifs.auth import IfsTokenProvider
 from shared.ifs.client import IfsClient
 from shared.ifs.errors import IfsAuthenticationError
 from shared.ifs.query import Query
+from shared.platform.encryption import Cipher
+from shared.state.tables import StateTables
+from shared.state.tokens import EncryptedTokenCache
 from simulators.ifs.app import IfsSimulator
 from tests.integration.ifs.conftest import ManualClock, MemoryTokenCache, ifs_settings
 
@@ -113,3 +116,25 @@ def test_expired_token_is_refused(
     assert http.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
     sim_clock.advance(181)
     assert http.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+@pytest.mark.azurite
+def test_tokens_are_shared_through_the_encrypted_table_cache(
+    http: httpx.Client,
+    settings: IfsSettings,
+    client_clock: ManualClock,
+    azurite_connection_string: str,
+    unique_name: str,
+) -> None:
+    """The real Table Storage cache plugs in unchanged: a second invocation reuses the stored token."""
+    tables = StateTables.from_connection_string(azurite_connection_string, unique_name)
+    key = bytes(range(32))
+    first = IfsTokenProvider.from_settings(
+        http, settings, EncryptedTokenCache(tables, Cipher(key)), clock=client_clock.now
+    )
+    token = first.token()
+    second = IfsTokenProvider.from_settings(
+        http, settings, EncryptedTokenCache(tables, Cipher(key)), clock=client_clock.now
+    )
+    assert second.token() == token
+    assert (first.fetch_count, second.fetch_count) == (1, 0)
