@@ -15,7 +15,7 @@ A 401 fetches a new token once and repeats the request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +23,8 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from shared.config import IfsSettings
+from shared.ifs import batch as batch_ops
+from shared.ifs.batch import Atomic, BatchItem, BatchOutcome, OperationResult
 from shared.ifs.entities import EntitySet, Key, Navigation
 from shared.ifs.errors import (
     IfsConflictError,
@@ -34,6 +36,13 @@ from shared.ifs.errors import (
     error_from_response,
 )
 from shared.ifs.query import Query, Scalar, any_of, check_name, encode_query, matching
+from shared.platform.odata_batch import (
+    BatchFormatError,
+    BatchResponse,
+    ChangeSet,
+    decode_batch_response,
+    encode_batch_request,
+)
 from shared.platform.retry import RetryPolicy
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
@@ -230,6 +239,72 @@ class IfsClient:
         document = self._document(response)
         return document.get("value", document)
 
+    # ---- $batch --------------------------------------------------------------------------------
+
+    def batch(self, items: Sequence[BatchItem], *, continue_on_error: bool = False) -> list[BatchOutcome]:
+        """Send operations and change sets (``Atomic``) of one projection in one ``$batch`` request.
+
+        Returns one outcome per item: an ``OperationResult`` for an operation, a list of them for a change
+        set that succeeded, or the single failed ``OperationResult`` of a change set IFS rolled back.
+        Without ``continue_on_error`` IFS stops at the first failure and later items get no outcome.
+        """
+        operations = [
+            op for item in items for op in (item.operations if isinstance(item, Atomic) else (item,))
+        ]
+        projections = {op.projection for op in operations}
+        if len(projections) != 1:
+            raise ValueError(f"a batch talks to exactly one projection, not {sorted(projections)}")
+        requests = [
+            ChangeSet([op.to_request() for op in item.operations])
+            if isinstance(item, Atomic)
+            else item.to_request()
+            for item in items
+        ]
+        content_type, body = encode_batch_request(requests)
+        headers = {"Content-Type": content_type, "Accept": "multipart/mixed"}
+        if continue_on_error:
+            headers["Prefer"] = "odata.continue-on-error"
+        response = self._send(
+            "POST",
+            self._url(f"{projections.pop()}.svc/$batch"),
+            content=body,
+            headers=headers,
+            idempotent=all(op.idempotent for op in operations),
+        )
+        try:
+            decoded = decode_batch_response(response.headers.get("Content-Type", ""), response.content)
+        except BatchFormatError as exc:
+            raise IfsProtocolError(f"unreadable $batch response: {exc}", status=response.status_code) from exc
+        return [
+            OperationResult.from_response(part)
+            if isinstance(part, BatchResponse)
+            else [OperationResult.from_response(p) for p in part]
+            for part in decoded
+        ]
+
+    def create_with_children(
+        self,
+        entity: EntitySet,
+        body: Mapping[str, Any],
+        navigation: Navigation,
+        children: Sequence[Mapping[str, Any]],
+    ) -> tuple[RowWithEtag, list[RowWithEtag]]:
+        """Create a row and its children (an order and its lines) in one change set: all or nothing.
+
+        A failure raises the typed error of the operation IFS refused; nothing was stored. A timeout raises
+        ``IfsCreateOutcomeUnknownError`` like any create: look the header up before trying again.
+        """
+        operations = [batch_ops.create(entity, body, content_id="1")]
+        operations += [
+            batch_ops.create_under(entity.projection, "$1", navigation, child, content_id=str(index))
+            for index, child in enumerate(children, start=2)
+        ]
+        [outcome] = self.batch([Atomic(tuple(operations))])
+        if isinstance(outcome, OperationResult):
+            raise outcome.error("POST", f"{entity.path} (change set)")
+        rows = [RowWithEtag(result.body or {}, result.etag) for result in outcome]
+        return rows[0], rows[1:]
+
     # ---- plumbing ------------------------------------------------------------------------------
 
     def _create(self, path: str, body: Mapping[str, Any]) -> RowWithEtag:
@@ -297,10 +372,11 @@ class IfsClient:
         *,
         idempotent: bool,
         json_body: dict[str, Any] | None = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         all_headers = {"Accept": "application/json", **(headers or {})}  # callers may override Accept
-        request = self._http.build_request(method, url, json=json_body, headers=all_headers)
+        request = self._http.build_request(method, url, json=json_body, content=content, headers=all_headers)
         used = ""
 
         def authorize(_attempt: int) -> None:

@@ -147,11 +147,21 @@ def parse_error_body(body: bytes) -> tuple[str | None, str | None, tuple[IfsErro
 
 def error_from_response(response: httpx.Response) -> IfsError:
     """The typed error for a failed response (the body must have been read)."""
-    code, message, details = parse_error_body(response.content)
+    return error_from_parts(
+        response.status_code,
+        response.content,
+        method=response.request.method,
+        url=str(response.request.url),
+        reason=response.reason_phrase,
+    )
+
+
+def error_from_parts(status: int, content: bytes, *, method: str, url: str, reason: str = "") -> IfsError:
+    """The typed error for a status and body (also for one failed part of a ``$batch``)."""
+    code, message, details = parse_error_body(content)
     if message is None:
-        snippet = response.text[:_SNIPPET].strip()
-        message = snippet or response.reason_phrase or "no error body"
-    status = response.status_code
+        snippet = content[:_SNIPPET].decode("utf-8", errors="replace").strip()
+        message = snippet or reason or "no error body"
     if code == "ODP_NOT_IMPLEMENTED":
         kind: type[IfsError] = IfsNotImplementedError
     elif status in _BY_STATUS:
@@ -160,11 +170,4 @@ def error_from_response(response: httpx.Response) -> IfsError:
         kind = IfsServerError
     else:
         kind = IfsError
-    return kind(
-        message,
-        status=status,
-        code=code,
-        details=details,
-        method=response.request.method,
-        url=str(response.request.url),
-    )
+    return kind(message, status=status, code=code, details=details, method=method, url=url)

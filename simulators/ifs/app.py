@@ -19,8 +19,9 @@ from starlette.routing import Route
 
 from simulators.ifs.iam import Iam, basic_credentials
 from simulators.ifs.model import ENTITY_SETS
-from simulators.ifs.projections import API_ROOT, ApiRequest, ApiResponse, ProjectionApi
+from simulators.ifs.projections import ProjectionApi
 from simulators.ifs.tenant import Tenant, TenantConfig
+from simulators.ifs.wire import API_ROOT, ApiRequest, ApiResponse
 
 DEFAULT_REALM = "acme1"
 DEFAULT_CLIENTS = {"ifs-d365-sync": "change-me"}

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from simulators.common.odata import ODataError, Query, apply, parse_query
+from simulators.ifs.batch import run_batch
 from simulators.ifs.model import HIDDEN_SETS, PROJECTIONS, EntitySetModel
 from simulators.ifs.resources import PathError, Segment, parse_segment, split_path
 from simulators.ifs.store import Record
@@ -35,71 +35,14 @@ from simulators.ifs.tenant import (
     SetState,
     Tenant,
 )
+from simulators.ifs.wire import API_ROOT, ApiError, ApiRequest, ApiResponse
 
-API_ROOT = "/main/ifsapplications/projection/v1"
-JSON_MINIMAL = "application/json;odata.metadata=minimal"
 _KNOWN_OPTIONS = frozenset(
     {"$filter", "$select", "$orderby", "$top", "$skip", "$count", "$expand", "$skiptoken"}
 )
 _UNSUPPORTED_OPTIONS = frozenset({"$apply", "$search", "$compute", "$deltatoken", "$levels"})
 _DELETABLE = frozenset({"CustomerOrderLineSet", "OrderQuotationLineSet"})
 _QUERY_SAFE = "$,()':/@*!;=-._~"
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One request to the projection root (also one part of a ``$batch``)."""
-
-    method: str
-    path: str  # raw path below the projection root, e.g. "CustomerOrderHandling.svc/CustomerOrderSet"
-    params: tuple[tuple[str, str], ...]  # decoded query parameters in order
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-    origin: str  # scheme://host:port, for absolute @odata.context and Location
-
-
-@dataclass
-class ApiResponse:
-    """A response: JSON (``json``) or raw bytes (``content``), plus headers."""
-
-    status: int
-    json: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    content: bytes | None = None
-    content_type: str = JSON_MINIMAL
-
-    def body(self) -> bytes:
-        """The encoded body."""
-        if self.content is not None:
-            return self.content
-        if self.json is None:
-            return b""
-        return json.dumps(self.json, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-class ApiError(Exception):
-    """An error answered in IFS's shape."""
-
-    def __init__(self, status: int, code: str, message: str, details: Sequence[tuple[str, str]] = ()) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = list(details)
-
-    def response(self) -> ApiResponse:
-        """The error as a response."""
-        return ApiResponse(
-            self.status, error_body(self.code, self.message, self.details), content_type="application/json"
-        )
-
-
-def error_body(code: str, message: str, details: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
-    """``{"error":{"code","message"[,"details"]}}`` as IFS answers."""
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        error["details"] = [{"code": c, "message": m} for c, m in details]
-    return {"error": error}
 
 
 class RecordView(Mapping[str, Any]):
@@ -204,7 +147,7 @@ class ProjectionApi:
 
     # ---- routing ---------------------------------------------------------------------------------
 
-    def _route(self, request: ApiRequest) -> ApiResponse:  # noqa: PLR0911 - one branch per resource kind
+    def _route(self, request: ApiRequest) -> ApiResponse:
         segments = split_path(request.path)
         if not segments or not segments[0].endswith(".svc"):
             raise _not_found(segments[0] if segments else "")
@@ -212,12 +155,8 @@ class ProjectionApi:
         if projection not in PROJECTIONS:
             raise ApiError(404, "MI_METADATA_NOTFOUND", "Metadata not found.")
         rest = segments[1:]
-        if not rest:
-            self._only(request, "GET")
-            return self._service_document(request, projection)
-        if rest == ["$metadata"]:
-            self._only(request, "GET")
-            return ApiResponse(200, content=self._metadata(projection), content_type="application/xml")
+        if not rest or rest[0].startswith("$"):
+            return self._service_resource(request, projection, rest)
         first = parse_segment(rest[0])
         state = self.tenant.set_state(projection, first.name)
         if state is None or first.name in HIDDEN_SETS:
@@ -239,6 +178,19 @@ class ProjectionApi:
         if "." in second.name:
             return self._action(request, state, key, second.name)
         return self._navigation(request, state, key, second, rest)
+
+    def _service_resource(self, request: ApiRequest, projection: str, rest: list[str]) -> ApiResponse:
+        """The service document, ``$metadata`` and ``$batch``."""
+        if not rest:
+            self._only(request, "GET")
+            return self._service_document(request, projection)
+        if rest == ["$batch"]:
+            self._only(request, "POST")
+            return run_batch(request, projection, self.handle, self.tenant.store)
+        if rest == ["$metadata"]:
+            self._only(request, "GET")
+            return ApiResponse(200, content=self._metadata(projection), content_type="application/xml")
+        raise _not_found(rest[0])
 
     def _only(self, request: ApiRequest, method: str) -> None:
         if request.method != method:
