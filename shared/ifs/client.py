@@ -157,6 +157,40 @@ class IfsClient:
         """POST a new row; returns it as IFS stored it (server-assigned keys such as ``OrderNo`` included)."""
         return self._create(entity.path, body)
 
+    def create_unique(
+        self, entity: EntitySet, body: Mapping[str, Any], *, unique_on: Iterable[str]
+    ) -> tuple[RowWithEtag, bool]:
+        """Create a row unless one with the same ``unique_on`` values exists; returns (row, created).
+
+        IFS has no idempotency key, so the row is looked up first (``CustomerPoNo`` carrying the Dynamics
+        order number, say), and looked up again when the create's outcome is unknown (timeout, dropped
+        connection, 5xx): a retried create never makes a second row. If the second lookup finds nothing,
+        the ``IfsCreateOutcomeUnknownError`` propagates and the queue retries the whole step later.
+        """
+        match = {name: body[name] for name in unique_on}
+        if not match:
+            raise ValueError("unique_on must name at least one property")
+        existing = self._unique_row(entity, match)
+        if existing is not None:
+            return existing, False
+        try:
+            return self.create(entity, body), True
+        except IfsCreateOutcomeUnknownError:
+            stored = self._unique_row(entity, match)
+            if stored is None:
+                raise
+            return stored, True
+
+    def _unique_row(self, entity: EntitySet, match: Mapping[str, Any]) -> RowWithEtag | None:
+        rows = self.find_by(entity, match)
+        if len(rows) > 1:
+            keys = [entity.key_of(row) for row in rows]
+            raise IfsProtocolError(f"{len(rows)} {entity.name} rows match {dict(match)}: {keys}")
+        if not rows:
+            return None
+        etag = rows[0].get("@odata.etag")
+        return RowWithEtag(rows[0], etag if isinstance(etag, str) else None)
+
     def create_child(
         self, entity: EntitySet, key: Key, navigation: Navigation, body: Mapping[str, Any]
     ) -> RowWithEtag:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -13,6 +13,8 @@ from shared.ifs.auth import IfsTokenProvider
 from shared.ifs.client import IfsClient
 from shared.platform.retry import RetryPolicy
 from shared.platform.tokens import AccessToken
+from simulators.common.admin_client import AdminClient
+from simulators.common.clock import SimClock
 from simulators.common.server import BackgroundServer
 from simulators.ifs.app import IfsSimulator
 from simulators.ifs.tenant import TenantConfig
@@ -22,17 +24,12 @@ CLIENT_SECRET = "sim-secret"
 REALM = "acme1"
 
 
-class ManualClock:
-    """A clock that moves only when told to."""
+START = datetime(2025, 11, 12, 9, 0, tzinfo=UTC)
 
-    def __init__(self) -> None:
-        self.instant = datetime(2025, 11, 12, 9, 0, tzinfo=UTC)
 
-    def now(self) -> datetime:
-        return self.instant
-
-    def advance(self, seconds: float) -> None:
-        self.instant += timedelta(seconds=seconds)
+def frozen_clock() -> SimClock:
+    """Simulated time standing at START until a test advances it."""
+    return SimClock(START.timestamp(), frozen=True)
 
 
 class MemoryTokenCache:
@@ -49,23 +46,24 @@ class MemoryTokenCache:
 
 
 @pytest.fixture
-def sim_clock() -> ManualClock:
-    return ManualClock()
+def sim_clock() -> SimClock:
+    return frozen_clock()
 
 
 @pytest.fixture
-def client_clock() -> ManualClock:
-    return ManualClock()
+def client_clock() -> SimClock:
+    """The connector's own clock: separate from the simulator's, as in real life."""
+    return frozen_clock()
 
 
 @pytest.fixture
-def simulator(sim_clock: ManualClock) -> IfsSimulator:
+def simulator(sim_clock: SimClock) -> IfsSimulator:
     return IfsSimulator(
         tenant=TenantConfig(seed=3, size=40),
         clients={CLIENT_ID: CLIENT_SECRET},
         realm=REALM,
         page_size=25,
-        clock=sim_clock.now,
+        clock=sim_clock,
     )
 
 
@@ -104,9 +102,9 @@ def cache() -> MemoryTokenCache:
 
 @pytest.fixture
 def tokens(
-    http: httpx.Client, settings: IfsSettings, cache: MemoryTokenCache, client_clock: ManualClock
+    http: httpx.Client, settings: IfsSettings, cache: MemoryTokenCache, client_clock: SimClock
 ) -> IfsTokenProvider:
-    return IfsTokenProvider.from_settings(http, settings, cache, clock=client_clock.now)
+    return IfsTokenProvider.from_settings(http, settings, cache, clock=client_clock.now_datetime)
 
 
 @pytest.fixture
@@ -117,3 +115,10 @@ def client(http: httpx.Client, settings: IfsSettings, tokens: IfsTokenProvider) 
 @pytest.fixture
 def server_url(server: BackgroundServer) -> str:
     return server.url
+
+
+@pytest.fixture
+def admin(server: BackgroundServer) -> Iterator[AdminClient]:
+    """The simulator's /_admin over HTTP."""
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        yield AdminClient(http)

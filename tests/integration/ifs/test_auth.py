@@ -13,8 +13,9 @@ from shared.ifs.query import Query
 from shared.platform.encryption import Cipher
 from shared.state.tables import StateTables
 from shared.state.tokens import EncryptedTokenCache
+from simulators.common.clock import SimClock
 from simulators.ifs.app import IfsSimulator
-from tests.integration.ifs.conftest import ManualClock, MemoryTokenCache, ifs_settings
+from tests.integration.ifs.conftest import MemoryTokenCache, ifs_settings
 
 
 def test_token_is_fetched_once_and_reused(
@@ -33,7 +34,7 @@ def test_token_is_fetched_once_and_reused(
 
 
 def test_token_is_renewed_before_it_expires(
-    client: IfsClient, settings: IfsSettings, tokens: IfsTokenProvider, client_clock: ManualClock
+    client: IfsClient, settings: IfsSettings, tokens: IfsTokenProvider, client_clock: SimClock
 ) -> None:
     """Inside the refresh margin (30 s of 180 s) a new token is fetched before the call, not after a 401."""
     list(client.iter_rows(settings.entities.orders, Query(top=1)))
@@ -57,11 +58,11 @@ def test_a_token_the_server_rejects_is_replaced_once(
 
 
 def test_a_cached_token_is_shared_by_providers(
-    http: httpx.Client, settings: IfsSettings, cache: MemoryTokenCache, client_clock: ManualClock
+    http: httpx.Client, settings: IfsSettings, cache: MemoryTokenCache, client_clock: SimClock
 ) -> None:
     """A second provider (another function invocation) reads the token from the cache instead of fetching."""
-    first = IfsTokenProvider.from_settings(http, settings, cache, clock=client_clock.now)
-    second = IfsTokenProvider.from_settings(http, settings, cache, clock=client_clock.now)
+    first = IfsTokenProvider.from_settings(http, settings, cache, clock=client_clock.now_datetime)
+    second = IfsTokenProvider.from_settings(http, settings, cache, clock=client_clock.now_datetime)
     assert first.token() == second.token()
     assert (first.fetch_count, second.fetch_count) == (1, 0)
 
@@ -107,10 +108,12 @@ def test_calls_without_a_valid_token_are_refused(
 
 
 def test_expired_token_is_refused(
-    http: httpx.Client, settings: IfsSettings, sim_clock: ManualClock, client_clock: ManualClock
+    http: httpx.Client, settings: IfsSettings, sim_clock: SimClock, client_clock: SimClock
 ) -> None:
     """A token past its 180 s lifetime on the server's clock gets 401."""
-    provider = IfsTokenProvider.from_settings(http, settings, MemoryTokenCache(), clock=client_clock.now)
+    provider = IfsTokenProvider.from_settings(
+        http, settings, MemoryTokenCache(), clock=client_clock.now_datetime
+    )
     token = provider.token()
     url = settings.api_root + settings.entities.orders.path + "?$top=1"
     assert http.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
@@ -122,7 +125,7 @@ def test_expired_token_is_refused(
 def test_tokens_are_shared_through_the_encrypted_table_cache(
     http: httpx.Client,
     settings: IfsSettings,
-    client_clock: ManualClock,
+    client_clock: SimClock,
     azurite_connection_string: str,
     unique_name: str,
 ) -> None:
@@ -130,11 +133,11 @@ def test_tokens_are_shared_through_the_encrypted_table_cache(
     tables = StateTables.from_connection_string(azurite_connection_string, unique_name)
     key = bytes(range(32))
     first = IfsTokenProvider.from_settings(
-        http, settings, EncryptedTokenCache(tables, Cipher(key)), clock=client_clock.now
+        http, settings, EncryptedTokenCache(tables, Cipher(key)), clock=client_clock.now_datetime
     )
     token = first.token()
     second = IfsTokenProvider.from_settings(
-        http, settings, EncryptedTokenCache(tables, Cipher(key)), clock=client_clock.now
+        http, settings, EncryptedTokenCache(tables, Cipher(key)), clock=client_clock.now_datetime
     )
     assert second.token() == token
     assert (first.fetch_count, second.fetch_count) == (1, 0)

@@ -16,7 +16,7 @@ from shared.ifs.errors import IfsBadRequestError, IfsNotFoundError
 from shared.ifs.query import Query, eq
 from shared.platform.retry import RetryPolicy
 from simulators.common.server import BackgroundServer
-from tests.integration.ifs.conftest import ManualClock, MemoryTokenCache, ifs_settings
+from tests.integration.ifs.conftest import START, MemoryTokenCache, frozen_clock, ifs_settings
 from tests.integration.ifs.replay import Replay, load
 
 # The recorded run addressed the set without a key order, so the client adds no $orderby (none was sent).
@@ -35,13 +35,13 @@ class Replaying:
 @pytest.fixture
 def replaying(request: pytest.FixtureRequest) -> Iterator[Replaying]:
     replay = Replay(load("token-client-credentials.json", *request.param))
-    clock = ManualClock()
+    clock = frozen_clock()
     cache = MemoryTokenCache()
     with BackgroundServer(replay.app) as server, httpx.Client(timeout=10) as http:
         settings = ifs_settings(
             server.url, IFS_CLIENT_ID="REDACTED", IFS_CLIENT_SECRET="REDACTED", IFS_REALM="acme1"
         )
-        tokens = IfsTokenProvider.from_settings(http, settings, cache, clock=clock.now)
+        tokens = IfsTokenProvider.from_settings(http, settings, cache, clock=clock.now_datetime)
         client = IfsClient.from_settings(http, settings, tokens, retry=RetryPolicy(attempts=1))
         yield Replaying(replay, client, tokens, cache)
     assert replay.mismatches == []
@@ -54,7 +54,7 @@ def test_token_exchange(replaying: Replaying) -> None:
     assert replaying.replay.pending == []
     cached = replaying.cache.get(replaying.tokens.cache_name)
     assert cached is not None
-    assert cached.expires_at - ManualClock().now() == timedelta(seconds=180)
+    assert cached.expires_at - START == timedelta(seconds=180)
 
 
 @pytest.mark.parametrize("replaying", [("paging-top60-skip-142-rows.json",)], indirect=True)

@@ -15,8 +15,8 @@ from shared.ifs.client import IfsClient
 from shared.ifs.errors import IfsBadRequestError, IfsNotFoundError, IfsNotImplementedError
 from shared.ifs.etag import decode_etag
 from shared.ifs.query import Query, enum, eq, ge, one_of
+from simulators.common.clock import SimClock
 from simulators.ifs.app import IfsSimulator
-from tests.integration.ifs.conftest import ManualClock
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "ifs"
 RELEASED = enum("CustomerOrderHandling", "CustomerOrderState", "Released")
@@ -79,7 +79,7 @@ def test_top_caps_the_total_across_pages(client: IfsClient, settings: IfsSetting
 
 
 def test_token_expiring_in_the_middle_of_paging(
-    client: IfsClient, settings: IfsSettings, tokens: IfsTokenProvider, sim_clock: ManualClock
+    client: IfsClient, settings: IfsSettings, tokens: IfsTokenProvider, sim_clock: SimClock
 ) -> None:
     """The token dies between two pages (server clock +200 s): one renewal, and no page lost or repeated."""
     reader = client.iter_rows(settings.entities.orders, Query(select=("OrderNo",)), page_size=10)

@@ -17,8 +17,8 @@ from shared.ifs.errors import (
     IfsNotImplementedError,
 )
 from shared.ifs.etag import decode_etag
+from simulators.common.clock import SimClock
 from simulators.ifs.app import IfsSimulator
-from tests.integration.ifs.conftest import ManualClock
 
 NEW_ORDER = {
     "CustomerNo": "FR018",
@@ -81,7 +81,7 @@ def test_business_rules_reject_bad_creates(client: IfsClient, settings: IfsSetti
 
 
 def test_update_with_etag_changes_objversion(
-    client: IfsClient, settings: IfsSettings, sim_clock: ManualClock
+    client: IfsClient, settings: IfsSettings, sim_clock: SimClock
 ) -> None:
     """PATCH with the current ETag succeeds and returns a new ETag: same Objid, later Objversion."""
     order, etag = create_order(client, settings)
