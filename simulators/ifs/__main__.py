@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--realm", default=DEFAULT_REALM, help="IAM realm name")
     parser.add_argument("--client-id", default="ifs-d365-sync", help="IAM client id accepted")
     parser.add_argument("--client-secret", default="change-me", help="secret of that client")
+    parser.add_argument("--absolute-next-links", action="store_true", help="absolute @odata.nextLink URLs")
     parser.add_argument("--no-captures", action="store_true", help="do not load the real captured orders")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay every request by this much")
     parser.add_argument("--throttle-rate", type=float, default=0.0, help="share of requests answered 429")
@@ -42,6 +43,7 @@ def main() -> None:
         clients={args.client_id: args.client_secret},
         token_lifetime=args.token_lifetime,
         page_size=args.page_size,
+        absolute_next_links=args.absolute_next_links,
     )
     plan: dict[str, Any] = {
         "rates": {"throttle": args.throttle_rate, "error": args.error_rate, "drop": args.drop_rate},

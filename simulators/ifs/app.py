@@ -61,6 +61,7 @@ class IfsSimulator:
         clients: dict[str, str] | None = None,
         token_lifetime: int = 180,
         page_size: int = 100,
+        absolute_next_links: bool = False,
         clock: SimClock | None = None,
     ) -> None:
         self.admin = Admin(SIM, clock=clock, responder=fault_response)
@@ -71,7 +72,7 @@ class IfsSimulator:
         self.iam = Iam(
             realm, clients or DEFAULT_CLIENTS, self.clock.now_datetime, token_lifetime=token_lifetime
         )
-        self.api = ProjectionApi(self.tenant, page_size=page_size)
+        self.api = ProjectionApi(self.tenant, page_size=page_size, absolute_next_links=absolute_next_links)
         self._late: _LateAnswers | None = None
         self._late_lock = threading.Lock()
         self._register_admin()

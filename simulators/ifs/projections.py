@@ -120,9 +120,11 @@ def encode_params(pairs: Sequence[tuple[str, str]]) -> str:
 class ProjectionApi:
     """Answers requests below ``…/projection/v1/`` for one tenant."""
 
-    def __init__(self, tenant: Tenant, *, page_size: int = 100) -> None:
+    def __init__(self, tenant: Tenant, *, page_size: int = 100, absolute_next_links: bool = False) -> None:
         self.tenant = tenant
         self.page_size = page_size
+        # Real tenants were seen sending relative nextLinks; some gateways rewrite them absolute.
+        self.absolute_next_links = absolute_next_links
 
     def handle(self, request: ApiRequest) -> ApiResponse:  # noqa: PLR0911 - one answer per error kind
         """Answer one request; every failure becomes an IFS-shaped error response."""
@@ -305,7 +307,10 @@ class ProjectionApi:
         if page.next_skip is not None:
             kept = [(k, v) for k, v in request.params if k != "$skiptoken"]
             kept.append(("$skiptoken", str(page.next_skip)))
-            body["@odata.nextLink"] = f"{request.path}?{encode_params(kept)}"
+            next_link = f"{request.path}?{encode_params(kept)}"
+            body["@odata.nextLink"] = (
+                f"{request.origin}{API_ROOT}/{next_link}" if self.absolute_next_links else next_link
+            )
         return ApiResponse(200, body)
 
     def _context(self, request: ApiRequest, state: SetState, query: Query, context: str) -> str:

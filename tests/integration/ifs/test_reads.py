@@ -224,3 +224,36 @@ def test_customers_with_addresses_and_sales_parts(client: IfsClient, settings: I
     row, etag = client.get(settings.entities.sales_parts, settings.entities.sales_parts.key_of(part))
     assert etag == part["@odata.etag"]
     assert row["CatalogNo"] == part["CatalogNo"]
+
+
+def test_absolute_next_links_are_followed(
+    client: IfsClient, settings: IfsSettings, simulator: IfsSimulator
+) -> None:
+    """A gateway that rewrites nextLinks to absolute URLs on the tenant's host is followed just the same."""
+    simulator.api.absolute_next_links = True
+    keys = [
+        r["OrderNo"]
+        for r in client.iter_rows(settings.entities.orders, Query(select=("OrderNo",)), page_size=0)
+    ]
+    assert len(keys) == len(set(keys)) == 50
+
+
+def test_quotations_with_lines_and_potential_orders(client: IfsClient, settings: IfsSettings) -> None:
+    """The assumed quotation projection serves headers and lines; a potential order gets its number."""
+    entities = settings.entities
+    won = enum("SalesQuotationHandling", "OrderQuotationState", "Won")
+    quotation = next(client.iter_rows(entities.quotations, Query(filter=eq("Objstate", won), top=1)))
+    key = entities.quotations.key_of(quotation)
+    lines = list(client.iter_children(entities.quotations, key, entities.quotation_lines_navigation))
+    assert lines
+    assert {line["QuotationNo"] for line in lines} == {quotation["QuotationNo"]}
+    assert (
+        client.get(entities.quotation_lines, entities.quotation_lines.key_of(lines[0])).row["Objstate"]
+        == "Won"
+    )
+    created, etag = client.create(
+        entities.potential_orders, {"Description": "Pump retrofit", "CustomerId": "FR018"}
+    )
+    assert created["OpportunityNo"].startswith("BO")
+    assert created["Objstate"] == "Active"
+    assert etag
