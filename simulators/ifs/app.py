@@ -13,6 +13,7 @@ Admin actions (``POST /_admin/actions/<name>``), besides the toolkit's reset, fa
 - ``expire_tokens`` ``{}``: every issued token stops working (the next API call gets 401).
 - ``set_token_lifetime`` ``{seconds}``: lifetime of tokens issued from now on.
 - ``stats`` ``{}``: rows per entity set and issued tokens.
+- ``set_page_size`` ``{size}``: server page size of requests without ``$top``.
 - ``respond_late`` ``{seconds, times?, methods?}``: the next ``times`` API requests (of ``methods``, default
   POST) are handled at once and answered ``seconds`` later: a write that IFS committed but whose answer
   arrives after the client gave up. (The toolkit's latency delays a request *before* it is handled.)
@@ -69,6 +70,7 @@ class IfsSimulator:
         self.tenant_config = tenant or TenantConfig()
         self.tenant = Tenant(self.tenant_config, self.clock.now_datetime)
         self._initial_lifetime = token_lifetime
+        self._initial_page_size = page_size
         self.iam = Iam(
             realm, clients or DEFAULT_CLIENTS, self.clock.now_datetime, token_lifetime=token_lifetime
         )
@@ -149,6 +151,14 @@ class IfsSimulator:
             self.iam.token_lifetime = seconds
             return {"seconds": seconds}
 
+        @admin.action("set_page_size", "Server page size when no $top is sent: {size}")
+        def set_page_size(body: dict[str, Any]) -> dict[str, Any]:
+            size = body.get("size")
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise AdminError('expected {"size": <positive integer>}')
+            self.api.page_size = size
+            return {"size": size}
+
         @admin.action("stats", "Rows per entity set and tokens issued: {} -> {...}")
         def stats(body: dict[str, Any]) -> dict[str, Any]:
             return {
@@ -180,6 +190,7 @@ class IfsSimulator:
             self.api.tenant = self.tenant
             self.iam.revoke_all()
             self.iam.token_lifetime = self._initial_lifetime
+            self.api.page_size = self._initial_page_size
 
     # ---- IAM -----------------------------------------------------------------------------------
 

@@ -75,3 +75,12 @@ def test_bad_admin_input_is_refused_with_the_reason(admin: AdminClient) -> None:
         admin.action("touch", {"entity_set": "CustomerOrderSet", "key": {"OrderNo": "C0"}, "changes": {}})
     with pytest.raises(AdminRequestError, match="seconds"):
         admin.action("respond_late", {"seconds": -1})
+
+
+def test_server_page_size_is_adjustable(client: IfsClient, settings: IfsSettings, admin: AdminClient) -> None:
+    """set_page_size changes how many rows a page without $top holds (and so the number of pages)."""
+    admin.action("set_page_size", {"size": 7})
+    before = client.requests_sent
+    rows = list(client.iter_rows(settings.entities.orders, Query(select=("OrderNo",)), page_size=0))
+    assert len(rows) == 50
+    assert client.requests_sent - before == 8
