@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +257,17 @@ def test_quotations_with_lines_and_potential_orders(client: IfsClient, settings:
     assert created["OpportunityNo"].startswith("BO")
     assert created["Objstate"] == "Active"
     assert etag
+
+
+def test_timestamp_watermark_filter(
+    client: IfsClient, settings: IfsSettings, simulator: IfsSimulator
+) -> None:
+    """A watermark on a timestamp column (OrderCreationDate ge <instant>) selects the later orders only."""
+    mark = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
+    query = Query(select=("OrderNo", "OrderCreationDate"), filter=ge("OrderCreationDate", mark))
+    rows = list(client.iter_rows(settings.entities.orders, query))
+    expected = {
+        r["OrderNo"] for r in stored_orders(simulator) if r["OrderCreationDate"] >= "2025-10-01T12:00:00Z"
+    }
+    assert expected
+    assert {r["OrderNo"] for r in rows} == expected
