@@ -21,6 +21,8 @@ from types import MappingProxyType
 from typing import ClassVar, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
+from shared.ifs.entities import EntitySet, Navigation
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -190,6 +192,130 @@ CATALOG: tuple[Setting, ...] = (
         "How long the secret provider reuses a secret before reading it again (0-86400 seconds).",
         "300",
         default="300",
+    ),
+    # IFS Cloud: the tenant, its IAM client and where each logical entity lives.
+    Setting(
+        "IFS_BASE_URL",
+        "ifs",
+        "IFS Cloud tenant URL (scheme and host, no path); IAM and the projections live under it.",
+        "https://acme.ifs.cloud",
+    ),
+    Setting(
+        "IFS_REALM",
+        "ifs",
+        "IFS IAM (Keycloak) realm of the tenant, e.g. 'acme1'; not derivable from the host.",
+        "acme1",
+    ),
+    Setting(
+        "IFS_CLIENT_ID",
+        "ifs",
+        "IAM client id (confidential client with service account) the connector authenticates as.",
+        "ifs-d365-sync",
+    ),
+    Setting(
+        "IFS_CLIENT_SECRET",
+        "ifs",
+        "Secret of the IAM client (a Key Vault reference in Azure).",
+        "change-me",
+        secret=True,
+    ),
+    Setting(
+        "IFS_SCOPE",
+        "ifs",
+        "Scope requested with client credentials.",
+        "openid microprofile-jwt",
+        default="openid microprofile-jwt",
+    ),
+    Setting(
+        "IFS_TOKEN_REFRESH_MARGIN_SECONDS",
+        "ifs",
+        "A cached IFS token is replaced this many seconds before it expires (tokens live 180 s).",
+        "30",
+        default="30",
+    ),
+    Setting(
+        "IFS_API_PATH",
+        "ifs",
+        "Path of the projection root under the tenant URL (/main: web client; /int: integration).",
+        "/main/ifsapplications/projection/v1",
+        default="/main/ifsapplications/projection/v1",
+    ),
+    Setting(
+        "IFS_PAGE_SIZE",
+        "ifs",
+        "Rows per page read with $top/$skip (nextLinks are followed too); 0 = server-driven paging only.",
+        "1000",
+        default="1000",
+    ),
+    Setting(
+        "IFS_CUSTOMERS_ENTITY",
+        "ifs",
+        "Customers: <Projection>.svc/<EntitySet>(<Keys>).",
+        "CustomerHandling.svc/CustomerInfoSet(CustomerId)",
+        default="CustomerHandling.svc/CustomerInfoSet(CustomerId)",
+    ),
+    Setting(
+        "IFS_CUSTOMER_ADDRESSES_NAVIGATION",
+        "ifs",
+        "Customer addresses: collection navigation from a customer, <Navigation>(<Keys>).",
+        "CustomerInfoAddresses(CustomerId,AddressId)",
+        default="CustomerInfoAddresses(CustomerId,AddressId)",
+    ),
+    Setting(
+        "IFS_SALES_PARTS_ENTITY",
+        "ifs",
+        "Sales parts: <Projection>.svc/<EntitySet>(<Keys>).",
+        "SalesPartHandling.svc/SalesPartSet(Contract,CatalogNo)",
+        default="SalesPartHandling.svc/SalesPartSet(Contract,CatalogNo)",
+    ),
+    Setting(
+        "IFS_ORDERS_ENTITY",
+        "ifs",
+        "Customer order headers: <Projection>.svc/<EntitySet>(<Keys>).",
+        "CustomerOrderHandling.svc/CustomerOrderSet(OrderNo)",
+        default="CustomerOrderHandling.svc/CustomerOrderSet(OrderNo)",
+    ),
+    Setting(
+        "IFS_ORDER_LINES_ENTITY",
+        "ifs",
+        "Customer order lines: <Projection>.svc/<EntitySet>(<Keys>).",
+        "CustomerOrderHandling.svc/CustomerOrderLineSet(LineNo,RelNo,OrderNo,LineItemNo)",
+        default="CustomerOrderHandling.svc/CustomerOrderLineSet(LineNo,RelNo,OrderNo,LineItemNo)",
+    ),
+    Setting(
+        "IFS_ORDER_LINES_NAVIGATION",
+        "ifs",
+        "Collection navigation from an order header to its lines (read and create lines per order).",
+        "OrderLinesArray",
+        default="OrderLinesArray",
+    ),
+    Setting(
+        "IFS_QUOTATIONS_ENTITY",
+        "ifs",
+        "Sales quotation headers (names assumed: no public capture; check the tenant's $metadata).",
+        "SalesQuotationHandling.svc/OrderQuotationSet(QuotationNo)",
+        default="SalesQuotationHandling.svc/OrderQuotationSet(QuotationNo)",
+    ),
+    Setting(
+        "IFS_QUOTATION_LINES_ENTITY",
+        "ifs",
+        "Sales quotation lines (names assumed).",
+        "SalesQuotationHandling.svc/OrderQuotationLineSet(QuotationNo,LineNo,RelNo,LineItemNo)",
+        default="SalesQuotationHandling.svc/OrderQuotationLineSet(QuotationNo,LineNo,RelNo,LineItemNo)",
+    ),
+    Setting(
+        "IFS_QUOTATION_LINES_NAVIGATION",
+        "ifs",
+        "Collection navigation from a quotation to its lines (name assumed).",
+        "QuotationLinesArray",
+        default="QuotationLinesArray",
+    ),
+    Setting(
+        "IFS_POTENTIAL_ORDERS_ENTITY",
+        "ifs",
+        "Where Dynamics opportunities land in IFS as potential orders (names assumed).",
+        "BusinessOpportunityHandling.svc/BusinessOpportunitySet(OpportunityNo)",
+        default="BusinessOpportunityHandling.svc/BusinessOpportunitySet(OpportunityNo)",
     ),
 )
 
@@ -567,6 +693,91 @@ class SecretsSettings:
         )
 
 
+_ENTITY_SET_SYNTAX = r"[A-Za-z_]\w*\.svc/[A-Za-z_]\w*(\([A-Za-z_]\w*(,[A-Za-z_]\w*)*\))?"
+_NAVIGATION_SYNTAX = r"[A-Za-z_]\w*(\([A-Za-z_]\w*(,[A-Za-z_]\w*)*\))?"
+
+
+@dataclass(frozen=True)
+class IfsEntities:
+    """Where each logical entity lives in IFS; the client takes every projection and set name from here."""
+
+    customers: EntitySet
+    customer_addresses: Navigation
+    sales_parts: EntitySet
+    orders: EntitySet
+    order_lines: EntitySet
+    order_lines_navigation: Navigation
+    quotations: EntitySet
+    quotation_lines: EntitySet
+    quotation_lines_navigation: Navigation
+    potential_orders: EntitySet
+
+
+@dataclass(frozen=True)
+class IfsSettings:
+    """The IFS Cloud tenant, its IAM client and the projection names the connector reads and writes."""
+
+    FEATURE: ClassVar[str] = "ifs"
+    base_url: str
+    realm: str
+    client_id: str
+    client_secret: str
+    scope: str
+    token_refresh_margin_seconds: int
+    api_path: str
+    page_size: int
+    entities: IfsEntities
+
+    @property
+    def token_url(self) -> str:
+        """The realm's OpenID Connect token endpoint."""
+        return f"{self.base_url}/auth/realms/{self.realm}/protocol/openid-connect/token"
+
+    @property
+    def api_root(self) -> str:
+        """Absolute URL of the projection root, ending in ``/`` (relative nextLinks resolve against it)."""
+        return f"{self.base_url}{self.api_path}/"
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read the IFS_* settings."""
+
+        def entity_set(name: str) -> EntitySet:
+            raw = reader.pattern(name, _ENTITY_SET_SYNTAX, "<Projection>.svc/<EntitySet>(<Key>,…)")
+            return EntitySet.parse(raw) if raw else EntitySet("Invalid", "Invalid")
+
+        def navigation(name: str) -> Navigation:
+            raw = reader.pattern(name, _NAVIGATION_SYNTAX, "<Navigation> or <Navigation>(<Key>,…)")
+            return Navigation.parse(raw) if raw else Navigation("Invalid")
+
+        return cls(
+            base_url=reader.url("IFS_BASE_URL"),
+            realm=reader.pattern("IFS_REALM", r"[A-Za-z0-9_.-]+", "a realm name (letters, digits, _ . -)"),
+            client_id=reader.text("IFS_CLIENT_ID"),
+            client_secret=reader.text("IFS_CLIENT_SECRET"),
+            scope=reader.text("IFS_SCOPE"),
+            token_refresh_margin_seconds=reader.integer(
+                "IFS_TOKEN_REFRESH_MARGIN_SECONDS", minimum=0, maximum=150
+            ),
+            api_path=reader.pattern(
+                "IFS_API_PATH", r"(/[A-Za-z0-9_.-]+)+", "a path such as /main/ifsapplications/projection/v1"
+            ),
+            page_size=reader.integer("IFS_PAGE_SIZE", minimum=0, maximum=100000),
+            entities=IfsEntities(
+                customers=entity_set("IFS_CUSTOMERS_ENTITY"),
+                customer_addresses=navigation("IFS_CUSTOMER_ADDRESSES_NAVIGATION"),
+                sales_parts=entity_set("IFS_SALES_PARTS_ENTITY"),
+                orders=entity_set("IFS_ORDERS_ENTITY"),
+                order_lines=entity_set("IFS_ORDER_LINES_ENTITY"),
+                order_lines_navigation=navigation("IFS_ORDER_LINES_NAVIGATION"),
+                quotations=entity_set("IFS_QUOTATIONS_ENTITY"),
+                quotation_lines=entity_set("IFS_QUOTATION_LINES_ENTITY"),
+                quotation_lines_navigation=navigation("IFS_QUOTATION_LINES_NAVIGATION"),
+                potential_orders=entity_set("IFS_POTENTIAL_ORDERS_ENTITY"),
+            ),
+        )
+
+
 FEATURES: tuple[type[FeatureSettings], ...] = (
     StorageSettings,
     TokenCacheSettings,
@@ -578,7 +789,8 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
 )
 # Declared but not yet needed by any function, so /api/health does not report them: EntraSettings and
 # DataverseSettings join FEATURES when the first function calls Dataverse.
-DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = (EntraSettings, DataverseSettings)
+# IfsSettings joins FEATURES when the first function reads IFS.
+DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = (EntraSettings, DataverseSettings, IfsSettings)
 F = TypeVar("F", bound=FeatureSettings)
 
 

@@ -1,0 +1,159 @@
+"""IFS IAM (Keycloak) client-credentials tokens, cached until shortly before they expire.
+
+IFS access tokens live 180 s on real tenants (reference/ifs.md §1.2): the provider keeps the token in the
+``TokenCache`` port (encrypted Table Storage in Azure, so function invocations share it) and fetches a new
+one when less than ``refresh_margin_seconds`` remain, or once when IFS answers 401 to a token the cache
+still thought valid. Client id and secret go in the form body (``client_secret_post``), as Keycloak and
+the recorded exchange expect. The lifetime is read from ``expires_in``, never assumed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from shared.config import IfsSettings
+from shared.ifs.errors import IfsAuthenticationError, IfsProtocolError, IfsUnavailableError
+from shared.platform.retry import RetryPolicy
+from shared.platform.tokens import AccessToken, TokenCache
+
+
+def utc_now() -> datetime:
+    """The current instant, timezone-aware (the default clock)."""
+    return datetime.now(UTC)
+
+
+class IfsTokenProvider:
+    """Hands out a valid bearer token for one IAM client, sharing it through a ``TokenCache``."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str,
+        cache: TokenCache,
+        refresh_margin_seconds: float = 30.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._http = http
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._scope = scope
+        self._cache = cache
+        self._margin = refresh_margin_seconds
+        self._retry = retry or RetryPolicy()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.cache_name = f"ifs:{token_url}:{client_id}"
+        self.fetch_count = 0  # how many times the token endpoint was asked (diagnostics, tests)
+
+    @classmethod
+    def from_settings(
+        cls,
+        http: httpx.Client,
+        settings: IfsSettings,
+        cache: TokenCache,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> IfsTokenProvider:
+        """A provider for the tenant and client named in ``settings``."""
+        return cls(
+            http,
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scope=settings.scope,
+            cache=cache,
+            refresh_margin_seconds=settings.token_refresh_margin_seconds,
+            retry=retry,
+            clock=clock,
+        )
+
+    def token(self) -> str:
+        """A token valid for at least the refresh margin, from the cache when possible."""
+        cached = self._cache.get(self.cache_name)
+        if cached is not None and cached.valid_at(self._clock(), self._margin):
+            return cached.token
+        with self._lock:
+            cached = self._cache.get(self.cache_name)  # another thread may have fetched meanwhile
+            if cached is not None and cached.valid_at(self._clock(), self._margin):
+                return cached.token
+            return self._fetch().token
+
+    def renew(self, rejected: str) -> str:
+        """A new token after IFS refused ``rejected`` with 401 (unless another caller already replaced it)."""
+        with self._lock:
+            cached = self._cache.get(self.cache_name)
+            if (
+                cached is not None
+                and cached.token != rejected
+                and cached.valid_at(self._clock(), self._margin)
+            ):
+                return cached.token
+            return self._fetch().token
+
+    def _fetch(self) -> AccessToken:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+            "scope": self._scope,
+        }
+        request = self._http.build_request(
+            "POST", self._token_url, data=form, headers={"Accept": "application/json"}
+        )
+        issued = self._clock()
+        self.fetch_count += 1
+        try:
+            # Asking for a token has no side effect worth protecting: safe to repeat on 5xx or timeouts.
+            response = self._retry.send(self._http, request, idempotent=True)
+        except httpx.TransportError as exc:
+            raise IfsUnavailableError(
+                f"token endpoint unreachable: {exc!r}", method="POST", url=self._token_url
+            ) from exc
+        if response.status_code != 200:
+            raise _authentication_error(response, self._token_url)
+        try:
+            document = response.json()
+            token = document["access_token"]
+            lifetime = float(document["expires_in"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IfsProtocolError(
+                "token response lacks access_token/expires_in", status=200, method="POST", url=self._token_url
+            ) from exc
+        if not isinstance(token, str) or not token:
+            raise IfsProtocolError(
+                "token response has an empty access_token", method="POST", url=self._token_url
+            )
+        access = AccessToken(token=token, expires_at=issued + timedelta(seconds=lifetime))
+        self._cache.put(self.cache_name, access)
+        return access
+
+
+def _authentication_error(response: httpx.Response, url: str) -> IfsAuthenticationError:
+    """Keycloak answers ``{"error": "...", "error_description": "..."}``; keep both, never the secret."""
+    error: str | None = None
+    description = response.text[:300].strip() or response.reason_phrase
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        error = str(document.get("error")) if document.get("error") is not None else None
+        description = str(document.get("error_description") or error or description)
+    return IfsAuthenticationError(
+        f"IAM refused the client: {description}",
+        status=response.status_code,
+        code=error,
+        method="POST",
+        url=url,
+    )

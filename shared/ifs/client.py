@@ -1,0 +1,493 @@
+"""``IfsClient``: reads and writes IFS Cloud projections over an ``httpx.Client``.
+
+Reads stream page by page (``iter_rows``), so an entity set is never held in memory: with a page size the
+client asks ``$top``/``$skip`` (what a live tenant answered in the recorded exchange) and follows
+``@odata.nextLink`` whenever IFS sends one, absolute or relative to the projection root; with page size 0 it
+relies on server-driven paging alone. Single rows come with their ETag; updates and bound actions send it in
+``If-Match``, and a stale one raises ``IfsConflictError`` (``modify`` re-reads and re-applies).
+
+Every request goes through the one ``RetryPolicy`` (shared.platform.retry): reads, ETag-guarded writes and
+actions are retried on 429, 5xx, timeouts and connection errors; a create only when nothing reached IFS,
+otherwise ``IfsCreateOutcomeUnknownError`` tells the caller to look the row up (``find_by``) before
+creating again.
+A 401 fetches a new token once and repeats the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from shared.config import IfsSettings
+from shared.ifs import batch as batch_ops
+from shared.ifs.batch import Atomic, BatchItem, BatchOutcome, OperationResult
+from shared.ifs.entities import EntitySet, Key, Navigation
+from shared.ifs.errors import (
+    IfsConflictError,
+    IfsCreateOutcomeUnknownError,
+    IfsError,
+    IfsProtocolError,
+    IfsServerError,
+    IfsUnavailableError,
+    error_from_response,
+)
+from shared.ifs.query import Query, Scalar, any_of, check_name, encode_query, matching
+from shared.platform.odata_batch import (
+    BatchFormatError,
+    BatchResponse,
+    ChangeSet,
+    decode_batch_response,
+    encode_batch_request,
+)
+from shared.platform.retry import RetryPolicy
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+# A filter longer than this is split: gateways in front of IFS reject very long URLs.
+_MAX_FILTER_CHARS = 6000
+
+
+class TokenSource(Protocol):
+    """What the client needs from a token provider (``IfsTokenProvider`` satisfies it)."""
+
+    def token(self) -> str:
+        """A token that should still be valid."""
+        ...
+
+    def renew(self, rejected: str) -> str:
+        """A new token after ``rejected`` was refused with 401."""
+        ...
+
+
+class RowWithEtag(NamedTuple):
+    """One row as IFS returned it, and its ETag (``None`` only if IFS sent none)."""
+
+    row: dict[str, Any]
+    etag: str | None
+
+
+class IfsClient:
+    """Reads and writes IFS projections; entity names come from configuration (``IfsSettings.entities``)."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        api_root: str,
+        tokens: TokenSource,
+        retry: RetryPolicy | None = None,
+        page_size: int = 1000,
+    ) -> None:
+        self._http = http
+        self._root = api_root if api_root.endswith("/") else api_root + "/"
+        self._origin = _origin(self._root)
+        self._tokens = tokens
+        self._retry = retry or RetryPolicy()
+        self._page_size = page_size
+        self.requests_sent = 0  # every attempt that went out, retries included (diagnostics, benchmarks)
+
+    @classmethod
+    def from_settings(
+        cls,
+        http: httpx.Client,
+        settings: IfsSettings,
+        tokens: TokenSource,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> IfsClient:
+        """A client for the tenant in ``settings``."""
+        return cls(http, api_root=settings.api_root, tokens=tokens, retry=retry, page_size=settings.page_size)
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    def iter_rows(
+        self, entity: EntitySet, query: Query | None = None, *, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of ``entity`` matching ``query``, page by page (``query.top`` caps the total)."""
+        return self._iter(entity.path, query or Query(), entity.keys, page_size)
+
+    def iter_children(
+        self,
+        entity: EntitySet,
+        key: Key,
+        navigation: Navigation,
+        query: Query | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of a collection navigation of one row, e.g. an order's ``OrderLinesArray``."""
+        path = f"{entity.row_path(key)}/{navigation.name}"
+        return self._iter(path, query or Query(), navigation.keys, page_size)
+
+    def get(self, entity: EntitySet, key: Key, *, select: Iterable[str] = ()) -> RowWithEtag:
+        """One row by key, with its ETag; ``IfsNotFoundError`` when it does not exist."""
+        url = self._url(entity.row_path(key), Query(select=tuple(select)).query_string())
+        response = self._send("GET", url, idempotent=True)
+        row = self._document(response)
+        return RowWithEtag(row, _etag(row, response))
+
+    def get_many(
+        self, entity: EntitySet, keys: Iterable[Key], *, select: Iterable[str] = (), chunk_size: int = 50
+    ) -> Iterator[dict[str, Any]]:
+        """The rows with the given keys (missing ones are simply absent), a chunk of keys per request."""
+        chosen = tuple(select)
+        iterator = iter(keys)
+        while chunk := list(islice(iterator, chunk_size)):
+            for part in _split_by_length([entity.filter_for(k) for k in chunk]):
+                yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(part)))
+
+    def find_by(
+        self, entity: EntitySet, values: Mapping[str, Scalar], *, select: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The rows whose properties equal ``values``: e.g. an order by ``CustomerPoNo`` (create dedupe)."""
+        return list(self.iter_rows(entity, Query(select=tuple(select), filter=matching(values))))
+
+    def metadata(self, projection: str) -> str:
+        """The projection's ``$metadata`` (EDMX XML): what its entity types, keys and enums really are."""
+        url = self._url(f"{check_name(projection)}.svc/$metadata")
+        response = self._send("GET", url, idempotent=True, headers={"Accept": "application/xml"})
+        return response.text
+
+    # ---- writes --------------------------------------------------------------------------------
+
+    def create(self, entity: EntitySet, body: Mapping[str, Any]) -> RowWithEtag:
+        """POST a new row; returns it as IFS stored it (server-assigned keys such as ``OrderNo`` included)."""
+        return self._create(entity.path, body)
+
+    def create_unique(
+        self, entity: EntitySet, body: Mapping[str, Any], *, unique_on: Iterable[str]
+    ) -> tuple[RowWithEtag, bool]:
+        """Create a row unless one with the same ``unique_on`` values exists; returns (row, created).
+
+        IFS has no idempotency key, so the row is looked up first (``CustomerPoNo`` carrying the Dynamics
+        order number, say), and looked up again when the create's outcome is unknown (timeout, dropped
+        connection, 5xx): a retried create never makes a second row. If the second lookup finds nothing,
+        the ``IfsCreateOutcomeUnknownError`` propagates and the queue retries the whole step later.
+        """
+        match = {name: body[name] for name in unique_on}
+        if not match:
+            raise ValueError("unique_on must name at least one property")
+        existing = self._unique_row(entity, match)
+        if existing is not None:
+            return existing, False
+        try:
+            return self.create(entity, body), True
+        except IfsCreateOutcomeUnknownError:
+            stored = self._unique_row(entity, match)
+            if stored is None:
+                raise
+            return stored, True
+
+    def _unique_row(self, entity: EntitySet, match: Mapping[str, Any]) -> RowWithEtag | None:
+        rows = self.find_by(entity, match)
+        if len(rows) > 1:
+            keys = [entity.key_of(row) for row in rows]
+            raise IfsProtocolError(f"{len(rows)} {entity.name} rows match {dict(match)}: {keys}")
+        if not rows:
+            return None
+        etag = rows[0].get("@odata.etag")
+        return RowWithEtag(rows[0], etag if isinstance(etag, str) else None)
+
+    def create_child(
+        self, entity: EntitySet, key: Key, navigation: Navigation, body: Mapping[str, Any]
+    ) -> RowWithEtag:
+        """POST a new row through a collection navigation, e.g. a line into an order's ``OrderLinesArray``."""
+        return self._create(f"{entity.row_path(key)}/{navigation.name}", body)
+
+    def update(self, entity: EntitySet, key: Key, changes: Mapping[str, Any], etag: str) -> RowWithEtag:
+        """PATCH ``changes`` if the row still has ``etag`` (``"*"``: no check); else ``IfsConflictError``.
+
+        An ETag is required on purpose: IFS treats a PATCH without ``If-Match`` as an upsert, which would
+        create a row that was meant to exist.
+        """
+        if not etag:
+            raise ValueError("update needs the row's ETag (or '*' to skip the check)")
+        headers = {"If-Match": etag, "Prefer": "return=representation"}
+        response = self._send(
+            "PATCH",
+            self._url(entity.row_path(key)),
+            json_body=dict(changes),
+            headers=headers,
+            idempotent=True,
+        )
+        if response.status_code == 204:
+            return RowWithEtag({}, response.headers.get("ETag"))
+        row = self._document(response)
+        return RowWithEtag(row, _etag(row, response))
+
+    def modify(
+        self,
+        entity: EntitySet,
+        key: Key,
+        change: Callable[[dict[str, Any]], Mapping[str, Any] | None],
+        *,
+        attempts: int = 3,
+    ) -> RowWithEtag:
+        """Read the row, compute changes with ``change`` and PATCH them; on a conflict, read and try again.
+
+        ``change`` returns the properties to set, or nothing when the row already is as wanted (then no
+        write happens). After ``attempts`` conflicts the last ``IfsConflictError`` propagates.
+        """
+        for attempt in range(1, attempts + 1):
+            current = self.get(entity, key)
+            changes = change(current.row)
+            if not changes:
+                return current
+            if current.etag is None:
+                raise IfsProtocolError(f"{entity.name} row {dict(key)} came without an ETag")
+            try:
+                return self.update(entity, key, changes, current.etag)
+            except IfsConflictError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def call_action(
+        self,
+        entity: EntitySet,
+        key: Key,
+        action: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        etag: str,
+    ) -> Any:
+        """Call a bound action such as ``CustomerOrder_ReleaseOrder``; returns its ``value`` (None for 204).
+
+        With a real ETag the call is retried like any guarded write: if an earlier try went through, the
+        ETag no longer matches and IFS refuses the repeat with 412 instead of acting twice. With ``"*"``
+        it is retried only when nothing reached IFS.
+        """
+        path = f"{entity.row_path(key)}/{entity.qualified(action)}"
+        response = self._send(
+            "POST",
+            self._url(path),
+            json_body=dict(params or {}),
+            headers={"If-Match": etag},
+            idempotent=etag != "*",
+        )
+        if response.status_code == 204 or not response.content:
+            return None
+        document = self._document(response)
+        return document.get("value", document)
+
+    # ---- $batch --------------------------------------------------------------------------------
+
+    def batch(self, items: Sequence[BatchItem], *, continue_on_error: bool = False) -> list[BatchOutcome]:
+        """Send operations and change sets (``Atomic``) of one projection in one ``$batch`` request.
+
+        Returns one outcome per item: an ``OperationResult`` for an operation, a list of them for a change
+        set that succeeded, or the single failed ``OperationResult`` of a change set IFS rolled back.
+        Without ``continue_on_error`` IFS stops at the first failure and later items get no outcome.
+        """
+        operations = [
+            op for item in items for op in (item.operations if isinstance(item, Atomic) else (item,))
+        ]
+        projections = {op.projection for op in operations}
+        if len(projections) != 1:
+            raise ValueError(f"a batch talks to exactly one projection, not {sorted(projections)}")
+        requests = [
+            ChangeSet([op.to_request() for op in item.operations])
+            if isinstance(item, Atomic)
+            else item.to_request()
+            for item in items
+        ]
+        content_type, body = encode_batch_request(requests)
+        headers = {"Content-Type": content_type, "Accept": "multipart/mixed"}
+        if continue_on_error:
+            headers["Prefer"] = "odata.continue-on-error"
+        response = self._send(
+            "POST",
+            self._url(f"{projections.pop()}.svc/$batch"),
+            content=body,
+            headers=headers,
+            idempotent=all(op.idempotent for op in operations),
+        )
+        try:
+            decoded = decode_batch_response(response.headers.get("Content-Type", ""), response.content)
+        except BatchFormatError as exc:
+            raise IfsProtocolError(f"unreadable $batch response: {exc}", status=response.status_code) from exc
+        return [
+            OperationResult.from_response(part)
+            if isinstance(part, BatchResponse)
+            else [OperationResult.from_response(p) for p in part]
+            for part in decoded
+        ]
+
+    def create_with_children(
+        self,
+        entity: EntitySet,
+        body: Mapping[str, Any],
+        navigation: Navigation,
+        children: Sequence[Mapping[str, Any]],
+    ) -> tuple[RowWithEtag, list[RowWithEtag]]:
+        """Create a row and its children (an order and its lines) in one change set: all or nothing.
+
+        A failure raises the typed error of the operation IFS refused; nothing was stored. A timeout raises
+        ``IfsCreateOutcomeUnknownError`` like any create: look the header up before trying again.
+        """
+        operations = [batch_ops.create(entity, body, content_id="1")]
+        operations += [
+            batch_ops.create_under(entity.projection, "$1", navigation, child, content_id=str(index))
+            for index, child in enumerate(children, start=2)
+        ]
+        [outcome] = self.batch([Atomic(tuple(operations))])
+        if isinstance(outcome, OperationResult):
+            raise outcome.error("POST", f"{entity.path} (change set)")
+        rows = [RowWithEtag(result.body or {}, result.etag) for result in outcome]
+        return rows[0], rows[1:]
+
+    # ---- plumbing ------------------------------------------------------------------------------
+
+    def _create(self, path: str, body: Mapping[str, Any]) -> RowWithEtag:
+        response = self._send(
+            "POST",
+            self._url(path),
+            json_body=dict(body),
+            headers={"Prefer": "return=representation"},
+            idempotent=False,
+        )
+        row = self._document(response)
+        return RowWithEtag(row, _etag(row, response))
+
+    def _iter(
+        self, path: str, query: Query, keys: tuple[str, ...], page_size: int | None
+    ) -> Iterator[dict[str, Any]]:
+        size = self._page_size if page_size is None else page_size
+        if size <= 0:
+            yield from self._follow(self._url(path, query.query_string()))
+            return
+        # $skip paging needs a stable order: Oracle gives none without ORDER BY.
+        ordered = query if query.orderby or not keys else query.with_(orderby=keys)
+        limit, offset, taken = query.top, query.skip or 0, 0
+        while limit is None or taken < limit:
+            top = size if limit is None else min(size, limit - taken)
+            page = ordered.with_(top=top, skip=(offset + taken) or None)
+            received = 0
+            for row in self._follow(self._url(path, page.query_string())):
+                received += 1
+                yield row
+            taken += received
+            if received < top:
+                return
+
+    def _follow(self, url: str) -> Iterator[dict[str, Any]]:
+        """The rows of the page at ``url`` and of every page its ``@odata.nextLink`` chain leads to."""
+        next_url: str | None = url
+        while next_url is not None:
+            document = self._document(self._send("GET", next_url, idempotent=True))
+            rows = document.get("value")
+            if not isinstance(rows, list):
+                raise IfsProtocolError("collection response without a 'value' list", url=next_url)
+            next_link = document.get("@odata.nextLink")
+            del document  # only the rows are kept while they are handed out
+            yield from rows
+            next_url = self._resolve_next(next_link) if next_link else None
+
+    def _resolve_next(self, link: Any) -> str:
+        if not isinstance(link, str):
+            raise IfsProtocolError(f"@odata.nextLink is not a string: {link!r}")
+        # Relative links are relative to …/projection/v1/ (IFS sends "Svc.svc/Set?$skiptoken=…").
+        resolved = urljoin(self._root, link)
+        if _origin(resolved) != self._origin:
+            # Never send the bearer token to another host.
+            raise IfsProtocolError(f"@odata.nextLink leaves the tenant: {link!r}")
+        return resolved
+
+    def _url(self, path: str, query_string: str = "") -> str:
+        return self._root + path + (f"?{query_string}" if query_string else "")
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        json_body: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        all_headers = {"Accept": "application/json", **(headers or {})}  # callers may override Accept
+        request = self._http.build_request(method, url, json=json_body, content=content, headers=all_headers)
+        used = ""
+
+        def authorize(_attempt: int) -> None:
+            nonlocal used
+            used = self._tokens.token()
+            request.headers["Authorization"] = f"Bearer {used}"
+            self.requests_sent += 1
+
+        creating = method == "POST" and not idempotent
+        try:
+            response = self._retry.send(self._http, request, idempotent=idempotent, on_attempt=authorize)
+            if response.status_code == 401:
+                # The cached token was revoked or expired early: fetch a new one, once.
+                response.close()
+                self._tokens.renew(used)
+                response = self._retry.send(self._http, request, idempotent=idempotent, on_attempt=authorize)
+        except httpx.TransportError as exc:
+            if creating and not isinstance(exc, _NOT_SENT):
+                raise IfsCreateOutcomeUnknownError(
+                    f"the create may have reached IFS ({type(exc).__name__}); look it up before retrying",
+                    method=method,
+                    url=url,
+                ) from exc
+            raise IfsUnavailableError(f"{type(exc).__name__}: {exc}", method=method, url=url) from exc
+        if response.status_code >= 400:
+            error = error_from_response(response)
+            if creating and isinstance(error, IfsServerError):
+                raise IfsCreateOutcomeUnknownError(
+                    f"the create failed with {response.status_code} and may have been stored; look it up",
+                    status=error.status,
+                    code=error.code,
+                    details=error.details,
+                    method=method,
+                    url=url,
+                ) from error
+            raise error
+        return response
+
+    @staticmethod
+    def _document(response: httpx.Response) -> dict[str, Any]:
+        try:
+            document = response.json()
+        except ValueError as exc:
+            raise IfsProtocolError(
+                f"response is not JSON: {response.text[:200]!r}",
+                status=response.status_code,
+                method=response.request.method,
+                url=str(response.request.url),
+            ) from exc
+        if not isinstance(document, dict):
+            raise IfsProtocolError("response is not a JSON object", status=response.status_code)
+        return document
+
+
+def _etag(row: Mapping[str, Any], response: httpx.Response) -> str | None:
+    value = row.get("@odata.etag")
+    return value if isinstance(value, str) else response.headers.get("ETag")
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _split_by_length(filters: list[Any]) -> Iterator[list[Any]]:
+    """Groups of filters whose ``or`` chain stays under the URL budget."""
+    group: list[Any] = []
+    length = 0
+    for item in filters:
+        size = len(item.text) + 6
+        if group and length + size > _MAX_FILTER_CHARS:
+            yield group
+            group, length = [], 0
+        group.append(item)
+        length += size
+    if group:
+        yield group
+
+
+__all__ = ["IfsClient", "IfsError", "RowWithEtag", "TokenSource", "encode_query"]

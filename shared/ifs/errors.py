@@ -1,0 +1,173 @@
+"""Typed errors of the IFS client, each carrying IFS's own error code and message.
+
+IFS answers errors as ``{"error":{"code","message","details":[{"code","message"}]}}`` (real capture,
+reference/ifs.md §5); some tenants send ``message`` as ``{"lang","value"}``. ``transient`` tells the caller
+whether trying again later may help (the queue redelivers) or the record must be parked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httpx
+
+_SNIPPET = 300
+
+
+@dataclass(frozen=True)
+class IfsErrorDetail:
+    """One entry of ``error.details``."""
+
+    code: str
+    message: str
+
+
+class IfsError(Exception):
+    """An IFS request failed; base of every error the client raises."""
+
+    transient: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: tuple[IfsErrorDetail, ...] = (),
+        method: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.method = method
+        self.url = url
+        where = f" ({method} {url})" if method and url else ""
+        shown = f"{status} " if status else ""
+        coded = f"[{code}] " if code else ""
+        extra = "".join(f"; {d.code}: {d.message}" for d in details)
+        super().__init__(f"IFS {shown}{coded}{message}{extra}{where}")
+
+
+class IfsBadRequestError(IfsError):
+    """400: the request or the data was rejected (unknown property, business rule, malformed filter)."""
+
+
+class IfsUnauthorizedError(IfsError):
+    """401 even with a freshly fetched token: the client or its service user is not accepted."""
+
+
+class IfsForbiddenError(IfsError):
+    """403: missing permission set, allowed company or site (or a CSRF rejection)."""
+
+
+class IfsNotFoundError(IfsError):
+    """404: the projection, entity set or row does not exist."""
+
+
+class IfsConflictError(IfsError):
+    """412 (or 409): the row changed since its ETag was read; re-read, re-apply and try again."""
+
+
+class IfsNotImplementedError(IfsError):
+    """501 or ``ODP_NOT_IMPLEMENTED``: the projection cannot do what was asked (e.g. expand a collection)."""
+
+
+class IfsThrottledError(IfsError):
+    """429 still after the bounded retries."""
+
+    transient = True
+
+
+class IfsServerError(IfsError):
+    """5xx still after the bounded retries."""
+
+    transient = True
+
+
+class IfsUnavailableError(IfsError):
+    """The connection failed or timed out on every try."""
+
+    transient = True
+
+
+class IfsCreateOutcomeUnknownError(IfsError):
+    """A create may have reached IFS (timeout, dropped connection, 5xx): look it up before creating again."""
+
+    transient = True
+
+
+class IfsProtocolError(IfsError):
+    """IFS answered with something the client cannot read (not JSON, missing fields, a foreign nextLink)."""
+
+
+class IfsAuthenticationError(IfsError):
+    """The IAM (Keycloak) token endpoint refused the client; ``code`` is Keycloak's ``error``."""
+
+
+_BY_STATUS: dict[int, type[IfsError]] = {
+    400: IfsBadRequestError,
+    401: IfsUnauthorizedError,
+    403: IfsForbiddenError,
+    404: IfsNotFoundError,
+    409: IfsConflictError,
+    412: IfsConflictError,
+    429: IfsThrottledError,
+    501: IfsNotImplementedError,
+}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict) and "value" in value:  # {"lang":"en","value":"..."}
+        return str(value["value"])
+    return "" if value is None else str(value)
+
+
+def parse_error_body(body: bytes) -> tuple[str | None, str | None, tuple[IfsErrorDetail, ...]]:
+    """Code, message and details of an IFS error body; (None, None, ()) when it is not one."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None, ()
+    error = document.get("error") if isinstance(document, dict) else None
+    if not isinstance(error, dict):
+        return None, None, ()
+    raw_details = error.get("details")
+    details = tuple(
+        IfsErrorDetail(code=_text(d.get("code")), message=_text(d.get("message")))
+        for d in (raw_details if isinstance(raw_details, list) else [])
+        if isinstance(d, dict)
+    )
+    code = error.get("code")
+    return (None if code is None else str(code)), _text(error.get("message")) or None, details
+
+
+def error_from_response(response: httpx.Response) -> IfsError:
+    """The typed error for a failed response (the body must have been read)."""
+    return error_from_parts(
+        response.status_code,
+        response.content,
+        method=response.request.method,
+        url=str(response.request.url),
+        reason=response.reason_phrase,
+    )
+
+
+def error_from_parts(status: int, content: bytes, *, method: str, url: str, reason: str = "") -> IfsError:
+    """The typed error for a status and body (also for one failed part of a ``$batch``)."""
+    code, message, details = parse_error_body(content)
+    if message is None:
+        snippet = content[:_SNIPPET].decode("utf-8", errors="replace").strip()
+        message = snippet or reason or "no error body"
+    if code == "ODP_NOT_IMPLEMENTED":
+        kind: type[IfsError] = IfsNotImplementedError
+    elif status in _BY_STATUS:
+        kind = _BY_STATUS[status]
+    elif status >= 500:
+        kind = IfsServerError
+    else:
+        kind = IfsError
+    return kind(message, status=status, code=code, details=details, method=method, url=url)

@@ -1,0 +1,287 @@
+"""What the simulated tenant serves: projections, entity sets, keys, property types and navigations.
+
+Names and formats follow the captures and reference/ifs.md: ``CustomerOrderHandling`` (order headers and
+lines) is confirmed by a real capture and a real OpenAPI digest; ``CustomerHandling.CustomerInfoSet`` with
+``CustomerInfoAddresses`` and ``SalesPartHandling.SalesPartSet`` by public client code (names and keys only);
+the quotation and potential-order projections by nothing public. Every set records its ``provenance`` and
+the simulator reports it in ``/_admin`` and in a response header, so no one mistakes an assumed shape for a
+confirmed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Provenance = Literal["captured", "documented", "assumed"]
+
+STRING = "Edm.String"
+DATE = "Edm.Date"
+TIMESTAMP = "Edm.DateTimeOffset"
+DECIMAL = "Edm.Decimal"
+INTEGER = "Edm.Int64"
+BOOLEAN = "Edm.Boolean"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A collection navigation (``…Array``): child rows whose ``link`` columns equal the parent's."""
+
+    name: str
+    target: str  # entity set name in the same projection
+    link: Mapping[str, str]  # parent column -> child column
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A one-to-one navigation (``…Ref``), the only kind IFS can ``$expand``."""
+
+    name: str
+    target_table: str  # luname of the referenced table
+    link: Mapping[str, str]  # this row's column -> referenced table's key column
+    view: str  # how the referenced row is shaped (see projections.reference_view)
+
+
+@dataclass(frozen=True)
+class EntitySetModel:
+    """One entity set: its table (by LU name), key, property types and navigations."""
+
+    projection: str
+    name: str
+    entity_type: str
+    luname: str
+    keys: tuple[str, ...]
+    key_types: Mapping[str, str]
+    types: Mapping[str, str]  # property -> Edm type or qualified enum type; others inferred from values
+    provenance: Provenance
+    collections: Mapping[str, Collection] = field(default_factory=dict)
+    references: Mapping[str, Reference] = field(default_factory=dict)
+    insertable: bool = True
+    updatable: bool = True
+
+    def enum_type(self, prop: str) -> str | None:
+        """The qualified enum type of ``prop`` (``IfsApp.<Projection>.<Type>``), if it is an enum."""
+        kind = self.types.get(prop)
+        return kind if kind is not None and kind.startswith("IfsApp.") else None
+
+
+def _enum(projection: str, name: str) -> str:
+    return f"IfsApp.{projection}.{name}"
+
+
+CO = "CustomerOrderHandling"
+CH = "CustomerHandling"
+SP = "SalesPartHandling"
+SQ = "SalesQuotationHandling"
+BO = "BusinessOpportunityHandling"
+
+_ORDER_TYPES: dict[str, str] = {
+    "Objstate": _enum(CO, "CustomerOrderState"),
+    "DateEntered": DATE,
+    "WantedDeliveryDate": TIMESTAMP,
+    "PlannedDeliveryDate": TIMESTAMP,
+    "OrderCreationDate": TIMESTAMP,
+    "PayTermBaseDate": DATE,
+    "TaxIdValidatedDate": DATE,
+    "AddrFlag": _enum(CO, "GenYesNo"),
+    "BlockedType": _enum(CO, "CustomerOrderBlockType"),
+    "SmConnection": _enum(CO, "ServiceManagementConnect"),
+    "TotalAmount": DECIMAL,
+    "DeliveryLeadtime": INTEGER,
+}
+_LINE_TYPES: dict[str, str] = {
+    "Objstate": _enum(CO, "CustomerOrderLineState"),
+    "LineItemNo": INTEGER,
+    "DateEntered": TIMESTAMP,
+    "WantedDeliveryDate": TIMESTAMP,
+    "PlannedDeliveryDate": TIMESTAMP,
+    "PromisedDeliveryDate": TIMESTAMP,
+    "PlannedShipDate": TIMESTAMP,
+    "PlannedDueDate": TIMESTAMP,
+    "TargetDate": TIMESTAMP,
+    "RealShipDate": DATE,
+    "FirstActualShipDate": DATE,
+    "PriceEffectivityDate": DATE,
+    "CatalogType": _enum(CO, "SalesPartType"),
+    "SupplyCode": _enum(CO, "OrderSupplyType"),
+    "PriceSource": _enum(CO, "PriceSource"),
+    "PriceFreeze": _enum(CO, "PriceFreeze"),
+}
+_QUOTATION_TYPES: dict[str, str] = {
+    "Objstate": _enum(SQ, "OrderQuotationState"),
+    "DateEntered": DATE,
+    "ExpirationDate": DATE,
+    "WantedDeliveryDate": TIMESTAMP,
+    "ProbabilityToWin": DECIMAL,
+}
+_QUOTATION_LINE_TYPES: dict[str, str] = {
+    "Objstate": _enum(SQ, "OrderQuotationLineState"),
+    "LineItemNo": INTEGER,
+    "WantedDeliveryDate": TIMESTAMP,
+}
+
+ENTITY_SETS: tuple[EntitySetModel, ...] = (
+    EntitySetModel(
+        projection=CH,
+        name="CustomerInfoSet",
+        entity_type="CustomerInfo",
+        luname="CustomerInfo",
+        keys=("CustomerId",),
+        key_types={"CustomerId": STRING},
+        types={
+            "CreationDate": DATE,
+            "PartyType": _enum(CH, "PartyType"),
+            "CustomerCategory": _enum(CH, "CustomerCategory"),
+            "CreditLimit": DECIMAL,
+        },
+        provenance="documented",
+        collections={
+            "CustomerInfoAddresses": Collection(
+                "CustomerInfoAddresses", "CustomerInfoAddressSet", {"CustomerId": "CustomerId"}
+            )
+        },
+    ),
+    EntitySetModel(
+        projection=CH,
+        name="CustomerInfoAddressSet",  # reached through CustomerInfoSet(...)/CustomerInfoAddresses
+        entity_type="CustomerInfoAddress",
+        luname="CustomerInfoAddress",
+        keys=("CustomerId", "AddressId"),
+        key_types={"CustomerId": STRING, "AddressId": STRING},
+        types={"ValidFrom": DATE, "ValidTo": DATE},
+        provenance="assumed",
+    ),
+    EntitySetModel(
+        projection=SP,
+        name="SalesPartSet",
+        entity_type="SalesPart",
+        luname="SalesPart",
+        keys=("Contract", "CatalogNo"),
+        key_types={"Contract": STRING, "CatalogNo": STRING},
+        types={
+            "DateEntered": DATE,
+            "ListPrice": DECIMAL,
+            "ListPriceInclTax": DECIMAL,
+            "Activeind": _enum(SP, "ActiveSalesPart"),
+            "CatalogType": _enum(SP, "SalesPartType"),
+        },
+        provenance="documented",
+    ),
+    EntitySetModel(
+        projection=CO,
+        name="CustomerOrderSet",
+        entity_type="CustomerOrder",
+        luname="CustomerOrder",
+        keys=("OrderNo",),
+        key_types={"OrderNo": STRING},
+        types=_ORDER_TYPES,
+        provenance="captured",
+        collections={
+            "OrderLinesArray": Collection("OrderLinesArray", "CustomerOrderLineSet", {"OrderNo": "OrderNo"})
+        },
+        references={
+            "CustomerNoRef": Reference(
+                "CustomerNoRef", "CustomerInfo", {"CustomerNo": "CustomerId"}, "cust_ord"
+            )
+        },
+    ),
+    EntitySetModel(
+        projection=CO,
+        name="CustomerOrderLineSet",
+        entity_type="CustomerOrderLine",
+        luname="CustomerOrderLine",
+        keys=("LineNo", "RelNo", "OrderNo", "LineItemNo"),
+        key_types={"LineNo": STRING, "RelNo": STRING, "OrderNo": STRING, "LineItemNo": INTEGER},
+        types=_LINE_TYPES,
+        provenance="captured",
+    ),
+    EntitySetModel(
+        projection=SQ,
+        name="OrderQuotationSet",
+        entity_type="OrderQuotation",
+        luname="OrderQuotation",
+        keys=("QuotationNo",),
+        key_types={"QuotationNo": STRING},
+        types=_QUOTATION_TYPES,
+        provenance="assumed",
+        collections={
+            "QuotationLinesArray": Collection(
+                "QuotationLinesArray", "OrderQuotationLineSet", {"QuotationNo": "QuotationNo"}
+            )
+        },
+    ),
+    EntitySetModel(
+        projection=SQ,
+        name="OrderQuotationLineSet",
+        entity_type="OrderQuotationLine",
+        luname="OrderQuotationLine",
+        keys=("QuotationNo", "LineNo", "RelNo", "LineItemNo"),
+        key_types={"QuotationNo": STRING, "LineNo": STRING, "RelNo": STRING, "LineItemNo": INTEGER},
+        types=_QUOTATION_LINE_TYPES,
+        provenance="assumed",
+    ),
+    EntitySetModel(
+        projection=BO,
+        name="BusinessOpportunitySet",
+        entity_type="BusinessOpportunity",
+        luname="BusinessOpportunity",
+        keys=("OpportunityNo",),
+        key_types={"OpportunityNo": STRING},
+        types={
+            "Objstate": _enum(BO, "BusinessOpportunityState"),
+            "StartDate": DATE,
+            "ClosingDate": DATE,
+            "Probability": DECIMAL,
+            "EstimatedValue": DECIMAL,
+        },
+        provenance="assumed",
+    ),
+)
+
+# Sets reachable only through a navigation are not listed in the service document.
+HIDDEN_SETS = frozenset({"CustomerInfoAddressSet"})
+PROJECTIONS: frozenset[str] = frozenset(s.projection for s in ENTITY_SETS)
+
+
+def entity_set(projection: str, name: str) -> EntitySetModel | None:
+    """The model of ``<projection>.svc/<name>``, or None."""
+    for model in ENTITY_SETS:
+        if model.projection == projection and model.name == name:
+            return model
+    return None
+
+
+def by_luname(luname: str) -> EntitySetModel:
+    """The (first) entity set backed by the table ``luname``."""
+    for model in ENTITY_SETS:
+        if model.luname == luname:
+            return model
+    raise KeyError(luname)
+
+
+# Order and line states (enum identifiers as IFS serialises them). Planned, Released, Reserved and Invoiced
+# are seen in real data; the rest of the lifecycle follows IFS's customer order documentation (assumed).
+ORDER_STATES = (
+    "Planned",
+    "Blocked",
+    "Released",
+    "Reserved",
+    "Picked",
+    "PartiallyDelivered",
+    "Delivered",
+    "Invoiced",
+    "Cancelled",
+)
+LINE_STATES = (
+    "Planned",
+    "Released",
+    "Reserved",
+    "Picked",
+    "PartiallyDelivered",
+    "Delivered",
+    "Invoiced",
+    "Cancelled",
+)
+QUOTATION_STATES = ("Planned", "Released", "Revised", "Won", "Lost", "Cancelled")  # assumed
+OPPORTUNITY_STATES = ("Active", "Won", "Lost", "Cancelled")  # assumed

@@ -1,0 +1,103 @@
+"""Where each shape the IFS simulator produces comes from: captured (with the source) or assumed (with why).
+
+Listed at ``GET /_admin/shapes``. Client code keeps every assumed behaviour configurable or tolerant.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse, Response
+
+from simulators.common.faults import Fault, FaultKind
+from simulators.common.provenance import assumed, captured
+
+SIM = "ifs"
+_KEBOOLA = "keboola/component-ex-ifs cassettes (tests/vectors/ifs/keboola-cassettes)"
+_MOREPUDDING = "morepudding/manufacturingPortal real capture (tests/vectors/ifs/customer-orders-real.json)"
+_DIGEST = (
+    "real CustomerOrderHandling $openapi digest "
+    "(tests/vectors/ifs/customer-order-handling-openapi-digest.json)"
+)
+
+captured(
+    SIM, "token response", f"{_KEBOOLA}/token-client-credentials.json; docs.ifs.com client-credential-flow"
+)
+assumed(
+    SIM,
+    "token errors",
+    "Keycloak's own bodies (invalid_client / unauthorized_client 'Invalid client or Invalid client "
+    "credentials', unsupported_grant_type, 'Realm does not exist') as reported in public Keycloak issues; "
+    "no IFS capture",
+)
+assumed(
+    SIM,
+    "401 on the API",
+    "IFS documents 401 for an expired token; the body {'error':{'message':'Unauthorized'}} is as quoted in "
+    "public client code, unverified",
+)
+captured(SIM, "CustomerOrderSet and CustomerOrderLineSet rows", f"{_MOREPUDDING}; write rules from {_DIGEST}")
+captured(SIM, "collection envelope, $select context, $top/$skip without nextLink", _KEBOOLA)
+assumed(
+    SIM,
+    "server paging with a relative @odata.nextLink",
+    "only seen in keboola's hand-written unit test ('Svc.svc/Set?$skiptoken=1'); the default server page "
+    "size is undocumented (simulator: --page-size)",
+)
+captured(SIM, "400 Malformed Request with ODataLib detail", f"{_KEBOOLA}/error-400-malformed-request.json")
+captured(SIM, "404 Metadata not found", f"{_KEBOOLA}/error-404-metadata-not-found.json")
+assumed(
+    SIM,
+    "error codes",
+    "the recorder redacted every code; MI_METADATA_NOTFOUND, ODP_UNSUPPORTED_URL, "
+    "EXPRESSION_PROPERTY_NOT_IN_TYPE and ODP_NOT_IMPLEMENTED are named as seen in public client code; the "
+    "other ODP_* codes are made up in that style",
+)
+assumed(
+    SIM,
+    "412 on a stale If-Match",
+    "IFS documents If-Match but not the status or body of a mismatch; OData's 412 is used",
+)
+assumed(
+    SIM, "501 ODP_NOT_IMPLEMENTED for $expand of a collection", "code seen in public code; status assumed"
+)
+assumed(
+    SIM,
+    "CustomerInfoSet, CustomerInfoAddresses, SalesPartSet rows",
+    "names and keys from public client code; attributes beyond them, credit limit and payment terms on the "
+    "customer row are assumed",
+)
+assumed(
+    SIM,
+    "SalesQuotationHandling (OrderQuotationSet, OrderQuotationLineSet, QuotationLinesArray)",
+    "no public capture: projection name from IFS PL/SQL comments, everything else assumed",
+)
+assumed(
+    SIM,
+    "BusinessOpportunityHandling.BusinessOpportunitySet (potential orders)",
+    "no public capture; assumed as the landing place of Dynamics opportunities",
+)
+assumed(
+    SIM,
+    "bound action responses",
+    "void actions answer 204 with the row's new ETag; value actions {'value': …} as in public client code; "
+    "actions require If-Match (the web client always sends it)",
+)
+assumed(
+    SIM,
+    "$batch",
+    "OData multipart format and change-set rules as IFS documents them; no captured exchange",
+)
+
+
+@assumed(SIM, "429 and 5xx fault bodies", "IFS documents no rate limit and no throttling body")
+def fault_response(fault: Fault) -> Response:
+    """An injected throttle or server error, in IFS's error shape."""
+    headers = (
+        {"Retry-After": str(fault.retry_after)}
+        if fault.kind is FaultKind.THROTTLE or fault.retry_after
+        else {}
+    )
+    if fault.kind is FaultKind.THROTTLE:
+        error = {"code": "ODP_TOO_MANY_REQUESTS", "message": "Too many requests."}
+    else:
+        error = {"code": "ODP_SERVER_ERROR", "message": f"Simulated {fault.status} fault."}
+    return JSONResponse({"error": error}, status_code=fault.status, headers=headers)

@@ -1,0 +1,150 @@
+"""The IFS simulator's building blocks: ROWIDs, keyrefs, Objversions, seed data, path segments, IAM."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from simulators.ifs.iam import Iam
+from simulators.ifs.resources import PathError, parse_segment
+from simulators.ifs.seed import generate
+from simulators.ifs.store import Store, ifs_column, keyref, next_objversion, rowid
+
+NOON = datetime(2025, 11, 12, 12, 0, tzinfo=UTC)
+
+
+def test_rowid_encodes_like_the_captured_objids() -> None:
+    """Object 102966, file 22, block 2001147, row 4 is the captured order's Objid AAAZI2AAWAAHoj7AAE."""
+    assert rowid(102_966, 22, 2_001_147, 4) == "AAAZI2AAWAAHoj7AAE"
+
+
+def test_keyref_matches_the_captured_line() -> None:
+    """Key columns in IFS's DB names, sorted, each closed by '^'."""
+    line = {"OrderNo": "C1000000933", "LineNo": "1", "RelNo": "1", "LineItemNo": 0}
+    assert keyref(line, ("LineNo", "RelNo", "OrderNo", "LineItemNo")) == (
+        "LINE_ITEM_NO=0^LINE_NO=1^ORDER_NO=C1000000933^REL_NO=1^"
+    )
+    assert ifs_column("CatalogNo") == "CATALOG_NO"
+
+
+def test_objversion_moves_forward_on_every_write() -> None:
+    """Two writes in one second still get different, increasing Objversions."""
+    first = next_objversion(NOON, None)
+    second = next_objversion(NOON, first)
+    assert (first, second) == ("20251112120000", "20251112120001")
+    assert next_objversion(NOON + timedelta(hours=1), second) == "20251112130000"
+    assert next_objversion(NOON, "7") == "8"
+
+
+def test_store_transactions_undo_everything_on_failure() -> None:
+    """A failing change set leaves no trace: inserts removed, updates restored."""
+    store = Store(lambda: NOON)
+    table = store.table("CustomerOrder", ("OrderNo",))
+    kept = store.insert(table, {"OrderNo": "A", "NoteText": "before"})
+
+    def change_set() -> None:
+        with store.transaction():
+            store.insert(table, {"OrderNo": "B"})
+            store.update(table, ("A",), {"NoteText": "after"})
+            raise RuntimeError("part 3 failed")
+
+    with pytest.raises(RuntimeError):
+        change_set()
+    assert list(table.rows) == [("A",)]
+    assert table.rows[("A",)] == kept
+
+
+def test_seed_is_deterministic_and_scales() -> None:
+    """Same seed, same rows; a bigger size gives more orders, customers and parts."""
+    small, again, other = generate(5, 40), generate(5, 40), generate(6, 40)
+    assert [r.values for r in small.rows] == [r.values for r in again.rows]
+    assert [r.values for r in small.rows] != [r.values for r in other.rows]
+    counts, bigger = Counter(r.luname for r in small.rows), Counter(r.luname for r in generate(5, 400).rows)
+    assert counts["CustomerOrder"] == 40
+    assert bigger["CustomerOrder"] == 400
+    assert bigger["CustomerInfo"] > counts["CustomerInfo"]
+    assert bigger["SalesPart"] > counts["SalesPart"]
+
+
+def test_seed_orders_look_like_ifs() -> None:
+    """Orders have 1-20 lines, enum states, Edm.Date vs timestamps, keyrefs, and lines agree with headers."""
+    data = generate(2, 120)
+    orders = {r.values["OrderNo"]: r.values for r in data.of("CustomerOrder")}
+    lines = Counter(r.values["OrderNo"] for r in data.of("CustomerOrderLine"))
+    assert set(lines) == set(orders)
+    assert min(lines.values()) >= 1
+    assert max(lines.values()) <= 20
+    states = Counter(o["Objstate"] for o in orders.values())
+    assert {"Invoiced", "Released"} <= set(states)
+    order = next(iter(orders.values()))
+    assert len(order["DateEntered"]) == 10
+    assert order["OrderCreationDate"].endswith("Z")
+    assert order["keyref"] == f"ORDER_NO={order['OrderNo']}^"
+    for line in data.of("CustomerOrderLine"):
+        header = orders[line.values["OrderNo"]]
+        if header["Objstate"] in ("Invoiced", "Cancelled", "Planned"):
+            assert line.values["Objstate"] == header["Objstate"]
+    assert data.of("OrderQuotation")
+    assert data.of("CustomerInfoAddress")
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "named", "positional"),
+    [
+        ("CustomerOrderSet", "CustomerOrderSet", None, None),
+        ("CustomerOrderSet(OrderNo='C1')", "CustomerOrderSet", {"OrderNo": "C1"}, None),
+        ("CustomerOrderSet('C1')", "CustomerOrderSet", None, "C1"),
+        (
+            "CustomerOrderLineSet(LineNo='1',RelNo='1',OrderNo='X',LineItemNo=0)",
+            "CustomerOrderLineSet",
+            {"LineNo": "1", "RelNo": "1", "OrderNo": "X", "LineItemNo": 0},
+            None,
+        ),
+        (
+            "SalesPartSet(Contract='S%201',CatalogNo='A%2FB''C,D')",
+            "SalesPartSet",
+            {"Contract": "S 1", "CatalogNo": "A/B'C,D"},
+            None,
+        ),
+        (
+            "IfsApp.CustomerOrderHandling.CustomerOrder_ReleaseOrder",
+            "IfsApp.CustomerOrderHandling.CustomerOrder_ReleaseOrder",
+            None,
+            None,
+        ),
+    ],
+)
+def test_path_segments(raw: str, name: str, named: dict[str, object] | None, positional: object) -> None:
+    """Names, named keys, a positional key, escaped quotes and encoded characters."""
+    segment = parse_segment(raw)
+    assert (segment.name, segment.named, segment.positional) == (name, named, positional)
+
+
+@pytest.mark.parametrize("raw", ["Set(OrderNo='C1)", "Set(OrderNo=C1)", "Set(=1)", "Set('a'b')"])
+def test_malformed_segments(raw: str) -> None:
+    """Unterminated strings, bare words and empty names are refused."""
+    with pytest.raises(PathError):
+        parse_segment(raw)
+
+
+def test_iam_answers_like_keycloak() -> None:
+    """Missing or unsupported grant, unknown client, wrong secret; a token expires on the clock."""
+    now = [NOON]
+    iam = Iam("acme1", {"c": "s"}, lambda: now[0], token_lifetime=180)
+    assert iam.token({}).body["error"] == "invalid_request"
+    assert iam.token({"grant_type": "password", "client_id": "c", "client_secret": "s"}).body["error"] == (
+        "unsupported_grant_type"
+    )
+    assert iam.token({"grant_type": "client_credentials", "client_id": "x"}).status == 401
+    assert iam.token({"grant_type": "client_credentials", "client_id": "c", "client_secret": "no"}).body == {
+        "error": "unauthorized_client",
+        "error_description": "Invalid client or Invalid client credentials",
+    }
+    reply = iam.token({"grant_type": "client_credentials"}, basic=("c", "s"))
+    assert (reply.status, reply.body["expires_in"], reply.body["token_type"]) == (200, 180, "Bearer")
+    header = "Bearer " + reply.body["access_token"]
+    assert iam.accepts(header)
+    now[0] += timedelta(seconds=180)
+    assert not iam.accepts(header)
