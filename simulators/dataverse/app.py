@@ -17,6 +17,9 @@ Admin actions (``POST /_admin/actions/<name>``):
 - ``set_limits`` ``{"requests"?, "execution_ms"?, "concurrent"?, "window_seconds"?, "charge_ms"?}`` or
   ``{"off": true}``.
 - ``protection`` ``{}``: the current limits and how many requests were refused.
+- ``set_message_availability`` ``{"table": "account", "messages"?: ["CreateMultiple"], "available": true}``:
+  add or remove the table's ``sdkmessagefilters`` rows (``messages`` defaults to the three bulk messages),
+  which decides what the bulk-availability probe answers and whether the bulk actions run.
 
 Reset (``POST /_admin/reset``) gives a fresh organization with the application users the simulator was
 created with, and the configured limits with empty windows.
@@ -43,6 +46,7 @@ from simulators.common.provenance import assumed, captured
 from simulators.dataverse import errors
 from simulators.dataverse.protection import Limits, ServiceProtection, requests_exceeded
 from simulators.dataverse.records import Caller, Organization
+from simulators.dataverse.sdkmessages import BULK_MESSAGES, set_message_availability
 from simulators.dataverse.seed import BaseCurrency, add_application_user, application_user, seed_fresh_org
 from simulators.dataverse.tables import Table
 from simulators.dataverse.webapi import Call, WebApi, empty_response, error_response
@@ -94,6 +98,21 @@ assumed(
     "Header totals follow the Sales pricing model (detail amount, order discount, pre-freight amount, "
     "total); formulas in simulators/dataverse/pricing.py are not taken from a capture.",
 )
+captured(
+    "dataverse",
+    "bulk availability probe",
+    "sdkmessagefilters?$filter=sdkmessageid/name eq @message and primaryobjecttypecode eq @table answers "
+    "{@odata.context …#sdkmessagefilters(sdkmessagefilterid), value:[{@odata.etag, sdkmessagefilterid}]} -- "
+    "bulk-operations.md, tests/vectors/dataverse/http-exchanges/bulk-availability-sdkmessagefilter.*",
+)
+assumed(
+    "dataverse",
+    "message catalog contents",
+    "Which messages each table has and their Event flag follow the generated table references; bulk messages "
+    "only on salesorder, salesorderdetail, quote and custom tables by default; availability, "
+    "customizationlevel, isvisible and categoryname values, and 405 NotSupported for writes to sdkmessages/"
+    "sdkmessagefilters, are assumed (simulators/dataverse/sdkmessages.py).",
+)
 assumed(
     "dataverse",
     "alternate key index build time",
@@ -114,6 +133,7 @@ class Settings:
     charge_ms: float | None = None  # fixed execution-time charge per request (None: measured)
     key_activation_seconds: float = 1.0
     latency_seconds: float = 0.0  # added to every admitted request, so concurrency can build up
+    bulk_tables: frozenset[str] | None = None  # tables with CreateMultiple/…; None: sdkmessages' default
 
 
 def throttle_fault_response(fault: Fault) -> Response:
@@ -162,7 +182,12 @@ class DataverseSimulator:
         org = Organization(now=self.clock.now, key_activation_seconds=self.settings.key_activation_seconds)
         for table in self._extra_tables:
             org.add_table(table)
-        seed_fresh_org(org, name=self.settings.organization_name, currency=self.settings.currency)
+        seed_fresh_org(
+            org,
+            name=self.settings.organization_name,
+            currency=self.settings.currency,
+            bulk_tables=self.settings.bulk_tables,
+        )
         for app_id in self._application_ids:
             add_application_user(org, app_id)
         return org
@@ -218,6 +243,25 @@ class DataverseSimulator:
             if guard is None:
                 return {"limits": None, "refusals": 0}
             return {"limits": asdict(guard.limits), "refusals": guard.refusals}
+
+        @self.admin.action(
+            "set_message_availability",
+            "Add/remove a table's message filters: {table, messages? (bulk three), available}",
+        )
+        def message_availability(body: dict[str, Any]) -> dict[str, Any]:
+            messages = body.get("messages", list(BULK_MESSAGES))
+            available = body.get("available")
+            if not isinstance(messages, list) or not isinstance(available, bool):
+                raise AdminError(
+                    'expected {"table": "<logical name>", "messages"?: [...], "available": bool}'
+                )
+            try:
+                set_message_availability(
+                    self.org, str(body.get("table", "")), [str(m) for m in messages], available=available
+                )
+            except LookupError as exc:
+                raise AdminError(str(exc)) from exc
+            return {"table": body.get("table"), "messages": messages, "available": available}
 
         @self.admin.on_reset
         def fresh() -> None:

@@ -35,6 +35,7 @@ _ATTRIBUTE_TYPE: Mapping[Kind, tuple[str, str]] = {
     Kind.CUSTOMER: ("LookupAttributeMetadata", "CustomerType"),
     Kind.OWNER: ("LookupAttributeMetadata", "OwnerType"),
     Kind.UNIQUEIDENTIFIER: ("AttributeMetadata", "UniqueidentifierType"),
+    Kind.ENTITYNAME: ("EntityNameAttributeMetadata", "EntityNameType"),
 }
 
 

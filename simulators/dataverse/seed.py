@@ -1,7 +1,8 @@
 """What a freshly provisioned Sales organization holds before anyone writes to it.
 
 The root business unit, the SYSTEM user, the base currency (chosen at provisioning; US Dollar here unless
-told otherwise), the default unit group "Default Unit" with its base unit "Primary Unit", and one
+told otherwise), the default unit group "Default Unit" with its base unit "Primary Unit", the message
+catalog (``sdkmessages``/``sdkmessagefilters``, see ``sdkmessages.py``), and one
 application user per Entra app allowed in (the "Application Users" an administrator creates, with
 ``applicationid`` set to the app's client id). No price lists, products or alternate keys: those are
 customizations and data the connector (or a test) creates through the Web API.
@@ -10,10 +11,12 @@ customizations and data the connector (or a test) creates through the Web API.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from simulators.dataverse.records import Caller, Organization
+from simulators.dataverse.sdkmessages import seed_catalog
 from simulators.dataverse.store import Ref, Row
 
 
@@ -32,8 +35,17 @@ def _require_table(org: Organization, logical_name: str) -> None:
         raise LookupError(f"the organization does not serve the {logical_name} table")
 
 
-def seed_fresh_org(org: Organization, *, name: str = "org", currency: BaseCurrency | None = None) -> None:
-    """Fill an empty organization with the reference data a new Sales org has."""
+def seed_fresh_org(
+    org: Organization,
+    *,
+    name: str = "org",
+    currency: BaseCurrency | None = None,
+    bulk_tables: Iterable[str] | None = None,
+) -> None:
+    """Fill an empty organization with the reference data a new Sales org has.
+
+    ``bulk_tables``: the tables whose message catalog has the bulk messages (None: the default set).
+    """
     currency = currency or BaseCurrency()
     for logical_name in ("businessunit", "systemuser", "transactioncurrency", "uomschedule", "uom"):
         _require_table(org, logical_name)
@@ -62,6 +74,8 @@ def seed_fresh_org(org: Organization, *, name: str = "org", currency: BaseCurren
         },
     )
     org.insert_system_row(tables["uomschedule"], {"name": "Default Unit", "baseuomname": "Primary Unit"})
+    if "sdkmessage" in tables and "sdkmessagefilter" in tables:
+        seed_catalog(org, bulk_tables)
 
 
 def add_application_user(org: Organization, app_id: str, name: str | None = None) -> Row:

@@ -43,6 +43,7 @@ class Kind(StrEnum):
     CUSTOMER = "Customer"
     OWNER = "Owner"
     UNIQUEIDENTIFIER = "Uniqueidentifier"
+    ENTITYNAME = "EntityName"  # a table's logical name (sdkmessagefilter.primaryobjecttypecode)
 
 
 LOOKUP_KINDS = frozenset({Kind.LOOKUP, Kind.CUSTOMER, Kind.OWNER})
@@ -109,6 +110,7 @@ class Table:
     metadata_id: str
     change_tracking: bool = False
     navigations: Mapping[str, Navigation] = field(default_factory=dict)
+    api_writable: bool = True  # False: a system table the Web API only reads (sdkmessage, sdkmessagefilter)
 
     def column(self, name: str) -> Column | None:
         """The column called ``name`` (logical name), if any."""
@@ -228,6 +230,8 @@ def _table(
     metadata_id: str | None = None,
     states: tuple[int, ...] = (0, 1),
     change_tracking: bool = False,
+    stateful: bool = True,
+    api_writable: bool = True,
 ) -> Table:
     primary_id = f"{logical_name}id"
     system = [
@@ -237,11 +241,14 @@ def _table(
         read_only("createdby", Kind.LOOKUP, "systemuser"),
         read_only("modifiedby", Kind.LOOKUP, "systemuser"),
         read_only("versionnumber", Kind.BIGINT),
-        Column("overriddencreatedon", Kind.DATETIME, valid_for_update=False),
-        Column("importsequencenumber", Kind.INTEGER, valid_for_update=False),
-        Column("statecode", Kind.STATE, "SystemRequired", options=states, default=0),
-        Column("statuscode", Kind.STATUS),
     ]
+    if stateful:
+        system += [
+            Column("overriddencreatedon", Kind.DATETIME, valid_for_update=False),
+            Column("importsequencenumber", Kind.INTEGER, valid_for_update=False),
+            Column("statecode", Kind.STATE, "SystemRequired", options=states, default=0),
+            Column("statuscode", Kind.STATUS),
+        ]
     if ownership == "UserOwned":
         system += [
             Column(
@@ -266,6 +273,7 @@ def _table(
         metadata_id=metadata_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"dataverse-sim:{logical_name}")),
         change_tracking=change_tracking,
         navigations=_navigations(all_columns.values()),
+        api_writable=api_writable,
     )
 
 
@@ -607,6 +615,44 @@ def _tables() -> list[Table]:
                 *LINE_COMMON,
             ],
             change_tracking=True,
+        ),
+        # The message catalog (sdkmessage/sdkmessagefilter table references): read-only system tables
+        # without state, seeded by simulators/dataverse/sdkmessages.py.
+        _table(
+            "sdkmessage", "sdkmessages", "SdkMessage", 4606, "name", ownership="OrganizationOwned",
+            columns=[
+                read_only("name", Kind.STRING),
+                read_only("categoryname", Kind.STRING),
+                read_only("isprivate", Kind.BOOLEAN),
+                read_only("isactive", Kind.BOOLEAN),
+                read_only("isreadonly", Kind.BOOLEAN),
+                read_only("autotransact", Kind.BOOLEAN),
+                read_only("workflowsdkstepenabled", Kind.BOOLEAN),
+                read_only("availability", Kind.INTEGER),
+                read_only("customizationlevel", Kind.INTEGER),
+            ],
+            stateful=False,
+            api_writable=False,
+        ),
+        _table(
+            "sdkmessagefilter", "sdkmessagefilters", "SdkMessageFilter", 4607, "name",
+            ownership="OrganizationOwned",
+            columns=[
+                read_only("name", Kind.STRING),
+                Column("sdkmessageid", Kind.LOOKUP, "SystemRequired", targets=("sdkmessage",),
+                       valid_for_create=False, valid_for_update=False),
+                Column("primaryobjecttypecode", Kind.ENTITYNAME, "SystemRequired", valid_for_create=False,
+                       valid_for_update=False),
+                Column("secondaryobjecttypecode", Kind.ENTITYNAME, "SystemRequired", valid_for_create=False,
+                       valid_for_update=False),
+                read_only("iscustomprocessingstepallowed", Kind.BOOLEAN),
+                read_only("isvisible", Kind.BOOLEAN),
+                read_only("workflowsdkstepenabled", Kind.BOOLEAN),
+                read_only("availability", Kind.INTEGER),
+                read_only("customizationlevel", Kind.INTEGER),
+            ],
+            stateful=False,
+            api_writable=False,
         ),
     ]  # fmt: skip
 

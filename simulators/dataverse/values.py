@@ -32,6 +32,7 @@ _EDM = {
     Kind.STATE: "Edm.Int32",
     Kind.STATUS: "Edm.Int32",
     Kind.UNIQUEIDENTIFIER: "Edm.Guid",
+    Kind.ENTITYNAME: "Edm.String",
 }
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _INT32 = (-(2**31), 2**31 - 1)
@@ -106,6 +107,7 @@ _FROM_JSON: dict[Kind, Callable[[Table, Column, Any], Any]] = {
     Kind.BOOLEAN: _boolean,
     Kind.DATETIME: _datetime,
     Kind.UNIQUEIDENTIFIER: _guid_value,
+    Kind.ENTITYNAME: _text,
 }
 
 
@@ -154,7 +156,7 @@ def parse_literal(table: Table, column: Column, literal: str) -> Any:
         if not _GUID.match(literal):
             raise errors.invalid_key(table.logical_name)
         return uuid.UUID(literal)
-    if column.kind in (Kind.STRING, Kind.MEMO):
+    if column.kind in (Kind.STRING, Kind.MEMO, Kind.ENTITYNAME):
         if len(literal) < 2 or literal[0] != "'" or literal[-1] != "'":
             raise errors.invalid_key(table.logical_name)
         return literal[1:-1].replace("''", "'")

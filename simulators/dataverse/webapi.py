@@ -160,6 +160,7 @@ class WebApi:
     def _collection(self, call: Call, table: Table) -> Response:
         if call.method == "GET":
             return self._query(call, table)
+        _check_writable(call, table)
         if call.method == "POST":
             return self._create(call, table)
         raise errors.method_not_allowed(call.method, call.path)
@@ -167,6 +168,7 @@ class WebApi:
     def _record(self, call: Call, table: Table, locator: Locator) -> Response:
         if call.method == "GET":
             return self._retrieve(call, table, locator)
+        _check_writable(call, table)
         if call.method == "PATCH":
             return self._upsert(call, table, locator)
         if call.method == "DELETE":
@@ -491,6 +493,12 @@ class WebApi:
                 "EntityKeyIndexStatus": str(key.status),
             }
         )
+
+
+def _check_writable(call: Call, table: Table) -> None:
+    """System tables the platform maintains (the message catalog) refuse writes through the Web API."""
+    if not table.api_writable:
+        raise errors.method_not_allowed(call.method, call.path)
 
 
 def _split_items(text: str) -> list[str]:

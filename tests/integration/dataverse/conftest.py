@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -20,6 +21,7 @@ from shared.config import AppSettings, DataverseSettings
 from shared.dataverse.client import DataverseClient
 from shared.platform.credentials import build_credential
 from shared.platform.retry import RetryPolicy
+from simulators.common.admin_client import AdminClient
 from simulators.common.clock import SimClock
 from simulators.common.server import BackgroundServer
 from simulators.common.tls import loopback_certificate
@@ -34,6 +36,15 @@ EXAMPLE_TABLE = custom_table(
     [Column("example_key1", Kind.INTEGER), Column("example_key2", Kind.INTEGER), text("example_name", 100)],
     primary_name="example_name",
     schema_name="example_Table",
+)
+
+# The custom table of the bulk-operations article's examples (sample_examples, keyed by sample_keyattribute).
+SAMPLE_TABLE = custom_table(
+    "sample_example",
+    "sample_examples",
+    [text("sample_name", 100), text("sample_keyattribute", 100)],
+    primary_name="sample_name",
+    object_type_code=10001,
 )
 
 
@@ -69,6 +80,12 @@ class DataverseStack:
     def token(self) -> str:
         return self.credential().get_token(f"{self.url}/.default").token
 
+    @contextmanager
+    def admin(self) -> Iterator[AdminClient]:
+        """The simulator's /_admin routes over HTTPS."""
+        with httpx.Client(base_url=self.url, verify=self.verify(), timeout=30) as http:
+            yield AdminClient(http)
+
 
 @pytest.fixture(scope="package")
 def served_dataverse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataverseStack]:
@@ -79,7 +96,7 @@ def served_dataverse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Datav
             [identity.client.client_id],
             clock=identity.clock,
             settings=Settings(tenant_id=identity.client.tenant_id, key_activation_seconds=10),
-            tables=[EXAMPLE_TABLE],
+            tables=[EXAMPLE_TABLE, SAMPLE_TABLE],
         )
         with BackgroundServer(simulator.app, tls=tls) as server:
             yield DataverseStack(identity, simulator, server.url)
