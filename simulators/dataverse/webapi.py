@@ -172,7 +172,7 @@ class WebApi:
         if call.method == "PATCH":
             return self._upsert(call, table, locator)
         if call.method == "DELETE":
-            self.org.delete(table, locator, if_match=call.headers.get("if-match"))
+            self.org.delete(table, locator, if_match=call.headers.get("if-match"), caller=call.caller)
             return empty_response()
         raise errors.method_not_allowed(call.method, call.path)
 
