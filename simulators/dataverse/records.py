@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from simulators.dataverse import errors, pricing
+from simulators.dataverse import errors, pricing, registration
 from simulators.dataverse.events import Caller, Operation, Pipeline, RowEvent
 from simulators.dataverse.keys import Keys, Locator, parse_locator
 from simulators.dataverse.payload import parse_body, record_path
@@ -242,6 +242,13 @@ class Organization:
             raise self._missing(table, locator)
         return row
 
+    def retrieve_row(self, table: Table, row_id: uuid.UUID) -> Row:
+        """The row with that id, or WebApiError 404 (the conditional-operations article's message)."""
+        row = self.store.get(table.logical_name, row_id)
+        if row is None:
+            raise errors.not_found(table.logical_name, str(row_id))
+        return row
+
     def create(
         self,
         table: Table,
@@ -361,6 +368,7 @@ class Organization:
             if row.get(column.name) is None and column.default is not None:
                 row[column.name] = self._default(column.default, column.autonumber_prefix, who)
         self._derive(table, row, creating=True)
+        self._apply_rules(table, row, None)
         self._require(table, row)
         submitted = {**changes, table.primary_id: new_id}
         self.raise_before(RowEvent("Create", table, new_id, target=submitted, submitted=submitted))
@@ -377,6 +385,7 @@ class Organization:
             row["statuscode"] = None  # the default status reason of the new state
         row.update(modifiedon=self.now_datetime(), modifiedby=Ref("systemuser", caller.user_id))
         self._derive(table, row, creating=False)
+        self._apply_rules(table, row, current)
         self._require(table, row)
         events = self._update_events(table, current, row, changes)
         for event in events:
@@ -447,6 +456,11 @@ class Organization:
             pricing.check_header(self.store, row)
             pricing.total_header(self.store, name, row)
         self._exchange(table, row)
+
+    def _apply_rules(self, table: Table, row: Row, current: Row | None) -> None:
+        rule = registration.RULES.get(table.logical_name)
+        if rule is not None:
+            rule(self.store, row, current)
 
     def _state_and_status(self, table: Table, row: Row) -> None:
         if "statuscode" not in table.columns:
@@ -535,6 +549,25 @@ class Organization:
             statuscode=1,
         )
         self.store.put("uom", unit_id, row)
+
+    # -- writes the platform makes for a request (actions) ------------------------------------------------
+
+    def platform_create(
+        self, table: Table, values: Mapping[str, Any], caller: Caller, *, row_id: uuid.UUID | None = None
+    ) -> Row:
+        """Create a row from stored-form values as part of the current request (events and rules apply)."""
+        with self.operation(caller, "Create", table=table):
+            return self._insert(table, dict(values), caller, row_id=row_id, key_values={})
+
+    def platform_update(
+        self, table: Table, row_id: uuid.UUID, values: Mapping[str, Any], caller: Caller
+    ) -> Row:
+        """Update a row with stored-form values as part of the current request (events and rules apply)."""
+        with self.operation(caller, "Update", table=table, row_id=row_id):
+            current = self.store.get(table.logical_name, row_id)
+            if current is None:
+                raise errors.not_found(table.logical_name, str(row_id))
+            return self._modify(table, current, dict(values), caller)
 
     # -- direct writes for seeding -----------------------------------------------------------------------
 
