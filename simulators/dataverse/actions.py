@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.dataverse.webhook import OpaqueValue, OptionSetValue, Value
+from simulators.common.provenance import assumed, captured
 from simulators.dataverse import errors, values
 from simulators.dataverse.events import Caller, RowEvent
 from simulators.dataverse.payload import parse_body
@@ -46,6 +47,20 @@ ORDER_OPEN_STATES = frozenset({0, 1})
 ORDER_FULFILLED_STATUSES = frozenset({100001, 100002})
 ORDER_CREATION_WIN_QUOTE = 776160001
 ACTIVITY_COMPLETED, ACTIVITY_COMPLETED_STATUS = 1, 2
+
+captured(
+    "dataverse",
+    "Sales action parameters",
+    "ConvertQuoteToSalesOrder (QuoteId, ColumnSet, QuoteClose*; returns salesorder), WinQuote (QuoteClose, "
+    "Status), FulfillSalesOrder (OrderClose, Status): CRM 2016 Web API action pages mt607842, mt607710, "
+    "mt607784; InvalidState / InvalidStateCodeStatusCode codes and texts from data-service-errors.md",
+)
+assumed(
+    "dataverse",
+    "quote conversion effects",
+    "Active quotes are won by the conversion, Won ones converted as they are, Draft/Closed refused; the "
+    "order is price-locked with ordercreationmethod 776160001; action refusals are 400s.",
+)
 _HEADER_COPY = (
     "name", "customerid", "pricelevelid", "transactioncurrencyid", "opportunityid", "paymenttermscode",
     "shippingmethodcode", "requestdeliveryby", "discountamount", "discountpercentage", "freightamount",

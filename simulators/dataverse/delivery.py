@@ -25,10 +25,24 @@ import httpx
 
 from shared.dataverse.endpoint_auth import AuthType, AuthValueError, WebhookAuth
 from shared.dataverse.webhook.headers import REQUEST_ID
+from simulators.common.provenance import assumed, captured
 from simulators.dataverse.remote_context import WebhookDelivery
 
 RETRIED_STATUSES = frozenset({502, 503, 504})
 _LOOPBACK_NAMES = frozenset({"localhost"})
+
+captured(
+    "dataverse",
+    "webhook request and retry rule",
+    "POST with the x-ms-dynamics-* headers, 60 s timeout, one more attempt on 502/503/504 only, auth by "
+    "?code=, headers or query pairs: use-webhooks.md and register-web-hook.md (tests/vectors/dataverse/"
+    "webhook-headers.md); error codes and messages from data-service-errors.md (Webhooks*)",
+)
+assumed(
+    "dataverse",
+    "webhook failure details",
+    "The detailed asyncoperation.message text and a fresh x-request-id per attempt; no capture.",
+)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from simulators.common.provenance import assumed, captured
 from simulators.dataverse import errors
 from simulators.dataverse.store import Ref, Row, Store
 
@@ -33,6 +34,19 @@ _PRE_IMAGE, _POST_IMAGE, _BOTH_IMAGES = 0, 1, 2
 _MESSAGE_PROPERTY = {"Create": "Id", "SetState": "EntityMoniker", "SetStateDynamicEntity": "EntityMoniker"}
 INVALID_MESSAGE_PROPERTY = "0x8004416b"
 INVALID_IMAGE_TYPE = "0x8004416d"
+
+captured(
+    "dataverse",
+    "step registration refusals",
+    "SdkCustomProcessingStepIsNotAllowed, SdkMessageDoesNotSupportPostImageRegistration, "
+    "SdkMessageInvalidImageTypeRegistration, SdkInvalidMessagePropertyName: data-service-errors.md",
+)
+assumed(
+    "dataverse",
+    "endpoint and step validation",
+    "Texts and the 400 status for: webhook endpoint without an absolute URL or webhook authtype, stage "
+    "outside 10/20/40, asynchronous step outside stage 40, filter of another message.",
+)
 
 Rule = Callable[[Store, Row, Row | None], None]
 

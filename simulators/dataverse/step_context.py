@@ -104,12 +104,12 @@ def typed_value(column: Column, value: Any) -> Value:
 
 
 def entity(table: Table, row_id: uuid.UUID, values: Mapping[str, Any], only: Iterable[str] = ()) -> Entity:
-    """An Entity of ``values`` (column name → stored value), limited to ``only`` when given."""
-    wanted = set(only)
+    """An Entity of ``values`` (column name → stored value); with ``only``, those columns in that order."""
+    names = list(only) or list(table.columns)
     attributes = {
-        name: typed_value(column, values[name])
-        for name, column in table.columns.items()
-        if name in values and (not wanted or name in wanted) and column.readable
+        name: typed_value(table.columns[name], values[name])
+        for name in names
+        if name in values and name in table.columns and table.columns[name].readable
     }
     return Entity(table.logical_name, row_id, attributes)
 

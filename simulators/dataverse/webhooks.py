@@ -40,6 +40,7 @@ from shared.dataverse.webhook import (
     EntityReference,
     OptionSetValue,
 )
+from simulators.common.provenance import assumed, captured
 from simulators.dataverse import errors
 from simulators.dataverse.delivery import POST_FAILED, Endpoint, Outcome, deliver
 from simulators.dataverse.events import Operation, RowEvent
@@ -54,6 +55,38 @@ SYSTEM_EVENT = 1  # asyncoperation.operationtype "System Event"
 _PRE_STAGES = frozenset({10, 20})
 _SETSTATE_MESSAGES = ("SetState", "SetStateDynamicEntity")
 _IMAGE_PRE, _IMAGE_POST, _IMAGE_BOTH = 0, 1, 2
+
+captured(
+    "dataverse",
+    "webhook RemoteExecutionContext",
+    "Members, order and typed values as in the use-webhooks.md sample and the albanian-xrm captures "
+    "(tests/vectors/dataverse/): OperationId = RequestId for synchronous steps, the system job's id for "
+    "asynchronous ones; SharedVariables IsAutoTransact/DefaultsAddedFlag; AsynchronousStepPrimaryName image; "
+    "ParentContext at stage 30 with SuppressDuplicateDetection",
+)
+captured(
+    "dataverse",
+    "failed webhook system jobs",
+    "asyncoperation statecode 3 / statuscode 31 with errorcode, message, friendlymessage, queried by "
+    "_owningextensionid_value (register-web-hook.md); asyncautodelete removes successful jobs "
+    "(asynchronous-service.md)",
+)
+assumed(
+    "dataverse",
+    "synchronous webhook failure",
+    "The failing request answers 400 with the error table's Webhooks* code; no capture of the response.",
+)
+assumed(
+    "dataverse",
+    "system job columns",
+    "name = the step's name, operationtype 1 (System Event), regardingobjectid = the event's row, depth 1.",
+)
+assumed(
+    "dataverse",
+    "SetState steps on Update",
+    "Not fired for state changes made through Update unless Settings.setstate_steps_on_update (a "
+    "practitioner's observation; the docs only say Update steps fire).",
+)
 
 
 @dataclass(frozen=True)
@@ -370,17 +403,17 @@ class WebhookDispatcher:
         with self._idle:
             self._closed = True
             worker = self._worker
+        dropped = 0
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            dropped += job is not None
         if worker is not None:
-            while True:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                with self._idle:
-                    self._pending -= 1
             self._queue.put(None)
         with self._idle:
-            self._pending = 0
+            self._pending -= dropped
             self._idle.notify_all()
 
 

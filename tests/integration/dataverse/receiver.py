@@ -49,6 +49,7 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     default_status: int = 200
     held: bool = False
+    arrived: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _released: threading.Event = field(default_factory=threading.Event)
 
@@ -64,6 +65,7 @@ class Receiver:
             self.held = False
         self._released.set()
         self._released = threading.Event()
+        self.arrived = threading.Event()
 
     def answer(self, *statuses: int, then: int = 200) -> None:
         """Answer the next calls with ``statuses``, the ones after with ``then``."""
@@ -72,7 +74,7 @@ class Receiver:
             self.default_status = then
 
     def hold(self) -> None:
-        """Make calls wait until ``release()`` (at most 10 s) before answering."""
+        """Make calls wait until ``release()`` (at most 10 s) before answering; ``arrived`` tells one came."""
         self.held = True
 
     def release(self) -> None:
@@ -86,6 +88,7 @@ class Receiver:
 
     async def _receive(self, request: Request) -> Response:
         body = await request.body()
+        self.arrived.set()
         if self.held:
             await asyncio.get_running_loop().run_in_executor(None, self._released.wait, 10)
         with self._lock:
