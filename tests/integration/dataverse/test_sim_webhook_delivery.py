@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.dataverse.webhook import EntityReference, OptionSetValue
+from simulators.common.server import BackgroundServer
+from simulators.common.tls import loopback_certificate
 from simulators.dataverse.app import DataverseSimulator, Settings
 from simulators.dataverse.errors import WebApiError
 from simulators.dataverse.keys import parse_locator
@@ -21,6 +24,8 @@ from simulators.dataverse.sdkmessages import message_by_name, message_filter
 from simulators.dataverse.seed import application_user
 from simulators.dataverse.store import Row
 from tests.integration.dataverse.conftest import WebhookEndpoint
+from tests.integration.dataverse.receiver import PATH as RECEIVER_PATH
+from tests.integration.dataverse.receiver import Receiver
 
 APP = "4f6c2b0e-0b7a-4c4e-9d0e-3a1f5b8c9d10"
 TIMED_OUT = -2147155454  # 0x80050202 WebhooksHttpRequestTimedOut
@@ -237,3 +242,33 @@ def test_a_reset_drops_queued_deliveries(orgs: list[Org], endpoint: WebhookEndpo
     assert org.simulator.drain_webhooks(10)
     assert [call.context().attribute("name") for call in endpoint.receiver.received()] == ["In flight"]
     assert old.pending == 0
+
+
+def test_https_endpoints_are_called_with_the_configured_trust(orgs: list[Org], tmp_path: Path) -> None:
+    """An https endpoint with the loopback certificate is reached when its CA file is configured."""
+    tls = loopback_certificate(tmp_path)
+    receiver = Receiver()
+    with BackgroundServer(receiver.app, tls=tls) as server:
+        org = make(orgs, webhook_ca_file=str(tls.cert_path))
+        org.step(org.endpoint(f"{server.url}{RECEIVER_PATH}"), "Create", "account")
+        org.create("account", {"name": "Secure"})
+        assert org.simulator.drain_webhooks(10)
+    (call,) = receiver.received()
+    assert call.context().attribute("name") == "Secure"
+
+
+def test_a_delete_carries_a_reference_and_its_pre_image(orgs: list[Org], endpoint: WebhookEndpoint) -> None:
+    """Target is an EntityReference; the registered pre image holds the deleted row's columns."""
+    org = make(orgs)
+    step = org.step(org.endpoint(endpoint.url), "Delete", "account")
+    org.image(step, entityalias="gone", imagetype=0, messagepropertyname="Target", attributes="name")
+    account = org.create("account", {"name": "Bye"})
+    org.delete("account", account["accountid"])
+    assert org.simulator.drain_webhooks(10)
+    (call,) = endpoint.receiver.received()
+    context = call.context()
+    assert context.input_parameters["Target"] == EntityReference("account", account["accountid"])
+    image = context.pre_image("gone")
+    assert image is not None
+    assert dict(image.attributes) == {"name": "Bye"}
+    assert context.post_entity_images == {}
