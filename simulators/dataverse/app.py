@@ -20,6 +20,14 @@ Admin actions (``POST /_admin/actions/<name>``):
 - ``set_message_availability`` ``{"table": "account", "messages"?: ["CreateMultiple"], "available": true}``:
   add or remove the table's ``sdkmessagefilters`` rows (``messages`` defaults to the three bulk messages),
   which decides what the bulk-availability probe answers and whether the bulk actions run.
+- ``drain_webhooks`` ``{"timeout"?: 30}``: wait until every asynchronous webhook delivery has run ->
+  ``{"drained": bool, "pending": n}`` (tests call it instead of sleeping).
+- ``webhook_deliveries`` ``{}``: every webhook call made since the reset (step, message, table, the status
+  of each attempt, success, error code).
+
+Registered webhook steps (``serviceendpoints`` contract 8, ``sdkmessageprocessingsteps``) fire on the
+organization's events and are delivered by ``simulators/dataverse/webhooks.py``; the Sales actions
+(ConvertQuoteToSalesOrder, WinQuote, FulfillSalesOrder) are in ``simulators/dataverse/actions.py``.
 
 Reset (``POST /_admin/reset``) gives a fresh organization with the application users the simulator was
 created with, and the configured limits with empty windows.
@@ -28,12 +36,15 @@ created with, and the configured limits with empty windows.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -50,6 +61,7 @@ from simulators.dataverse.sdkmessages import BULK_MESSAGES, set_message_availabi
 from simulators.dataverse.seed import BaseCurrency, add_application_user, application_user, seed_fresh_org
 from simulators.dataverse.tables import Table
 from simulators.dataverse.webapi import Call, WebApi, empty_response, error_response
+from simulators.dataverse.webhooks import WebhookDispatcher
 from simulators.entra.tokens import TokenError, validate
 
 API_VERSIONS = frozenset({"v9.0", "v9.1", "v9.2"})
@@ -134,6 +146,9 @@ class Settings:
     key_activation_seconds: float = 1.0
     latency_seconds: float = 0.0  # added to every admitted request, so concurrency can build up
     bulk_tables: frozenset[str] | None = None  # tables with CreateMultiple/…; None: sdkmessages' default
+    webhook_timeout_seconds: float = 60.0  # how long a webhook call may take (the documented 60 s)
+    webhook_ca_file: str | None = None  # CA bundle trusted for https webhook endpoints (None: the default)
+    setstate_steps_on_update: bool = False  # also fire SetState steps for state changes made by Update
 
 
 def throttle_fault_response(fault: Fault) -> Response:
@@ -162,6 +177,7 @@ class DataverseSimulator:
         self.settings = settings
         self._application_ids = list(application_ids)
         self._extra_tables = list(tables)
+        self.webhooks: WebhookDispatcher | None = None
         self.org = self._new_org()
         self.protection: ServiceProtection | None = self._new_protection(settings.limits, settings.charge_ms)
         self.api = WebApi(lambda: self.org)
@@ -190,7 +206,34 @@ class DataverseSimulator:
         )
         for app_id in self._application_ids:
             add_application_user(org, app_id)
+        self._attach_webhooks(org)
         return org
+
+    def _attach_webhooks(self, org: Organization) -> None:
+        """Give ``org`` its webhook dispatcher, stopping the previous organization's deliveries."""
+        if self.webhooks is not None:
+            self.webhooks.close()
+        settings = self.settings
+        domain = urlsplit(settings.org_url).hostname if settings.org_url else None
+        verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=settings.webhook_ca_file) if settings.webhook_ca_file else True
+        )
+
+        def http() -> httpx.Client:
+            return httpx.Client(timeout=settings.webhook_timeout_seconds, verify=verify)
+
+        self.webhooks = WebhookDispatcher(
+            org,
+            organization_domain=domain or f"{settings.organization_name}.crm.dynamics.com",
+            organization_name=settings.organization_name,
+            http_factory=http,
+            setstate_steps_on_update=settings.setstate_steps_on_update,
+        )
+        org.pipeline = self.webhooks
+
+    def drain_webhooks(self, timeout: float = 30.0) -> bool:
+        """Wait until every asynchronous webhook delivery has run; False when ``timeout`` was not enough."""
+        return self.webhooks.drain(timeout) if self.webhooks is not None else True
 
     def _new_protection(self, limits: Limits | None, charge_ms: float | None) -> ServiceProtection | None:
         return None if limits is None else ServiceProtection(limits, self.clock.now, charge_ms=charge_ms)
@@ -262,6 +305,19 @@ class DataverseSimulator:
             except LookupError as exc:
                 raise AdminError(str(exc)) from exc
             return {"table": body.get("table"), "messages": messages, "available": available}
+
+        @self.admin.action("drain_webhooks", "Wait for queued webhook deliveries: {timeout?} -> {drained}")
+        def drain(body: dict[str, Any]) -> dict[str, Any]:
+            timeout = body.get("timeout", 30)
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+                raise AdminError('expected {"timeout": <seconds>}')
+            drained = self.drain_webhooks(float(timeout))
+            return {"drained": drained, "pending": self.webhooks.pending if self.webhooks else 0}
+
+        @self.admin.action("webhook_deliveries", "Webhook calls since the reset: {} -> {deliveries}")
+        def deliveries(body: dict[str, Any]) -> dict[str, Any]:
+            records = list(self.webhooks.deliveries) if self.webhooks else []
+            return {"deliveries": [record.to_json() for record in records]}
 
         @self.admin.on_reset
         def fresh() -> None:

@@ -197,3 +197,33 @@ def out_of_range(logical_name: str, column: str, value: int, options: tuple[int,
         f"A validation error occurred.  The value {value} of '{column}' on record of type '{logical_name}' "
         f"is outside the valid range. Accepted Values: {accepted}",
     )
+
+
+# Codes from the Web API error table used by state changes and webhook steps.
+INVALID_STATE = "0x80040233"
+INVALID_STATE_CODE_STATUS_CODE = "0x80048408"
+SDK_CUSTOM_PROCESSING_STEP_IS_NOT_ALLOWED = "0x80044187"
+SDK_MESSAGE_DOES_NOT_SUPPORT_POST_IMAGE = "0x8004416e"
+
+
+def invalid_state_status() -> WebApiError:
+    """A status reason that does not belong to the state (InvalidStateCodeStatusCode; status 400 ASSUMED)."""
+    return WebApiError(
+        400,
+        INVALID_STATE_CODE_STATUS_CODE,
+        "State code is invalid or state code is valid but status code is invalid for a specified state code.",
+    )
+
+
+def invalid_state() -> WebApiError:
+    """An action on a row whose state does not allow it (InvalidState; status 400 ASSUMED)."""
+    return WebApiError(400, INVALID_STATE, "The object is not in a valid state to perform this operation.")
+
+
+def custom_step_not_allowed() -> WebApiError:
+    """A step on a filter that does not allow custom steps (SdkCustomProcessingStepIsNotAllowed)."""
+    return WebApiError(
+        400,
+        SDK_CUSTOM_PROCESSING_STEP_IS_NOT_ALLOWED,
+        "Custom SdkMessageProcessingStep is not allowed on the specified message and entity.",
+    )

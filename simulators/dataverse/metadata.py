@@ -64,7 +64,7 @@ def attribute_json(table: Table, column: Column) -> dict[str, Any]:
         "IsPrimaryName": column.name == table.primary_name,
         "IsValidForCreate": column.valid_for_create,
         "IsValidForUpdate": column.valid_for_update,
-        "IsValidForRead": True,
+        "IsValidForRead": column.valid_for_read,
         "RequiredLevel": {
             "Value": column.required,
             "CanBeChanged": column.required != "SystemRequired",

@@ -12,41 +12,59 @@ takes parsed locators and JSON bodies, enforces what the platform enforces, and 
 - Upsert (PATCH by id or key): ``If-Match: *`` forbids the create (404), ``If-None-Match: *`` forbids the
   update (412), ``If-Match: W/"v"`` needs that exact version (412); on update, key columns in the body
   are ignored; on create, body values win over the URL's key values.
-- Deleting an order or quote deletes its lines; a line's write recomputes its header's totals.
+- Deleting an order or quote deletes its lines, a webhook endpoint its steps, a step its images; a line's
+  write recomputes its header's totals.
+- A status reason must belong to its state (statuscode to statecode, per the table references); a new
+  state without a status reason takes the state's default status.
+
+Every write made inside ``operation(caller, message)`` is one transaction and raises the pipeline events
+described in ``simulators/dataverse/events.py``: Create, Update (an Update that changes state and other
+columns raises two, the other columns first, as the "special update operation behavior" article says),
+Delete (also for cascaded rows), and an Update of a header whose totals a line changed. The public
+operations below each run in their own operation unless one is already open (an action's, a bulk
+operation's), in which case they join it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import string
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from simulators.dataverse import errors, pricing
+from simulators.dataverse import errors, pricing, registration
+from simulators.dataverse.events import Caller, Operation, Pipeline, RowEvent
 from simulators.dataverse.keys import Keys, Locator, parse_locator
 from simulators.dataverse.payload import parse_body, record_path
 from simulators.dataverse.store import Ref, Row, Store
 from simulators.dataverse.tables import TABLES, Default, Table
 
-_STATUS_FOR_STATE: Mapping[str, Mapping[int, int]] = {
-    "salesorder": {0: 1, 1: 3, 2: 4, 3: 100001, 4: 100003},
-    "quote": {0: 1, 1: 2, 2: 4, 3: 5},
-    "opportunity": {0: 1, 1: 3, 2: 4},
-    "lead": {0: 1, 1: 3, 2: 4},
+__all__ = ["Caller", "Organization", "etag"]
+
+# state -> the status reasons it allows, the first being the state's default (table references' State and
+# StatusCode options).
+_STATUSES: Mapping[str, Mapping[int, tuple[int, ...]]] = {
+    "salesorder": {0: (1, 2), 1: (3,), 2: (4,), 3: (100001, 100002), 4: (100003,)},
+    "quote": {0: (1,), 1: (2, 3), 2: (4,), 3: (7, 5, 6)},
+    "opportunity": {0: (1, 2), 1: (3,), 2: (4, 5)},
+    "lead": {0: (1, 2), 1: (3,), 2: (4, 5, 6, 7)},
+    "quoteclose": {0: (1,), 1: (2,), 2: (3,)},
+    "orderclose": {0: (1,), 1: (2,), 2: (3,)},
+    "sdkmessageprocessingstep": {0: (1,), 1: (2,)},
+    "asyncoperation": {0: (0,), 1: (10,), 2: (20, 21, 22), 3: (30, 31, 32)},
 }
+_STATE_COLUMNS = frozenset({"statecode", "statuscode"})
 _FULLNAME_TABLES = frozenset({"contact", "lead", "systemuser"})
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The user a request runs as (from the bearer token's application user)."""
-
-    user_id: uuid.UUID
-    business_unit_id: uuid.UUID
+# parent table -> (child table, the child's lookup to the parent): deleting the parent deletes the children
+CASCADE_DELETE: Mapping[str, tuple[tuple[str, str], ...]] = {
+    **{header: (lines,) for header, lines in pricing.HEADER_LINES.items()},
+    "serviceendpoint": (("sdkmessageprocessingstep", "eventhandler"),),
+    "sdkmessageprocessingstep": (("sdkmessageprocessingstepimage", "sdkmessageprocessingstepid"),),
+}
 
 
 def etag(row: Row) -> str:
@@ -88,6 +106,8 @@ class Organization:
         self.base_currency_id = uuid.uuid4()
         self._autonumber = 1000
         self._random = random.Random()
+        self.pipeline: Pipeline | None = None
+        self._operation: Operation | None = None
 
     # -- tables ----------------------------------------------------------------------------------------
 
@@ -158,6 +178,60 @@ class Organization:
                 raise errors.reference_not_found(table.logical_name, str(locator.id))
         return Ref(table.logical_name, row[table.primary_id])
 
+    # -- requests and their events ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def operation(
+        self,
+        caller: Caller,
+        message: str,
+        *,
+        table: Table | None = None,
+        row_id: uuid.UUID | None = None,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Iterator[Operation]:
+        """One user request running ``message``: a transaction whose writes raise pipeline events.
+
+        Inside an open operation this joins it (the writes belong to the outer request).
+        """
+        with self.store.lock:
+            current = self._operation
+            if current is not None:
+                yield current
+                return
+            operation = Operation(
+                caller=caller,
+                message=message,
+                correlation_id=uuid.uuid4(),
+                request_id=uuid.uuid4(),
+                started=self.now_datetime(),
+                primary_entity=table.logical_name if table is not None else None,
+                primary_id=row_id,
+                parameters=dict(parameters or {}),
+            )
+            self._operation = operation
+            try:
+                with self.store.transaction():
+                    yield operation
+            except BaseException:
+                self._operation = None
+                if self.pipeline is not None:
+                    self.pipeline.rolled_back(operation)
+                raise
+            self._operation = None
+            if self.pipeline is not None:
+                self.pipeline.committed(operation)
+
+    def raise_before(self, event: RowEvent) -> None:
+        """Run the pre-operation stages for ``event`` (nothing outside an operation or without a pipeline)."""
+        if self._operation is not None and self.pipeline is not None:
+            self.pipeline.before(self._operation, event)
+
+    def raise_after(self, event: RowEvent) -> None:
+        """Run the post-operation stage for ``event`` (nothing outside an operation or without a pipeline)."""
+        if self._operation is not None and self.pipeline is not None:
+            self.pipeline.after(self._operation, event)
+
     # -- operations ------------------------------------------------------------------------------------
 
     def retrieve(self, table: Table, locator: Locator) -> Row:
@@ -166,6 +240,13 @@ class Organization:
             row, _ = self.locate(table, locator)
         if row is None:
             raise self._missing(table, locator)
+        return row
+
+    def retrieve_row(self, table: Table, row_id: uuid.UUID) -> Row:
+        """The row with that id, or WebApiError 404 (the conditional-operations article's message)."""
+        row = self.store.get(table.logical_name, row_id)
+        if row is None:
+            raise errors.not_found(table.logical_name, str(row_id))
         return row
 
     def create(
@@ -179,7 +260,7 @@ class Organization:
     ) -> Row:
         """POST: a new row from ``body`` (plus the URL's key values / id for an upsert create)."""
         changes = parse_body(table, body, creating=True, resolve=self.resolve_reference)
-        with self.store.lock:
+        with self.operation(caller, "Create", table=table):
             return self._insert(table, changes, caller, row_id=row_id, key_values=key_values or {})
 
     def update(
@@ -201,7 +282,9 @@ class Organization:
     ) -> tuple[Row, bool]:
         """PATCH by id or key: update the row, or create it when absent; returns (row, created)."""
         if_match, if_none_match = _condition(if_match), _condition(if_none_match)
-        with self.store.lock:
+        # With If-Match the PATCH is a plain Update; without, an Upsert whose Create or Update follows.
+        message = "Update" if if_match is not None else "Upsert"
+        with self.operation(caller, message, table=table, row_id=locator.id):
             current, key_values = self.locate(table, locator)
             if current is None:
                 if if_match is not None:
@@ -218,25 +301,41 @@ class Organization:
             changes = parse_body(table, body, creating=False, resolve=self.resolve_reference)
             return self._modify(table, current, changes, caller), False
 
-    def delete(self, table: Table, locator: Locator, *, if_match: str | None = None) -> None:
-        """DELETE: remove the row (and an order's or quote's lines); 404 when absent, 412 on a stale ETag."""
+    def delete(
+        self,
+        table: Table,
+        locator: Locator,
+        *,
+        if_match: str | None = None,
+        caller: Caller | None = None,
+    ) -> None:
+        """DELETE: remove the row and what cascades from it; 404 when absent, 412 on a stale ETag."""
         if_match = _condition(if_match)
-        with self.store.lock:
+        with self.operation(caller or self.system_caller, "Delete", table=table, row_id=locator.id):
             current, _ = self.locate(table, locator)
             if current is None:
                 raise self._missing(table, locator)
             if if_match is not None and not _is_star(if_match) and if_match != etag(current):
                 raise errors.version_mismatch()
-            row_id = current[table.primary_id]
-            self.store.remove(table.logical_name, row_id)
-            if table.logical_name in pricing.HEADER_LINES:
-                line_table, parent_column = pricing.HEADER_LINES[table.logical_name]
-                for line in self.store.rows(line_table):
-                    parent = line.get(parent_column)
-                    if isinstance(parent, Ref) and parent.id == row_id:
-                        self.store.remove(line_table, line[f"{line_table}id"])
-            if table.logical_name in pricing.LINE_PARENT:
-                self._retotal(table, current)
+            self._remove(table, current)
+
+    def _remove(self, table: Table, current: Row) -> None:
+        row_id = current[table.primary_id]
+        event = RowEvent("Delete", table, row_id, before=current)
+        self.raise_before(event)
+        self.store.remove(table.logical_name, row_id)
+        # The parent goes first, so a cascaded line finds no header to re-total.
+        for child_name, parent_column in CASCADE_DELETE.get(table.logical_name, ()):
+            child_table = self.table(child_name)
+            if child_table is None:
+                continue
+            for child in self.store.rows(child_name):
+                parent = child.get(parent_column)
+                if isinstance(parent, Ref) and parent.id == row_id:
+                    self._remove(child_table, child)
+        if table.logical_name in pricing.LINE_PARENT:
+            self._retotal(table, current)
+        self.raise_after(event)
 
     # -- the platform's part of a write ------------------------------------------------------------------
 
@@ -269,9 +368,14 @@ class Organization:
             if row.get(column.name) is None and column.default is not None:
                 row[column.name] = self._default(column.default, column.autonumber_prefix, who)
         self._derive(table, row, creating=True)
+        self._apply_rules(table, row, None)
         self._require(table, row)
+        submitted = {**changes, table.primary_id: new_id}
+        self.raise_before(RowEvent("Create", table, new_id, target=submitted, submitted=submitted))
         stored = self._store(table, row)
         self._after_write(table, stored, created=True)
+        target = {k: v for k, v in stored.items() if v is not None and k != "versionnumber"}
+        self.raise_after(RowEvent("Create", table, new_id, target=target, submitted=submitted, after=stored))
         return stored
 
     def _modify(self, table: Table, current: Row, changes: dict[str, Any], caller: Caller) -> Row:
@@ -281,10 +385,51 @@ class Organization:
             row["statuscode"] = None  # the default status reason of the new state
         row.update(modifiedon=self.now_datetime(), modifiedby=Ref("systemuser", caller.user_id))
         self._derive(table, row, creating=False)
+        self._apply_rules(table, row, current)
         self._require(table, row)
+        events = self._update_events(table, current, row, changes)
+        for event in events:
+            self.raise_before(event)
         stored = self._store(table, row)
         self._after_write(table, stored, created=False)
+        for event in events:
+            self.raise_after(_with_after(event, stored) if event is events[-1] else event)
         return stored
+
+    def _update_events(
+        self, table: Table, current: Row, row: Row, changes: Mapping[str, Any]
+    ) -> list[RowEvent]:
+        """The Update events of one write: other columns, then state columns, as the platform splits them."""
+        row_id = current[table.primary_id]
+        always = {table.primary_id: row_id, "modifiedon": row["modifiedon"], "modifiedby": row["modifiedby"]}
+        written = {
+            k: v for k, v in row.items() if k != "versionnumber" and (k in changes or v != current.get(k))
+        }
+        state = {k: v for k, v in written.items() if k in _STATE_COLUMNS}
+        other = {k: v for k, v in written.items() if k not in _STATE_COLUMNS}
+        if not state:
+            submitted = {**changes, table.primary_id: row_id}
+            return [RowEvent("Update", table, row_id, {**other, **always}, submitted, current, row)]
+        state_submitted = {k: v for k, v in changes.items() if k in _STATE_COLUMNS}
+        state_event = RowEvent(
+            "Update", table, row_id, {**state, **always}, {**state_submitted, table.primary_id: row_id}
+        )
+        if not set(changes) - _STATE_COLUMNS:
+            return [_with_before(state_event, current)]
+        between = {**current, **other}  # the row after the first execution, before the state change
+        other_submitted = {k: v for k, v in changes.items() if k not in _STATE_COLUMNS}
+        return [
+            RowEvent(
+                "Update",
+                table,
+                row_id,
+                {**other, **always},
+                {**other_submitted, table.primary_id: row_id},
+                current,
+                between,
+            ),
+            _with_before(state_event, between),
+        ]
 
     def _default(self, default: object, prefix: str, who: Ref) -> Any:
         if default == Default.CALLER:
@@ -299,8 +444,7 @@ class Organization:
 
     def _derive(self, table: Table, row: Row, *, creating: bool) -> None:
         name = table.logical_name
-        if row.get("statuscode") is None and "statuscode" in table.columns:
-            row["statuscode"] = _STATUS_FOR_STATE.get(name, {}).get(row.get("statecode") or 0, 1)
+        self._state_and_status(table, row)
         if name in _FULLNAME_TABLES:
             parts = [row.get("firstname"), row.get("lastname")]
             row["fullname"] = " ".join(p for p in parts if p) or None
@@ -312,6 +456,21 @@ class Organization:
             pricing.check_header(self.store, row)
             pricing.total_header(self.store, name, row)
         self._exchange(table, row)
+
+    def _apply_rules(self, table: Table, row: Row, current: Row | None) -> None:
+        rule = registration.RULES.get(table.logical_name)
+        if rule is not None:
+            rule(self.store, row, current)
+
+    def _state_and_status(self, table: Table, row: Row) -> None:
+        if "statuscode" not in table.columns:
+            return
+        statuses = _STATUSES.get(table.logical_name)
+        state = row.get("statecode") or 0
+        if row.get("statuscode") is None:
+            row["statuscode"] = statuses[state][0] if statuses and state in statuses else 1
+        elif statuses is not None and row["statuscode"] not in statuses.get(state, ()):
+            raise errors.invalid_state_status()
 
     def _exchange(self, table: Table, row: Row) -> None:
         currency = row.get("transactioncurrencyid") if "exchangerate" in table.columns else None
@@ -357,7 +516,15 @@ class Organization:
 
     def _store_derived(self, table: Table, row: Row) -> Row:
         self._exchange(table, row)
-        return self.store.put(table.logical_name, row[table.primary_id], row)
+        row_id = row[table.primary_id]
+        before = self.store.get(table.logical_name, row_id)
+        stored = self.store.put(table.logical_name, row_id, row)
+        if before is not None:
+            changed = {k: v for k, v in stored.items() if k != "versionnumber" and v != before.get(k)}
+            if changed:  # the pricing engine's Update of the header
+                target = {**changed, table.primary_id: row_id}
+                self.raise_after(RowEvent("Update", table, row_id, target, target, before, stored))
+        return stored
 
     def _create_base_unit(self, schedule: Row) -> None:
         """A new unit group gets its base unit (named ``baseuomname``, quantity 1, its own base)."""
@@ -383,9 +550,40 @@ class Organization:
         )
         self.store.put("uom", unit_id, row)
 
+    # -- writes the platform makes for a request (actions) ------------------------------------------------
+
+    def platform_create(
+        self, table: Table, values: Mapping[str, Any], caller: Caller, *, row_id: uuid.UUID | None = None
+    ) -> Row:
+        """Create a row from stored-form values as part of the current request (events and rules apply)."""
+        with self.operation(caller, "Create", table=table):
+            return self._insert(table, dict(values), caller, row_id=row_id, key_values={})
+
+    def platform_update(
+        self, table: Table, row_id: uuid.UUID, values: Mapping[str, Any], caller: Caller
+    ) -> Row:
+        """Update a row with stored-form values as part of the current request (events and rules apply)."""
+        with self.operation(caller, "Update", table=table, row_id=row_id):
+            current = self.store.get(table.logical_name, row_id)
+            if current is None:
+                raise errors.not_found(table.logical_name, str(row_id))
+            return self._modify(table, current, dict(values), caller)
+
     # -- direct writes for seeding -----------------------------------------------------------------------
 
     def insert_system_row(self, table: Table, values: Mapping[str, Any]) -> Row:
         """Seed a row as the platform does (no API validation beyond required columns)."""
         with self.store.lock:
             return self._insert(table, dict(values), self.system_caller, row_id=None, key_values={})
+
+
+def _with_before(event: RowEvent, before: Row) -> RowEvent:
+    return RowEvent(
+        event.message, event.table, event.row_id, event.target, event.submitted, before, event.after
+    )
+
+
+def _with_after(event: RowEvent, after: Row) -> RowEvent:
+    return RowEvent(
+        event.message, event.table, event.row_id, event.target, event.submitted, event.before, after
+    )

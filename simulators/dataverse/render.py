@@ -19,7 +19,7 @@ from typing import Any
 from simulators.dataverse import errors, values
 from simulators.dataverse.records import etag
 from simulators.dataverse.store import Ref, Row
-from simulators.dataverse.tables import Kind, Navigation, Table
+from simulators.dataverse.tables import Navigation, Table
 
 FORMATTED = "OData.Community.Display.V1.FormattedValue"
 NAVIGATION = "Microsoft.Dynamics.CRM.associatednavigationproperty"
@@ -81,7 +81,8 @@ def _split(text: str, separator: str) -> list[str]:
 def check_select(table: Table, names: Sequence[str]) -> tuple[str, ...]:
     """Validate ``$select`` names against the table's JSON properties."""
     for name in names:
-        if table.by_value_property(name) is None:
+        column = table.by_value_property(name)
+        if column is None or not column.readable:
             raise no_property(table, name)
     return tuple(names)
 
@@ -126,7 +127,7 @@ def _lookup_annotations(
             found[prefix + FORMATTED] = row.get(target.primary_name)
     if annotations.wants(NAVIGATION):
         column = table.columns[column_name]
-        nav = f"{column_name}_{value.logical_name}" if column.kind is Kind.CUSTOMER else column_name
+        nav = f"{column_name}_{value.logical_name}" if column.per_target_navigation else column_name
         found[prefix + NAVIGATION] = nav
     if annotations.wants(LOGICAL_NAME):
         found[prefix + LOGICAL_NAME] = value.logical_name
@@ -148,7 +149,7 @@ def render_row(
     wanted = None if select is None else {*select, table.primary_id}
     for column in table.columns.values():
         prop = column.value_property
-        if wanted is not None and prop not in wanted:
+        if not column.readable or (wanted is not None and prop not in wanted):
             continue
         value = row.get(column.name)
         if column.is_lookup and annotations.patterns:

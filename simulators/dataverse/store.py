@@ -9,10 +9,14 @@ every write and never repeats.
 The journal records each write with its version, so change tracking (a delta since a version) can be
 answered from it. Operations that read, check and write (an upsert, an If-Match update) hold ``lock``
 across all three, which is how the simulator keeps them atomic under concurrent requests.
+
+``transaction()`` makes a group of writes all-or-nothing, as one Dataverse request is: an exception inside
+it puts every row and the journal back as they were (version numbers stay used, so ETags never repeat).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -49,6 +53,8 @@ class Store:
         self._rows: dict[str, dict[uuid.UUID, Row]] = {}
         self._version = _FIRST_VERSION
         self.journal: list[Change] = []
+        # (table, id, the row before) per write of the open transaction; None outside one
+        self._undo: list[tuple[str, uuid.UUID, Row | None]] | None = None
 
     def clear(self) -> None:
         """Forget every row (the version counter keeps counting: ETags never repeat)."""
@@ -76,9 +82,40 @@ class Store:
         """The table's rows themselves, for read-only scans under ``lock`` (no copies)."""
         return iter(self._rows.get(logical_name, {}).values())
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the lock; on an exception undo every write made inside, then re-raise.
+
+        Nested transactions join the outermost one (an action's inner writes commit or fail with it).
+        """
+        with self.lock:
+            if self._undo is not None:
+                yield
+                return
+            self._undo = []
+            journal_length = len(self.journal)
+            try:
+                yield
+            except BaseException:
+                for logical_name, row_id, previous in reversed(self._undo):
+                    rows = self._rows.setdefault(logical_name, {})
+                    if previous is None:
+                        rows.pop(row_id, None)
+                    else:
+                        rows[row_id] = previous
+                del self.journal[journal_length:]
+                raise
+            finally:
+                self._undo = None
+
+    def _remember(self, logical_name: str, row_id: uuid.UUID) -> None:
+        if self._undo is not None:
+            self._undo.append((logical_name, row_id, self._rows.get(logical_name, {}).get(row_id)))
+
     def put(self, logical_name: str, row_id: uuid.UUID, row: Row) -> Row:
         """Insert or replace a row, stamping the next version into ``versionnumber``; returns a copy."""
         with self.lock:
+            self._remember(logical_name, row_id)
             self._version += 1
             stored = dict(row, versionnumber=self._version)
             self._rows.setdefault(logical_name, {})[row_id] = stored
@@ -88,6 +125,7 @@ class Store:
     def remove(self, logical_name: str, row_id: uuid.UUID) -> Row | None:
         """Delete a row; returns what it held, or None when there was no such row."""
         with self.lock:
+            self._remember(logical_name, row_id)
             row = self._rows.get(logical_name, {}).pop(row_id, None)
             if row is not None:
                 self._version += 1

@@ -74,11 +74,25 @@ class Column:
     options: tuple[int, ...] = ()
     date_only: bool = False
     autonumber_prefix: str = ""
+    valid_for_read: bool = True  # False: write-only (serviceendpoint.authvalue), never returned
 
     @property
     def is_lookup(self) -> bool:
         """Whether the column holds a reference to another row."""
         return self.kind in LOOKUP_KINDS
+
+    @property
+    def readable(self) -> bool:
+        """Whether reads return the column (IsValidForRead)."""
+        return self.valid_for_read
+
+    @property
+    def per_target_navigation(self) -> bool:
+        """Whether each target has its own navigation property (``customerid_account``, ``eventhandler_…``).
+
+        Customer lookups and multi-table lookups do; an Owner has one ``ownerid`` property.
+        """
+        return self.kind is Kind.CUSTOMER or (self.kind is Kind.LOOKUP and len(self.targets) > 1)
 
     @property
     def value_property(self) -> str:
@@ -208,8 +222,8 @@ def _navigations(columns: Iterable[Column]) -> dict[str, Navigation]:
     for column in columns:
         if not column.is_lookup:
             continue
-        if column.kind is Kind.CUSTOMER:
-            # A Customer lookup has one navigation property per target (customerid_account, _contact).
+        if column.per_target_navigation:
+            # One navigation property per target (customerid_account, eventhandler_serviceendpoint).
             for target in column.targets:
                 name = f"{column.name}_{target}"
                 navigations[name] = Navigation(name, column.name, (target,))
@@ -232,8 +246,9 @@ def _table(
     change_tracking: bool = False,
     stateful: bool = True,
     api_writable: bool = True,
+    primary_id: str | None = None,
 ) -> Table:
-    primary_id = f"{logical_name}id"
+    primary_id = primary_id or f"{logical_name}id"
     system = [
         Column(primary_id, Kind.UNIQUEIDENTIFIER, "SystemRequired", valid_for_update=False),
         read_only("createdon", Kind.DATETIME),
@@ -335,6 +350,14 @@ LINE_COMMON = [
     PRICING_ERROR,
     *LINE_AMOUNTS,
 ]
+
+
+# Tables whose rows a system job may be "regarding" (asyncoperation.regardingobjectid; the real lookup
+# targets nearly every table).
+ASYNC_REGARDING = (
+    "account", "contact", "opportunity", "lead", "quote", "quotedetail", "salesorder", "salesorderdetail",
+    "product", "quoteclose", "orderclose",
+)  # fmt: skip
 
 
 def _tables() -> list[Table]:
@@ -653,6 +676,123 @@ def _tables() -> list[Table]:
             ],
             stateful=False,
             api_writable=False,
+        ),
+        # The close activities of quotes and orders (quoteclose/orderclose references): WinQuote,
+        # ConvertQuoteToSalesOrder and FulfillSalesOrder create them Completed.
+        _table(
+            "quoteclose", "quotecloses", "QuoteClose", 4211, "subject", ownership="UserOwned",
+            primary_id="activityid",
+            columns=[
+                text("subject", 200, "ApplicationRequired"),
+                lookup("quoteid", "quote", required="ApplicationRequired"),
+                text("quotenumber", 100),
+                Column("revision", Kind.INTEGER),
+                memo("description"),
+                Column("actualstart", Kind.DATETIME),
+                Column("actualend", Kind.DATETIME),
+                text("category", 250),
+                read_only("activitytypecode", Kind.ENTITYNAME),
+            ],
+            states=(0, 1, 2),
+        ),
+        _table(
+            "orderclose", "ordercloses", "OrderClose", 4209, "subject", ownership="UserOwned",
+            primary_id="activityid",
+            columns=[
+                text("subject", 200, "ApplicationRequired"),
+                lookup("salesorderid", "salesorder", required="ApplicationRequired"),
+                text("ordernumber", 100),
+                Column("revision", Kind.INTEGER),
+                memo("description"),
+                Column("actualstart", Kind.DATETIME),
+                Column("actualend", Kind.DATETIME),
+                text("category", 250),
+                read_only("activitytypecode", Kind.ENTITYNAME),
+            ],
+            states=(0, 1, 2),
+        ),
+        # Webhook registration (serviceendpoint, sdkmessageprocessingstep, sdkmessageprocessingstepimage
+        # references) and the system jobs of asynchronous steps (asyncoperation reference).
+        _table(
+            "serviceendpoint", "serviceendpoints", "ServiceEndpoint", 4618, "name",
+            ownership="OrganizationOwned",
+            columns=[
+                text("name", 256, "SystemRequired"),
+                text("url", 2000),
+                choice("contract", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, required="SystemRequired"),
+                choice("authtype", 1, 2, 3, 4, 5, 6, 7, 8),
+                Column("authvalue", Kind.STRING, max_length=2048, valid_for_read=False),
+                read_only("isauthvalueset", Kind.BOOLEAN),
+                choice("messageformat", 1, 2, 3),
+                choice("messagecharset", 0, 1),
+                choice("connectionmode", 1, 2, required="SystemRequired", default=1),
+                choice("userclaim", 1, 2, 3, required="SystemRequired", default=1),
+                choice("namespaceformat", 1, 2),
+                text("namespaceaddress", 255),
+                text("path", 160),
+                text("solutionnamespace", 160),
+                text("saskeyname", 256),
+                memo("description"),
+            ],
+            stateful=False,
+        ),
+        _table(
+            "sdkmessageprocessingstep", "sdkmessageprocessingsteps", "SdkMessageProcessingStep", 4608,
+            "name", ownership="OrganizationOwned",
+            columns=[
+                text("name", 256, "SystemRequired"),
+                text("description", 256),
+                choice("stage", 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 80, 90, required="SystemRequired"),
+                choice("mode", 0, 1, required="SystemRequired", default=0),
+                Column("rank", Kind.INTEGER, "SystemRequired"),
+                choice("supporteddeployment", 0, 1, 2, required="SystemRequired", default=0),
+                choice("invocationsource", -1, 0, 1, required="SystemRequired", default=0),
+                Column("asyncautodelete", Kind.BOOLEAN, "SystemRequired", default=False),
+                text("filteringattributes", 100000),
+                text("configuration", 1073741823),
+                lookup("eventhandler", "plugintype", "serviceendpoint", required="SystemRequired"),
+                lookup("sdkmessageid", "sdkmessage", required="SystemRequired"),
+                lookup("sdkmessagefilterid", "sdkmessagefilter"),
+                lookup("impersonatinguserid", "systemuser"),
+            ],
+        ),
+        _table(
+            "sdkmessageprocessingstepimage", "sdkmessageprocessingstepimages",
+            "SdkMessageProcessingStepImage", 4615, "name", ownership="OrganizationOwned",
+            columns=[
+                text("name", 256),
+                text("entityalias", 256, "SystemRequired"),
+                choice("imagetype", 0, 1, 2, required="SystemRequired"),
+                text("messagepropertyname", 256, "SystemRequired"),
+                text("attributes", 100000),
+                text("relatedattributename", 256),
+                text("description", 256),
+                lookup("sdkmessageprocessingstepid", "sdkmessageprocessingstep", required="SystemRequired"),
+            ],
+            stateful=False,
+        ),
+        _table(
+            "asyncoperation", "asyncoperations", "AsyncOperation", 4700, "name", ownership="UserOwned",
+            columns=[
+                read_only("name", Kind.STRING),
+                read_only("operationtype", Kind.PICKLIST),
+                read_only("messagename", Kind.STRING),
+                read_only("primaryentitytype", Kind.ENTITYNAME),
+                read_only("regardingobjectid", Kind.LOOKUP, *ASYNC_REGARDING),
+                read_only("owningextensionid", Kind.LOOKUP, "sdkmessageprocessingstep"),
+                read_only("correlationid", Kind.UNIQUEIDENTIFIER),
+                read_only("requestid", Kind.UNIQUEIDENTIFIER),
+                read_only("depth", Kind.INTEGER),
+                read_only("retrycount", Kind.INTEGER),
+                read_only("errorcode", Kind.INTEGER),
+                read_only("message", Kind.MEMO),
+                read_only("friendlymessage", Kind.MEMO),
+                read_only("data", Kind.MEMO),
+                read_only("startedon", Kind.DATETIME),
+                read_only("completedon", Kind.DATETIME),
+                Column("postponeuntil", Kind.DATETIME),
+            ],
+            states=(0, 1, 2, 3),
         ),
     ]  # fmt: skip
 

@@ -29,6 +29,7 @@ from starlette.responses import Response
 
 from simulators.common.odata import ODataError, Query, apply, parse_query, resolve_nested
 from simulators.dataverse import errors, metadata, values
+from simulators.dataverse.actions import ACTIONS, ConvertedOrder
 from simulators.dataverse.keys import Locator, parse_locator
 from simulators.dataverse.records import Caller, Organization, etag
 from simulators.dataverse.render import (
@@ -140,7 +141,7 @@ class WebApi:
         except errors.WebApiError as exc:
             return error_response(exc)
 
-    def _route(self, call: Call) -> Response:
+    def _route(self, call: Call) -> Response:  # noqa: PLR0911 - one return per kind of resource
         name, locator, rest = split_segment(call.path)
         if name == "" and call.method == "GET":
             return self._service_document(call)
@@ -150,6 +151,8 @@ class WebApi:
             return self._metadata(call, locator, rest)
         if name == "ReactivateEntityKey" and call.method == "POST":
             return self._reactivate(call)
+        if name in ACTIONS and locator is None and not rest and call.method == "POST":
+            return self._action(call, name)
         table = self.org.table_for_set(name)
         if table is None or rest:
             raise errors.resource_not_found(call.path)
@@ -172,7 +175,7 @@ class WebApi:
         if call.method == "PATCH":
             return self._upsert(call, table, locator)
         if call.method == "DELETE":
-            self.org.delete(table, locator, if_match=call.headers.get("if-match"))
+            self.org.delete(table, locator, if_match=call.headers.get("if-match"), caller=call.caller)
             return empty_response()
         raise errors.method_not_allowed(call.method, call.path)
 
@@ -201,7 +204,8 @@ class WebApi:
         )
 
     def _options(self, call: Call, table: Table) -> tuple[Query, list[Expansion]]:
-        properties = [c.value_property for c in table.columns.values()] + list(table.navigations)
+        properties = [c.value_property for c in table.columns.values() if c.readable]
+        properties += list(table.navigations)
         query = parse_query(
             call.params, properties=properties, type_name=f"Microsoft.Dynamics.CRM.{table.logical_name}"
         )
@@ -338,6 +342,21 @@ class WebApi:
                 "OrganizationId": str(self.org.organization_id),
             }
         )
+
+    # -- actions ---------------------------------------------------------------------------------------
+
+    def _action(self, call: Call, name: str) -> Response:
+        """An unbound action: 204, or 200 with the entity it returns (ConvertQuoteToSalesOrder's order)."""
+        result = ACTIONS[name](self.org, call.json(), call.caller)
+        if not isinstance(result, ConvertedOrder):
+            return empty_response()
+        table = result.table
+        select = None if result.columns is None else [table.columns[c].value_property for c in result.columns]
+        body = {
+            "@odata.context": self._context(call, f"{table.entity_set}/$entity"),
+            **self._render(table, result.row, call, select=select),
+        }
+        return json_response(body)
 
     # -- EntityDefinitions -----------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ from simulators.common.tls import loopback_certificate
 from simulators.dataverse.app import DataverseSimulator, Settings
 from simulators.dataverse.tables import Column, Kind, custom_table, text
 from simulators.identity_stack import IdentityStack, running_identity_stack
+from tests.integration.dataverse.receiver import PATH as RECEIVER_PATH
+from tests.integration.dataverse.receiver import Receiver
 
 # The custom table of the upsert article's examples: two integer key columns and a name.
 EXAMPLE_TABLE = custom_table(
@@ -108,3 +110,27 @@ def dataverse(served_dataverse: DataverseStack) -> DataverseStack:
     served_dataverse.identity.reset()
     served_dataverse.simulator.admin.reset()
     return served_dataverse
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """A running test endpoint for webhooks: its URL and what it received."""
+
+    receiver: Receiver
+    url: str
+
+
+@pytest.fixture(scope="package")
+def served_receiver() -> Iterator[WebhookEndpoint]:
+    """One webhook endpoint on a loopback port (plain HTTP) for the package."""
+    receiver = Receiver()
+    with BackgroundServer(receiver.app) as server:
+        yield WebhookEndpoint(receiver, f"{server.url}{RECEIVER_PATH}")
+
+
+@pytest.fixture
+def endpoint(served_receiver: WebhookEndpoint) -> Iterator[WebhookEndpoint]:
+    """The webhook endpoint with no calls recorded, answering 200."""
+    served_receiver.receiver.reset()
+    yield served_receiver
+    served_receiver.receiver.release()

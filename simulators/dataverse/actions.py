@@ -1,0 +1,321 @@
+"""The Sales actions of the Web API: ConvertQuoteToSalesOrder, WinQuote and FulfillSalesOrder.
+
+Each is an unbound ``POST <root>/<Name>`` whose body holds the action's parameters (reference/dataverse.md
+§8, the CRM 2016 action pages) and runs as one request: its writes are one transaction under one
+correlation id, and every row it writes raises its own Create/Update events (plus the action's own event,
+which steps may use where the message allows them: WinQuote).
+
+- ``WinQuote {"QuoteClose": {…, "quoteid@odata.bind"}, "Status": -1}``: the quote must be Active; it becomes
+  Won (state 2) with ``Status`` (-1: the state's default, 4 Won) and a Completed quoteclose activity is
+  written. Otherwise InvalidState.
+- ``FulfillSalesOrder {"OrderClose": {…, "salesorderid@odata.bind"}, "Status": 100001}``: the order must be
+  Active or Submitted; it becomes Fulfilled (state 3) with ``Status`` (100001 Complete, 100002 Partial)
+  and ``datefulfilled``, and a Completed orderclose activity is written. Returns nothing.
+- ``ConvertQuoteToSalesOrder {"QuoteId", "ColumnSet", "QuoteClose…"}``: returns the new salesorder with the
+  ColumnSet's columns. The order copies the quote's header (customer, price list, currency, addresses,
+  terms, discounts) and carries ``quoteid``; each quote line becomes an order line carrying
+  ``quotedetailid`` at the quoted price.
+
+ASSUMED where the documents are silent: ConvertQuoteToSalesOrder accepts an Active quote (closing it as Won
+with a quoteclose built from the QuoteClose* parameters, which is what those parameters are for) or a Won
+one (left as is) and refuses Draft and Closed quotes with InvalidState; the order is price-locked
+(``ispricelocked``) so the quoted prices hold, and its ``ordercreationmethod`` is 776160001; activities are
+created Completed with ``actualend`` now; unknown parameters are refused with the OData layer's message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.dataverse.webhook import OpaqueValue, OptionSetValue, Value
+from simulators.common.provenance import assumed, captured
+from simulators.dataverse import errors, values
+from simulators.dataverse.events import Caller, RowEvent
+from simulators.dataverse.payload import parse_body
+from simulators.dataverse.records import Organization
+from simulators.dataverse.step_context import entity
+from simulators.dataverse.store import Ref, Row
+from simulators.dataverse.tables import Table
+
+QUOTE_ACTIVE, QUOTE_WON = 1, 2
+QUOTE_STATUS_WON = 4
+ORDER_FULFILLED = 3
+ORDER_OPEN_STATES = frozenset({0, 1})
+ORDER_FULFILLED_STATUSES = frozenset({100001, 100002})
+ORDER_CREATION_WIN_QUOTE = 776160001
+ACTIVITY_COMPLETED, ACTIVITY_COMPLETED_STATUS = 1, 2
+
+captured(
+    "dataverse",
+    "Sales action parameters",
+    "ConvertQuoteToSalesOrder (QuoteId, ColumnSet, QuoteClose*; returns salesorder), WinQuote (QuoteClose, "
+    "Status), FulfillSalesOrder (OrderClose, Status): CRM 2016 Web API action pages mt607842, mt607710, "
+    "mt607784; InvalidState / InvalidStateCodeStatusCode codes and texts from data-service-errors.md",
+)
+assumed(
+    "dataverse",
+    "quote conversion effects",
+    "Active quotes are won by the conversion, Won ones converted as they are, Draft/Closed refused; the "
+    "order is price-locked with ordercreationmethod 776160001; action refusals are 400s.",
+)
+_HEADER_COPY = (
+    "name", "customerid", "pricelevelid", "transactioncurrencyid", "opportunityid", "paymenttermscode",
+    "shippingmethodcode", "requestdeliveryby", "discountamount", "discountpercentage", "freightamount",
+    "description",
+    *(f"{prefix}{part}" for prefix in ("billto_", "shipto_")
+      for part in ("line1", "line2", "line3", "city", "postalcode", "stateorprovince", "country")),
+)  # fmt: skip
+_LINE_COPY = (
+    "productid", "uomid", "quantity", "priceperunit", "ispriceoverridden", "isproductoverridden",
+    "productdescription", "manualdiscountamount", "tax", "lineitemnumber", "producttypecode", "description",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ConvertedOrder:
+    """ConvertQuoteToSalesOrder's result: the order and the columns its ColumnSet asked for (None: all)."""
+
+    table: Table
+    row: Row
+    columns: tuple[str, ...] | None
+
+
+def _table(org: Organization, logical_name: str) -> Table:
+    table = org.table(logical_name)
+    if table is None:
+        raise errors.resource_not_found(logical_name)
+    return table
+
+
+def _parameters(name: str, body: Any, allowed: frozenset[str], required: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(body, Mapping):
+        raise errors.bad_request(f"The body of {name} must be a JSON object of its parameters.")
+    for key in body:
+        if key not in allowed and not key.startswith("@"):
+            raise errors.bad_request(
+                f"The parameter '{key}' in the request payload is not a valid parameter for the operation "
+                f"'{name}'."
+            )
+    for key in required:
+        if body.get(key) is None:
+            raise errors.bad_request(f"The parameter '{key}' of the operation '{name}' is required.")
+    return dict(body)
+
+
+def _guid(name: str, value: Any) -> uuid.UUID:
+    if not isinstance(value, str) or not values.is_guid(value):
+        raise errors.bad_request(
+            f"Cannot convert the literal '{value}' of parameter '{name}' to the expected type 'Edm.Guid'."
+        )
+    return uuid.UUID(value)
+
+
+def _int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.bad_request(f"The parameter '{name}' must be an Edm.Int32, not '{value}'.")
+    return value
+
+
+def _activity(
+    org: Organization, logical_name: str, body: Any, parent_column: str
+) -> tuple[Table, dict[str, Any]]:
+    """A close activity's columns from its JSON (binds resolved), refusing a missing parent."""
+    table = _table(org, logical_name)
+    if not isinstance(body, Mapping):
+        raise errors.bad_request(f"The {logical_name} parameter must be a {logical_name} entity.")
+    changes = parse_body(table, body, creating=True, resolve=org.resolve_reference)
+    if not isinstance(changes.get(parent_column), Ref):
+        raise errors.bad_request(f"The {logical_name} must name its {parent_column} with an @odata.bind.")
+    return table, changes
+
+
+def _complete(org: Organization, changes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **changes,
+        "statecode": ACTIVITY_COMPLETED,
+        "statuscode": ACTIVITY_COMPLETED_STATUS,
+        "actualend": changes.get("actualend") or org.now_datetime(),
+    }
+
+
+def _close_quote(
+    org: Organization, quote_table: Table, quote: Row, close: dict[str, Any], *, status: int, caller: Caller
+) -> Row:
+    """Write the Completed quoteclose and make the quote Won; returns the activity."""
+    close_table = _table(org, "quoteclose")
+    activity_id = uuid.uuid4()
+    close = _complete(
+        org,
+        {
+            "quotenumber": quote.get("quotenumber"),
+            "revision": quote.get("revisionnumber"),
+            **close,
+        },
+    )
+    activity = org.platform_create(close_table, close, caller, row_id=activity_id)
+    status = QUOTE_STATUS_WON if status == -1 else status
+    org.platform_update(quote_table, quote["quoteid"], {"statecode": QUOTE_WON, "statuscode": status}, caller)
+    return activity
+
+
+def win_quote(org: Organization, body: Any, caller: Caller) -> None:
+    """WinQuote: an Active quote becomes Won, with a quoteclose activity."""
+    params = _parameters(
+        "WinQuote", body, frozenset({"QuoteClose", "Status"}), frozenset({"QuoteClose", "Status"})
+    )
+    status = _int("Status", params["Status"])
+    close_table, close = _activity(org, "quoteclose", params["QuoteClose"], "quoteid")
+    quote_table = _table(org, "quote")
+    quote_id = close["quoteid"].id
+    typed: dict[str, Value] = {
+        "QuoteClose": entity(close_table, uuid.UUID(int=0), close),
+        "Status": OptionSetValue(status),
+    }
+    with org.operation(caller, "WinQuote", table=quote_table, row_id=quote_id, parameters=typed):
+        quote = org.retrieve_row(quote_table, quote_id)
+        if quote.get("statecode") != QUOTE_ACTIVE:
+            raise errors.invalid_state()
+        event = RowEvent("WinQuote", quote_table, quote_id, before=quote, parameters=typed)
+        org.raise_before(event)
+        activity = _close_quote(org, quote_table, quote, close, status=status, caller=caller)
+        after = org.retrieve_row(quote_table, quote_id)
+        parameters = {**typed, "QuoteClose": entity(close_table, activity["activityid"], activity)}
+        org.raise_after(
+            RowEvent("WinQuote", quote_table, quote_id, before=quote, after=after, parameters=parameters)
+        )
+
+
+def fulfill_sales_order(org: Organization, body: Any, caller: Caller) -> None:
+    """FulfillSalesOrder: an Active or Submitted order becomes Fulfilled, with an orderclose activity."""
+    params = _parameters(
+        "FulfillSalesOrder", body, frozenset({"OrderClose", "Status"}), frozenset({"OrderClose", "Status"})
+    )
+    status = _int("Status", params["Status"])
+    status = 100001 if status == -1 else status
+    close_table, close = _activity(org, "orderclose", params["OrderClose"], "salesorderid")
+    order_table = _table(org, "salesorder")
+    order_id = close["salesorderid"].id
+    typed: dict[str, Value] = {
+        "OrderClose": entity(close_table, uuid.UUID(int=0), close),
+        "Status": OptionSetValue(status),
+    }
+    with org.operation(caller, "FulfillSalesOrder", table=order_table, row_id=order_id, parameters=typed):
+        order = org.retrieve_row(order_table, order_id)
+        if order.get("statecode") not in ORDER_OPEN_STATES:
+            raise errors.invalid_state()
+        if status not in ORDER_FULFILLED_STATUSES:
+            raise errors.invalid_state_status()
+        event = RowEvent("FulfillSalesOrder", order_table, order_id, before=order, parameters=typed)
+        org.raise_before(event)
+        close = _complete(org, {"ordernumber": order.get("ordernumber"), **close})
+        org.platform_create(close_table, close, caller)
+        changes = {"statecode": ORDER_FULFILLED, "statuscode": status, "datefulfilled": org.now_datetime()}
+        after = org.platform_update(order_table, order_id, changes, caller)
+        org.raise_after(
+            RowEvent("FulfillSalesOrder", order_table, order_id, before=order, after=after, parameters=typed)
+        )
+
+
+def _column_set(raw: Any, order_table: Table) -> tuple[tuple[str, ...] | None, Value]:
+    """(columns or None for all, the ColumnSet as a context value)."""
+    if raw is None:
+        raw = {"AllColumns": False, "Columns": []}
+    if not isinstance(raw, Mapping):
+        raise errors.bad_request('ColumnSet must be an object {"AllColumns": bool, "Columns": [...]}.')
+    all_columns = raw.get("AllColumns") is True
+    columns = raw.get("Columns") or []
+    if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+        raise errors.bad_request("ColumnSet.Columns must be a list of column logical names.")
+    for name in columns:
+        column = order_table.column(name)
+        if column is None or not column.readable:
+            raise errors.bad_request(f"'salesorder' entity doesn't contain attribute with Name = '{name}'.")
+    typed = OpaqueValue("ColumnSet", {"AllColumns": all_columns, "Columns": tuple(columns)})
+    return (None if all_columns else tuple(columns)), typed
+
+
+def convert_quote_to_sales_order(org: Organization, body: Any, caller: Caller) -> ConvertedOrder:
+    """ConvertQuoteToSalesOrder: a new order (and lines) from an Active or Won quote."""
+    allowed = frozenset(
+        {"QuoteId", "ColumnSet", "QuoteCloseDate", "QuoteCloseStatus", "QuoteCloseSubject",
+         "QuoteCloseDescription", "ProcessInstanceId"}
+    )  # fmt: skip
+    params = _parameters("ConvertQuoteToSalesOrder", body, allowed, frozenset({"QuoteId"}))
+    quote_id = _guid("QuoteId", params["QuoteId"])
+    quote_table, order_table = _table(org, "quote"), _table(org, "salesorder")
+    columns, typed_columns = _column_set(params.get("ColumnSet"), order_table)
+    typed: dict[str, Value] = {"QuoteId": str(quote_id), "ColumnSet": typed_columns}
+    with org.operation(
+        caller, "ConvertQuoteToSalesOrder", table=quote_table, row_id=quote_id, parameters=typed
+    ):
+        quote = org.retrieve_row(quote_table, quote_id)
+        state = quote.get("statecode")
+        if state not in (QUOTE_ACTIVE, QUOTE_WON):
+            raise errors.invalid_state()
+        org.raise_before(
+            RowEvent("ConvertQuoteToSalesOrder", quote_table, quote_id, before=quote, parameters=typed)
+        )
+        if state == QUOTE_ACTIVE:
+            close = _quote_close_from_parameters(org, params, quote)
+            status = _int("QuoteCloseStatus", params.get("QuoteCloseStatus", -1))
+            _close_quote(org, quote_table, quote, close, status=status, caller=caller)
+        order = _create_order(org, order_table, quote, caller)
+        org.raise_after(
+            RowEvent("ConvertQuoteToSalesOrder", quote_table, quote_id, before=quote, parameters=typed)
+        )
+        return ConvertedOrder(order_table, org.retrieve_row(order_table, order["salesorderid"]), columns)
+
+
+def _quote_close_from_parameters(org: Organization, params: Mapping[str, Any], quote: Row) -> dict[str, Any]:
+    close_table = _table(org, "quoteclose")
+    body: dict[str, Any] = {
+        "subject": params.get("QuoteCloseSubject") or f"Quote won: {quote.get('name') or ''}"
+    }
+    if params.get("QuoteCloseDescription") is not None:
+        body["description"] = params["QuoteCloseDescription"]
+    if params.get("QuoteCloseDate") is not None:
+        body["actualend"] = params["QuoteCloseDate"]
+    changes = parse_body(close_table, body, creating=True, resolve=org.resolve_reference)
+    changes["quoteid"] = Ref("quote", quote["quoteid"])
+    return changes
+
+
+def _create_order(org: Organization, order_table: Table, quote: Row, caller: Caller) -> Row:
+    header = {name: quote.get(name) for name in _HEADER_COPY if quote.get(name) is not None}
+    header.update(
+        quoteid=Ref("quote", quote["quoteid"]),
+        ispricelocked=True,
+        ordercreationmethod=ORDER_CREATION_WIN_QUOTE,
+    )
+    order = org.platform_create(order_table, header, caller)
+    line_table = _table(org, "salesorderdetail")
+    lines = [
+        line
+        for line in org.store.rows("quotedetail")
+        if isinstance(line.get("quoteid"), Ref) and line["quoteid"].id == quote["quoteid"]
+    ]
+    lines.sort(key=_line_order)
+    for line in lines:
+        values = {name: line.get(name) for name in _LINE_COPY if line.get(name) is not None}
+        values.update(
+            salesorderid=Ref("salesorder", order["salesorderid"]),
+            quotedetailid=Ref("quotedetail", line["quotedetailid"]),
+            salesorderdetailname=line.get("productdescription"),
+        )
+        org.platform_create(line_table, values, caller)
+    return order
+
+
+def _line_order(line: Row) -> tuple[int, Any]:
+    number = line.get("lineitemnumber")
+    return (number if isinstance(number, int) else 0, line.get("createdon"))
+
+
+ACTIONS: Mapping[str, Callable[[Organization, Any, Caller], Any]] = {
+    "ConvertQuoteToSalesOrder": convert_quote_to_sales_order,
+    "WinQuote": win_quote,
+    "FulfillSalesOrder": fulfill_sales_order,
+}
