@@ -7,17 +7,26 @@ token cache) across calls, as the Functions worker keeps the module loaded betwe
 from __future__ import annotations
 
 import functools
+import ssl
 from dataclasses import dataclass
+
+import httpx
+from azure.core.credentials import TokenCredential
 
 from shared.config import (
     AppSettings,
     ConfigError,
+    DataverseSettings,
     EntraSettings,
+    IfsSettings,
     SecretsSettings,
     StorageSettings,
     TokenCacheSettings,
     parse_key_bytes,
 )
+from shared.dataverse.client import DataverseClient
+from shared.ifs.auth import IfsTokenProvider
+from shared.ifs.client import IfsClient
 from shared.platform.credentials import build_credential
 from shared.platform.encryption import Cipher
 from shared.platform.secrets import SecretProvider, build_secret_provider
@@ -57,7 +66,7 @@ def storage(settings: AppSettings) -> StorageServices:
 
 @functools.lru_cache(maxsize=4)
 def _vault_provider(secrets: SecretsSettings, entra: EntraSettings) -> SecretProvider:
-    return build_secret_provider(secrets, {}, build_credential(entra))
+    return build_secret_provider(secrets, {}, _credential(entra))
 
 
 def secret_provider(settings: AppSettings) -> SecretProvider:
@@ -79,3 +88,26 @@ def token_cache(settings: AppSettings) -> EncryptedTokenCache:
                 "token_cache", [f"TOKEN_ENCRYPTION_KEY from Key Vault is invalid: {exc}"]
             ) from exc
     return EncryptedTokenCache(storage(settings).tables, Cipher(key))
+
+
+def ifs_client(settings: AppSettings, http: httpx.Client) -> IfsClient:
+    """An IfsClient for the tenant: tokens in the encrypted cache, the secret from settings or vault."""
+    ifs = settings.get(IfsSettings)
+    provider = secret_provider(settings)
+    tokens = IfsTokenProvider.from_settings(
+        http, ifs, token_cache(settings), secret=lambda: provider.get("IFS_CLIENT_SECRET")
+    )
+    return IfsClient.from_settings(http, ifs, tokens)
+
+
+def dataverse_client(settings: AppSettings, *, verify: ssl.SSLContext | bool = True) -> DataverseClient:
+    """A DataverseClient for the configured environment, with the configured Entra credential."""
+    return DataverseClient.from_settings(
+        settings.get(DataverseSettings), _credential(settings.get(EntraSettings)), verify=verify
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _credential(entra: EntraSettings) -> TokenCredential:
+    # One credential per identity: azure-identity caches its tokens inside the credential object.
+    return build_credential(entra)

@@ -215,8 +215,9 @@ CATALOG: tuple[Setting, ...] = (
     Setting(
         "IFS_CLIENT_SECRET",
         "ifs",
-        "Secret of the IAM client (a Key Vault reference in Azure).",
+        "Secret of the IAM client; without it, KEY_VAULT_URL must be set (secret ifs-client-secret).",
         "change-me",
+        default="",
         secret=True,
     ),
     Setting(
@@ -375,6 +376,20 @@ class SettingsReader:
         """A non-empty string."""
         return self._raw(name) or ""
 
+    def vaulted(self, name: str) -> str | None:
+        """A secret setting that may live in Key Vault instead: its value, or None to read it from the vault.
+
+        Missing is a problem only when KEY_VAULT_URL is not set either.
+        """
+        value = self.text(name)
+        if value:
+            return value
+        if not self.text("KEY_VAULT_URL"):
+            self.problems.append(
+                f"{name} is missing (set it, or set KEY_VAULT_URL to read it from Key Vault)"
+            )
+        return None
+
     def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
         """An integer within optional bounds."""
 
@@ -489,13 +504,9 @@ class TokenCacheSettings:
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
         """Read TOKEN_ENCRYPTION_KEY; without it, KEY_VAULT_URL must say where to read it from."""
-        if reader.text("TOKEN_ENCRYPTION_KEY"):
-            return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
-        if not reader.text("KEY_VAULT_URL"):
-            reader.problems.append(
-                "TOKEN_ENCRYPTION_KEY is missing (set it, or set KEY_VAULT_URL to read it from Key Vault)"
-            )
-        return cls(encryption_key=None)
+        if reader.vaulted("TOKEN_ENCRYPTION_KEY") is None:
+            return cls(encryption_key=None)
+        return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
 
 
 @dataclass(frozen=True)
@@ -721,7 +732,7 @@ class IfsSettings:
     base_url: str
     realm: str
     client_id: str
-    client_secret: str
+    client_secret: str | None  # None: read IFS_CLIENT_SECRET from Key Vault
     scope: str
     token_refresh_margin_seconds: int
     api_path: str
@@ -754,7 +765,7 @@ class IfsSettings:
             base_url=reader.url("IFS_BASE_URL"),
             realm=reader.pattern("IFS_REALM", r"[A-Za-z0-9_.-]+", "a realm name (letters, digits, _ . -)"),
             client_id=reader.text("IFS_CLIENT_ID"),
-            client_secret=reader.text("IFS_CLIENT_SECRET"),
+            client_secret=reader.vaulted("IFS_CLIENT_SECRET"),
             scope=reader.text("IFS_SCOPE"),
             token_refresh_margin_seconds=reader.integer(
                 "IFS_TOKEN_REFRESH_MARGIN_SECONDS", minimum=0, maximum=150

@@ -35,7 +35,7 @@ class IfsTokenProvider:
         *,
         token_url: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | Callable[[], str],
         scope: str,
         cache: TokenCache,
         refresh_margin_seconds: float = 30.0,
@@ -62,15 +62,22 @@ class IfsTokenProvider:
         settings: IfsSettings,
         cache: TokenCache,
         *,
+        secret: Callable[[], str] | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> IfsTokenProvider:
-        """A provider for the tenant and client named in ``settings``."""
+        """A provider for the tenant and client named in ``settings``.
+
+        ``secret`` supplies the client secret when the settings leave it to Key Vault.
+        """
+        client_secret = settings.client_secret if settings.client_secret is not None else secret
+        if client_secret is None:
+            raise ValueError("IFS_CLIENT_SECRET is not in the settings: pass secret= (the secret provider)")
         return cls(
             http,
             token_url=settings.token_url,
             client_id=settings.client_id,
-            client_secret=settings.client_secret,
+            client_secret=client_secret,
             scope=settings.scope,
             cache=cache,
             refresh_margin_seconds=settings.token_refresh_margin_seconds,
@@ -105,7 +112,8 @@ class IfsTokenProvider:
         form = {
             "grant_type": "client_credentials",
             "client_id": self._client_id,
-            "client_secret": self._client_secret,
+            # A callable is asked on every fetch, so a secret rotated in Key Vault is picked up.
+            "client_secret": self._client_secret() if callable(self._client_secret) else self._client_secret,
             "scope": self._scope,
         }
         request = self._http.build_request(

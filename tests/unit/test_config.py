@@ -15,6 +15,7 @@ from shared.config import (
     ConfigError,
     DevhostSettings,
     HeartbeatSettings,
+    IfsSettings,
     StorageSettings,
     TokenCacheSettings,
 )
@@ -111,3 +112,15 @@ def test_every_setting_is_documented() -> None:
     for setting in CATALOG:
         assert setting.name in sample, f"{setting.name} missing from local.settings.sample.json"
         assert f"`{setting.name}`" in readme, f"{setting.name} missing from README"
+
+
+def test_vaulted_secret_is_required_only_without_a_vault() -> None:
+    """IFS_CLIENT_SECRET missing is a problem without KEY_VAULT_URL, and None (read it later) with one."""
+    base = {"IFS_BASE_URL": "https://acme.ifs.cloud", "IFS_REALM": "acme1", "IFS_CLIENT_ID": "c"}
+    with pytest.raises(ConfigError, match="IFS_CLIENT_SECRET is missing"):
+        AppSettings(base).get(IfsSettings)
+    assert (
+        AppSettings(base | {"KEY_VAULT_URL": "https://v.vault.azure.net"}).get(IfsSettings).client_secret
+        is None
+    )
+    assert AppSettings(base | {"IFS_CLIENT_SECRET": "s"}).get(IfsSettings).client_secret == "s"
