@@ -60,12 +60,16 @@ class Store:
         self._undo: list[tuple[str, uuid.UUID, Row | None]] | None = None
         # (on commit, on rollback) callbacks waiting for the open transaction's outcome
         self._outcome: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        # Bumped whenever rows change without a journal entry (clear, rollback): indexes built by following
+        # the journal (alternate keys) must then be rebuilt.
+        self.generation = 0
 
     def clear(self) -> None:
         """Forget every row (the version counter keeps counting: ETags never repeat)."""
         with self.lock:
             self._rows.clear()
             self.journal.clear()
+            self.generation += 1
 
     @property
     def version(self) -> int:
@@ -86,6 +90,10 @@ class Store:
     def iter_live(self, logical_name: str) -> Iterator[Row]:
         """The table's rows themselves, for read-only scans under ``lock`` (no copies)."""
         return iter(self._rows.get(logical_name, {}).values())
+
+    def live(self, logical_name: str, row_id: uuid.UUID) -> Row | None:
+        """The row itself (no copy), for read-only use under ``lock``."""
+        return self._rows.get(logical_name, {}).get(row_id)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -109,6 +117,7 @@ class Store:
                     else:
                         rows[row_id] = previous
                 del self.journal[journal_length:]
+                self.generation += 1
                 self._undo, waiting, self._outcome = None, self._outcome, []
                 for _commit, rollback in waiting:
                     rollback()

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from simulators.dataverse.keys import Locator
 from simulators.dataverse.store import Store
+from tests.unit.dataverse.simulated_org import fresh_org
 
 
 class AbandonedError(Exception):
@@ -92,3 +94,24 @@ def test_an_outer_failure_undoes_a_committed_inner_transaction() -> None:
         abandoned(store, committed_inner)
     assert store.get("t", inner) is None
     assert store.journal == []
+
+
+def test_alternate_key_lookups_follow_a_rollback() -> None:
+    """A key value changed inside a failed transaction is found under its old value again, not the new one."""
+    simulated = fresh_org()
+    simulated.key("account", "accountnumber")
+    row, _ = simulated.upsert("account", "accountnumber='OLD'", {"name": "A"})
+    table = simulated.table("account")
+
+    def renumber() -> None:
+        simulated.org.update(
+            table, Locator("x", id=row["accountid"]), {"accountnumber": "NEW"}, simulated.caller
+        )
+        assert simulated.org.keys.find(table, {"accountnumber": "new"}) is not None
+
+    with pytest.raises(AbandonedError):
+        abandoned(simulated.org.store, renumber)
+    assert simulated.org.keys.find(table, {"accountnumber": "NEW"}) is None
+    found = simulated.org.keys.find(table, {"accountnumber": "old"})
+    assert found is not None
+    assert found["accountid"] == row["accountid"]
