@@ -181,7 +181,10 @@ class BulkUpserter:
                             row.index, row.key, ok=False, via="none", error=stopped
                         )
                 break
-        return [result for result in results if result is not None]
+        finished = [result for result in results if result is not None]
+        if len(finished) != len(rows):  # every row must be accounted for, never dropped
+            raise RuntimeError(f"{len(rows) - len(finished)} rows were left without a result")
+        return finished
 
     def _chunk(
         self,
@@ -246,7 +249,10 @@ class BulkUpserter:
                         results[row.index] = self._from_outcome(row, outcome, pk)
                     continue
             for row in piece:
-                results[row.index] = self._single(entity_set, row, pk)
+                result = self._single(entity_set, row, pk)
+                results[row.index] = result
+                if isinstance(result.error, DataverseError) and result.error.transient:
+                    return result.error
         return None
 
     def _patch(self, row: _Pending, pk: str) -> BatchOperation:

@@ -92,3 +92,19 @@ def test_batch_limits_are_checked_before_sending(dataverse: DataverseStack) -> N
         execute_batch(client, [])
     with pytest.raises(ValueError, match="at most 1000"):
         execute_batch(client, [BatchOperation("GET", "WhoAmI")] * 1001)
+
+
+def test_polymorphic_lookups_name_their_navigation_property(dataverse: DataverseStack) -> None:
+    """A task's regarding account is annotated with regardingobjectid_account_task."""
+    client = dataverse.client()
+    account = client.create("accounts", {"name": "A"}).id
+    task = client.create(
+        "tasks", {"subject": "call", "regardingobjectid_account_task@odata.bind": f"/accounts({account})"}
+    ).id
+    assert task is not None
+    row = client.get("tasks", task, select=["subject", "_regardingobjectid_value"], annotations="*")
+    assert row is not None
+    assert row["_regardingobjectid_value@Microsoft.Dynamics.CRM.associatednavigationproperty"] == (
+        "regardingobjectid_account_task"
+    )
+    assert row["_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"

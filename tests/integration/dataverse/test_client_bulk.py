@@ -218,3 +218,21 @@ def test_chunk_count_follows_chunk_size(dataverse: DataverseStack) -> None:
     )
     assert all(r.ok for r in results)
     assert calls(dataverse)["UpsertMultiple"] == math.ceil(1001 / 250)
+
+
+def test_single_requests_stop_at_persistent_throttling(dataverse: DataverseStack) -> None:
+    """Without bulk and $batch a PATCH throttled past the retries stops the run; nothing more is sent."""
+    prepare(dataverse, bulk=False)
+    dataverse.simulator.admin.faults.set_plan(
+        FaultPlan.from_json(
+            {"script": [{"kind": "throttle", "retry_after": 1, "times": 100}], "methods": ["PATCH"]}
+        )
+    )
+    client = dataverse.client(retry=RetryPolicy(attempts=2))
+    with recording_waits(advance=dataverse.clock.advance):
+        results = BulkUpserter(client, use_bulk=False, use_batch=False).upsert_many(
+            "accounts", "account", accounts(5)
+        )
+    assert [r.via for r in results] == ["single", "none", "none", "none", "none"]
+    assert all(isinstance(r.error, ThrottledError) for r in results)
+    assert calls(dataverse) == Counter({"single": 2})
