@@ -10,6 +10,10 @@ into typed ``DataverseError``s. The record operations on top:
 - ``create`` (POST), ``update`` (PATCH with ``If-Match``: never creates), ``upsert`` (PATCH by alternate key
   or GUID), ``delete``; ``who_am_i``.
 
+Built on ``send`` in their own modules: ``batch.execute_batch`` ($batch and change sets),
+``bulk.BulkUpserter`` (UpsertMultiple → $batch → single requests, per-record results) and
+``changes.changes``/``change_pages`` (change tracking with delta tokens).
+
 Retries follow ARCHITECTURE.md: reads, upserts, updates and deletes are idempotent and are retried on 429,
 5xx, timeouts and connection errors, honouring ``Retry-After``. A create (POST) is not idempotent, so it is
 retried only when the server cannot have executed it: a connection never made, or a 429 (service
@@ -21,7 +25,7 @@ from __future__ import annotations
 import re
 import ssl
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
@@ -150,10 +154,12 @@ class DataverseClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool,
         on_attempt: Callable[[int], None] | None = None,
+        accept: Collection[int] = (),
     ) -> httpx.Response:
         """Send one Web API request through the retry policy; DataverseError for an error response.
 
-        ``headers`` are added to (and may override) the standard ones; a 304 is returned, not raised.
+        ``headers`` are added to (and may override) the standard ones; a 304 is returned, not raised, and
+        so is any status in ``accept`` (a ``$batch`` that stopped at a failure answers 400 with the parts).
         """
         request_headers = {
             "Accept": "application/json",
@@ -180,7 +186,7 @@ class DataverseClient:
             raise DataverseUnavailableError(
                 0, "", f"{type(exc).__name__}: {exc}", method=method, url=str(request.url)
             ) from exc
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in accept:
             response.read()
             raise error_from_response(response)
         return response

@@ -26,6 +26,8 @@ THROTTLING_CODES = {
     "0x80072326": "concurrency",
 }
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# How a 400 says a delta token has expired (the simulator's assumed wording; adjust when a capture exists).
+DELTA_TOKEN_EXPIRED_TEXTS: tuple[str, ...] = ("delta token", "expired")
 
 
 class DataverseError(Exception):
@@ -94,6 +96,14 @@ class ServerError(DataverseError):
     """5xx: the service failed."""
 
 
+class DeltaTokenExpiredError(BadRequestError):
+    """A change-tracking delta token older than the org keeps changes (ExpireChangeTrackingInDays, 7 days).
+
+    The remedy is a full read without a token. Dataverse's exact answer is not published ("the system
+    throws an exception"); it is recognised by ``DELTA_TOKEN_EXPIRED_TEXTS`` in a 400's message.
+    """
+
+
 def _body_error(response: httpx.Response) -> tuple[str, str]:
     try:
         document: Any = json.loads(response.content or b"null")
@@ -124,7 +134,8 @@ def error_from_response(response: httpx.Response) -> DataverseError:
     status = response.status_code
     cls: type[DataverseError]
     if status == 400:
-        cls = BadRequestError
+        expired = all(text in message.lower() for text in DELTA_TOKEN_EXPIRED_TEXTS)
+        cls = DeltaTokenExpiredError if expired else BadRequestError
     elif status == 401:
         cls = AuthenticationError
     elif status == 403:

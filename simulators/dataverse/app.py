@@ -125,6 +125,48 @@ assumed(
     "customizationlevel, isvisible and categoryname values, and 405 NotSupported for writes to sdkmessages/"
     "sdkmessagefilters, are assumed (simulators/dataverse/sdkmessages.py).",
 )
+captured(
+    "dataverse",
+    "$batch responses",
+    "batchresponse_ multipart, nested changesetresponse_ echoing Content-ID, 204 parts with Location and "
+    "OData-EntityId, error parts with REQ_ID, 400 without and 200 with Prefer: odata.continue-on-error, "
+    "'Content-ID Reference: '$1' does not exist in the batch context.' -- "
+    "execute-batch-operations-using-web-api.md, tests/vectors/dataverse/http-exchanges/batch-*",
+)
+assumed(
+    "dataverse",
+    "$batch edge cases",
+    "Texts for more than 1000 requests, nested batches and GET in a change set; the responses of the "
+    "requests before a failure are returned too; a stopped batch is 400 whatever failed "
+    "(simulators/dataverse/batch.py).",
+)
+captured(
+    "dataverse",
+    "bulk actions",
+    "CreateMultiple 200 {@odata.context …#Microsoft.Dynamics.CRM.CreateMultipleResponse, Ids}, "
+    "UpdateMultiple and UpsertMultiple 204 -- bulk-operations.md, "
+    "tests/vectors/dataverse/http-exchanges/{create,update,upsert}multiple.*",
+)
+assumed(
+    "dataverse",
+    "bulk action errors",
+    "Unsupported table (400 NotSupported, MessageProcessor wording), missing @odata.type, UpdateMultiple "
+    "without the primary key, UpsertMultiple duplicates (400 DuplicateRecord): bulk.py.",
+)
+captured(
+    "dataverse",
+    "change tracking",
+    "Preference-Applied: odata.track-changes, @odata.deltaLink with "
+    "$deltatoken=<version>!<MM/dd/yyyy HH:mm:ss>, $delta context, $deletedEntity items, new/updated before "
+    "deleted, the refusal of $filter/$orderby/$expand/$top -- "
+    "use-change-tracking-synchronize-data-external-systems.md, tests/vectors/.../change-tracking-*",
+)
+assumed(
+    "dataverse",
+    "change tracking token errors",
+    "Expired (older than ExpireChangeTrackingInDays) and malformed delta tokens are 400 with the texts in "
+    "simulators/dataverse/tracking.py; the article only says 'the system throws an exception'.",
+)
 assumed(
     "dataverse",
     "alternate key index build time",
@@ -149,6 +191,7 @@ class Settings:
     webhook_timeout_seconds: float = 60.0  # how long a webhook call may take (the documented 60 s)
     webhook_ca_file: str | None = None  # CA bundle trusted for https webhook endpoints (None: the default)
     setstate_steps_on_update: bool = False  # also fire SetState steps for state changes made by Update
+    expire_change_tracking_days: float = 7  # Organization.ExpireChangeTrackingInDays (delta token lifetime)
 
 
 def throttle_fault_response(fault: Fault) -> Response:
@@ -195,7 +238,11 @@ class DataverseSimulator:
     # -- state -----------------------------------------------------------------------------------------
 
     def _new_org(self) -> Organization:
-        org = Organization(now=self.clock.now, key_activation_seconds=self.settings.key_activation_seconds)
+        org = Organization(
+            now=self.clock.now,
+            key_activation_seconds=self.settings.key_activation_seconds,
+            expire_change_tracking_days=self.settings.expire_change_tracking_days,
+        )
         for table in self._extra_tables:
             org.add_table(table)
         seed_fresh_org(

@@ -132,6 +132,24 @@ def _comparable(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
 
+@dataclass
+class _Index:
+    """One Active key's unique index: key values → row id, kept current by following the store's journal."""
+
+    generation: int
+    position: int  # journal entries applied so far
+    by_values: dict[tuple[Any, ...], uuid.UUID] = field(default_factory=dict)
+    by_row: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
+
+    def add(self, row_id: uuid.UUID, found: tuple[Any, ...] | None) -> None:
+        old = self.by_row.pop(row_id, None)
+        if old is not None and self.by_values.get(old) == row_id:
+            del self.by_values[old]
+        if found is not None:
+            self.by_values[found] = row_id
+            self.by_row[row_id] = found
+
+
 class Keys:
     """The alternate keys of every table, their index status, and key-based lookups."""
 
@@ -140,11 +158,35 @@ class Keys:
         self._now = now
         self.activation_seconds = activation_seconds
         self._keys: dict[str, list[EntityKey]] = {}
+        self._indexes: dict[uuid.UUID, _Index] = {}  # by key MetadataId
 
     def clear(self) -> None:
         """Forget every key."""
         with self._store.lock:
             self._keys.clear()
+            self._indexes.clear()
+
+    def _index(self, table: Table, key: EntityKey) -> _Index:
+        """The key's index, brought up to date (call under the store lock).
+
+        Lookups by key happen on every upsert and uniqueness is checked on every write, so scanning the
+        table each time would make a bulk load quadratic; the index follows the journal instead and is
+        rebuilt only after a rollback or a clear (which change rows without journal entries).
+        """
+        store = self._store
+        index = self._indexes.get(key.metadata_id)
+        if index is None or index.generation != store.generation or index.position > len(store.journal):
+            index = _Index(store.generation, len(store.journal))
+            for existing in store.iter_live(table.logical_name):
+                index.add(existing[table.primary_id], _row_key_values(existing, key.attributes))
+            self._indexes[key.metadata_id] = index
+            return index
+        for change in store.journal[index.position :]:
+            if change.logical_name == table.logical_name:
+                current = store.live(table.logical_name, change.id)
+                index.add(change.id, None if current is None else _row_key_values(current, key.attributes))
+        index.position = len(store.journal)
+        return index
 
     def define(
         self,
@@ -277,13 +319,26 @@ class Keys:
 
     def find(self, table: Table, key_values: Mapping[str, Any]) -> Row | None:
         """The row whose key columns hold ``key_values`` (lookup values given as UUIDs)."""
-        wanted = tuple(_comparable(v) for v in key_values.values())
-        names = tuple(key_values)
         with self._store.lock:
-            for row in self._store.iter_live(table.logical_name):
-                if _row_key_values(row, names) == wanted:
-                    return dict(row)
-        return None
+            key = next(
+                (
+                    k
+                    for k in self._refresh(table)
+                    if k.status is IndexStatus.ACTIVE and set(k.attributes) == set(key_values)
+                ),
+                None,
+            )
+            if key is None:  # not an Active key's columns: look row by row
+                names = tuple(key_values)
+                wanted = tuple(_comparable(v) for v in key_values.values())
+                for row in self._store.iter_live(table.logical_name):
+                    if _row_key_values(row, names) == wanted:
+                        return dict(row)
+                return None
+            row_id = self._index(table, key).by_values.get(
+                tuple(_comparable(key_values[name]) for name in key.attributes)
+            )
+            return self._store.get(table.logical_name, row_id) if row_id is not None else None
 
     def conflict(self, table: Table, row: Row, row_id: uuid.UUID) -> EntityKey | None:
         """An Active key that ``row`` would duplicate in another row, if any (call under the store lock)."""
@@ -293,7 +348,7 @@ class Keys:
             found = _row_key_values(row, key.attributes)
             if found is None:
                 continue
-            for other in self._store.iter_live(table.logical_name):
-                if other[table.primary_id] != row_id and _row_key_values(other, key.attributes) == found:
-                    return key
+            holder = self._index(table, key).by_values.get(found)
+            if holder is not None and holder != row_id:
+                return key
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from simulators.dataverse import errors, values
 from simulators.dataverse.store import Ref
@@ -24,8 +25,8 @@ BIND = "@odata.bind"
 
 
 def record_path(url: str) -> str:
-    """``accounts(<id>)`` from any spelling of a record URL (absolute, rooted or relative)."""
-    return _SERVICE_ROOT.sub("", url).lstrip("/")
+    """``accounts(<id>)`` from any spelling of a record URL (absolute, rooted, relative; percent-decoded)."""
+    return unquote(_SERVICE_ROOT.sub("", url).lstrip("/"))
 
 
 def parse_body(table: Table, body: Any, *, creating: bool, resolve: ResolveReference) -> dict[str, Any]:

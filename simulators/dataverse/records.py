@@ -92,8 +92,11 @@ class Organization:
         now: Callable[[], float],
         key_activation_seconds: float = 1.0,
         tables: Iterable[Table] = TABLES,
+        expire_change_tracking_days: float = 7,
     ) -> None:
         self.now = now
+        # Organization.ExpireChangeTrackingInDays: how long a change-tracking delta token stays valid.
+        self.expire_change_tracking_days = expire_change_tracking_days
         self.store = Store()
         self.keys = Keys(self.store, now, key_activation_seconds)
         self._tables: dict[str, Table] = {}
@@ -219,8 +222,12 @@ class Organization:
                     self.pipeline.rolled_back(operation)
                 raise
             self._operation = None
-            if self.pipeline is not None:
-                self.pipeline.committed(operation)
+            pipeline = self.pipeline
+            if pipeline is not None:
+                # Inside a $batch change set the request commits only with the whole change set.
+                self.store.after_outcome(
+                    lambda: pipeline.committed(operation), lambda: pipeline.rolled_back(operation)
+                )
 
     def raise_before(self, event: RowEvent) -> None:
         """Run the pre-operation stages for ``event`` (nothing outside an operation or without a pipeline)."""

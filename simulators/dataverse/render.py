@@ -126,8 +126,15 @@ def _lookup_annotations(
         if target is not None and row is not None:
             found[prefix + FORMATTED] = row.get(target.primary_name)
     if annotations.wants(NAVIGATION):
-        column = table.columns[column_name]
-        nav = f"{column_name}_{value.logical_name}" if column.per_target_navigation else column_name
+        # The navigation property leading to this target: customerid_account, regardingobjectid_account_task.
+        nav = next(
+            (
+                n.name
+                for n in table.navigations.values()
+                if n.column == column_name and value.logical_name in n.targets
+            ),
+            column_name,
+        )
         found[prefix + NAVIGATION] = nav
     if annotations.wants(LOGICAL_NAME):
         found[prefix + LOGICAL_NAME] = value.logical_name

@@ -11,7 +11,10 @@ answered from it. Operations that read, check and write (an upsert, an If-Match 
 across all three, which is how the simulator keeps them atomic under concurrent requests.
 
 ``transaction()`` makes a group of writes all-or-nothing, as one Dataverse request is: an exception inside
-it puts every row and the journal back as they were (version numbers stay used, so ETags never repeat).
+it puts every row and the journal back as they were (version numbers stay used, so ETags never repeat), so
+change tracking never sees a rolled-back write. Nested transactions join the outermost one, which is how a
+``$batch`` change set makes several requests one transaction; ``after_outcome`` lets an inner request wait
+for the outermost transaction's outcome before it acts on its commit (webhook deliveries).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,12 +58,18 @@ class Store:
         self.journal: list[Change] = []
         # (table, id, the row before) per write of the open transaction; None outside one
         self._undo: list[tuple[str, uuid.UUID, Row | None]] | None = None
+        # (on commit, on rollback) callbacks waiting for the open transaction's outcome
+        self._outcome: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        # Bumped whenever rows change without a journal entry (clear, rollback): indexes built by following
+        # the journal (alternate keys) must then be rebuilt.
+        self.generation = 0
 
     def clear(self) -> None:
         """Forget every row (the version counter keeps counting: ETags never repeat)."""
         with self.lock:
             self._rows.clear()
             self.journal.clear()
+            self.generation += 1
 
     @property
     def version(self) -> int:
@@ -81,6 +90,10 @@ class Store:
     def iter_live(self, logical_name: str) -> Iterator[Row]:
         """The table's rows themselves, for read-only scans under ``lock`` (no copies)."""
         return iter(self._rows.get(logical_name, {}).values())
+
+    def live(self, logical_name: str, row_id: uuid.UUID) -> Row | None:
+        """The row itself (no copy), for read-only use under ``lock``."""
+        return self._rows.get(logical_name, {}).get(row_id)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -104,9 +117,22 @@ class Store:
                     else:
                         rows[row_id] = previous
                 del self.journal[journal_length:]
+                self.generation += 1
+                self._undo, waiting, self._outcome = None, self._outcome, []
+                for _commit, rollback in waiting:
+                    rollback()
                 raise
-            finally:
-                self._undo = None
+            self._undo, waiting, self._outcome = None, self._outcome, []
+            for commit, _rollback in waiting:
+                commit()
+
+    def after_outcome(self, on_commit: Callable[[], None], on_rollback: Callable[[], None]) -> None:
+        """``on_commit`` once the open transaction commits (at once if none is open), else ``on_rollback``."""
+        with self.lock:
+            if self._undo is None:
+                on_commit()
+            else:
+                self._outcome.append((on_commit, on_rollback))
 
     def _remember(self, logical_name: str, row_id: uuid.UUID) -> None:
         if self._undo is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal
 
@@ -110,6 +110,18 @@ class Navigation:
 
 
 @dataclass(frozen=True)
+class CollectionNavigation:
+    """A collection-valued navigation property (``accounts(<id>)/Account_Tasks``).
+
+    It leads to the rows of ``table`` whose lookup ``column`` names the row.
+    """
+
+    name: str
+    table: str
+    column: str
+
+
+@dataclass(frozen=True)
 class Table:
     """A table (entity): its names, columns and navigation properties."""
 
@@ -125,6 +137,7 @@ class Table:
     change_tracking: bool = False
     navigations: Mapping[str, Navigation] = field(default_factory=dict)
     api_writable: bool = True  # False: a system table the Web API only reads (sdkmessage, sdkmessagefilter)
+    collections: Mapping[str, CollectionNavigation] = field(default_factory=dict)
 
     def column(self, name: str) -> Column | None:
         """The column called ``name`` (logical name), if any."""
@@ -247,6 +260,7 @@ def _table(
     stateful: bool = True,
     api_writable: bool = True,
     primary_id: str | None = None,
+    collections: Iterable[CollectionNavigation] = (),
 ) -> Table:
     primary_id = primary_id or f"{logical_name}id"
     system = [
@@ -289,6 +303,7 @@ def _table(
         change_tracking=change_tracking,
         navigations=_navigations(all_columns.values()),
         api_writable=api_writable,
+        collections={c.name: c for c in collections},
     )
 
 
@@ -375,6 +390,7 @@ def _tables() -> list[Table]:
                 Column("address1_latitude", Kind.DOUBLE),
                 Column("address1_longitude", Kind.DOUBLE),
                 text("telephone1", 50),
+                text("fax", 50),
                 text("emailaddress1", 100),
                 text("websiteurl", 200),
                 Column("numberofemployees", Kind.INTEGER),
@@ -384,9 +400,11 @@ def _tables() -> list[Table]:
                 EXCHANGE_RATE,
                 lookup("primarycontactid", "contact"),
                 lookup("parentaccountid", "account"),
+                lookup("originatingleadid", "lead"),
             ],
             metadata_id="70816501-edb9-4740-a16c-6a5efbc05d84",
             change_tracking=True,
+            collections=[CollectionNavigation("Account_Tasks", "task", "regardingobjectid")],
         ),
         _table(
             "contact", "contacts", "Contact", 2, "fullname", ownership="UserOwned",
@@ -589,6 +607,7 @@ def _tables() -> list[Table]:
             ],
             states=(0, 1, 2, 3),
             change_tracking=True,
+            collections=[CollectionNavigation("quote_details", "quotedetail", "quoteid")],
         ),
         _table(
             "quotedetail", "quotedetails", "QuoteDetail", 1085, "productidname", ownership="UserOwned",
@@ -626,6 +645,7 @@ def _tables() -> list[Table]:
             ],
             states=(0, 1, 2, 3, 4),
             change_tracking=True,
+            collections=[CollectionNavigation("order_details", "salesorderdetail", "salesorderid")],
         ),
         _table(
             "salesorderdetail", "salesorderdetails", "SalesOrderDetail", 1089, "salesorderdetailname",
@@ -656,6 +676,9 @@ def _tables() -> list[Table]:
             ],
             stateful=False,
             api_writable=False,
+            collections=[
+                CollectionNavigation("sdkmessageid_sdkmessagefilter", "sdkmessagefilter", "sdkmessageid")
+            ],
         ),
         _table(
             "sdkmessagefilter", "sdkmessagefilters", "SdkMessageFilter", 4607, "name",
@@ -794,7 +817,34 @@ def _tables() -> list[Table]:
             ],
             states=(0, 1, 2, 3),
         ),
+        _task(),
     ]  # fmt: skip
+
+
+# Tables a task can be regarding (its polymorphic regardingobjectid), each with its own navigation property.
+_REGARDING = ("account", "contact", "lead", "opportunity", "quote", "salesorder")
+
+
+def _task() -> Table:
+    """The task activity (the $batch article's examples): primary key ``activityid``, subject of 200."""
+    base = _table(
+        "task", "tasks", "Task", 4212, "subject", ownership="UserOwned", primary_id="activityid",
+        states=(0, 1, 2), change_tracking=True,
+        columns=[
+            text("subject", 200, "ApplicationRequired"),
+            memo("description"),
+            Column("regardingobjectid", Kind.LOOKUP, targets=_REGARDING),
+            Column("scheduledend", Kind.DATETIME),
+            choice("prioritycode", 0, 1, 2, default=1),
+            Column("percentcomplete", Kind.INTEGER),
+        ],
+    )  # fmt: skip
+    # A polymorphic lookup has one navigation property per target: regardingobjectid_account_task, …
+    navigations = {k: v for k, v in base.navigations.items() if v.column != "regardingobjectid"}
+    for target in _REGARDING:
+        name = f"regardingobjectid_{target}_task"
+        navigations[name] = Navigation(name, "regardingobjectid", (target,))
+    return replace(base, navigations=navigations)
 
 
 TABLES: tuple[Table, ...] = tuple(_tables())

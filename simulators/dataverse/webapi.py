@@ -11,6 +11,12 @@ answers as Dataverse does (shapes from the upsert and conditional-operations art
 - ``GET|PATCH|DELETE <set>(<id or key>)``: retrieve (``If-None-Match`` → 304), upsert/update
   (``If-Match``/``If-None-Match``; 204 with ``OData-EntityId`` naming the URL's key, or 201/200 with the
   record), delete.
+- ``GET <set>(<id or key>)/<collection navigation>`` (``accounts(…)/Account_Tasks``) and ``GET
+  <set>/$count`` (a plain-text number).
+- ``GET <set>`` with ``Prefer: odata.track-changes`` or a ``$deltatoken``: change tracking
+  (``tracking.py``).
+- ``POST <set>/Microsoft.Dynamics.CRM.CreateMultiple|UpdateMultiple|UpsertMultiple`` (``bulk.py``) and
+  ``POST $batch`` (``batch.py``).
 - ``GET WhoAmI``; ``GET EntityDefinitions[(LogicalName='x')][/Keys|/Attributes]``, ``POST …/Keys``
   (create an alternate key), ``DELETE …/Keys(<id>)``, ``POST ReactivateEntityKey``.
 """
@@ -28,8 +34,9 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from simulators.common.odata import ODataError, Query, apply, parse_query, resolve_nested
-from simulators.dataverse import errors, metadata, values
+from simulators.dataverse import bulk, errors, metadata, tracking, values
 from simulators.dataverse.actions import ACTIONS, ConvertedOrder
+from simulators.dataverse.batch import BatchProcessor
 from simulators.dataverse.keys import Locator, parse_locator
 from simulators.dataverse.records import Caller, Organization, etag
 from simulators.dataverse.render import (
@@ -40,13 +47,14 @@ from simulators.dataverse.render import (
     render_row,
 )
 from simulators.dataverse.store import Ref, Row
-from simulators.dataverse.tables import Table
+from simulators.dataverse.tables import CollectionNavigation, Table
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 DEFAULT_PAGE_SIZE = 5000
 _MAX_PAGE_SIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
 _REPRESENTATION = re.compile(r"return\s*=\s*representation", re.IGNORECASE)
 _SKIPTOKEN_OFFSET = re.compile(r'offset="(\d+)"')
+_SKIPTOKEN_DELTA = re.compile(r'deltatoken="([^"]+)"')
 _QUERY_SAFE = "$,'()/:@=*;"
 
 
@@ -117,8 +125,14 @@ def split_segment(path: str) -> tuple[str, str | None, str]:
     raise errors.bad_request(f"Bad Request - Error in query syntax: unbalanced parentheses in '{path}'.")
 
 
-def _query_string(params: Mapping[str, str]) -> str:
-    return "&".join(f"{name}={quote(value, safe=_QUERY_SAFE)}" for name, value in params.items())
+def _query_string(params: Mapping[str, str], *, tracking: bool = False) -> str:
+    # A delta token is fully escaped, as Dataverse writes it: 919042%2108%2f22%2f2017%2008%3a10%3a44.
+    def encode(name: str, value: str) -> str:
+        if tracking and name == "$deltatoken":
+            return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(value, safe=""))
+        return quote(value, safe=_QUERY_SAFE)
+
+    return "&".join(f"{name}={encode(name, value)}" for name, value in params.items())
 
 
 class WebApi:
@@ -153,12 +167,29 @@ class WebApi:
             return self._reactivate(call)
         if name in ACTIONS and locator is None and not rest and call.method == "POST":
             return self._action(call, name)
+        if name == "$batch" and locator is None and not rest:
+            return BatchProcessor(self.handle, self.org.store.transaction).run(call)
         table = self.org.table_for_set(name)
-        if table is None or rest:
+        if table is None:
             raise errors.resource_not_found(call.path)
+        return self._table_route(call, table, locator, rest)
+
+    def _table_route(self, call: Call, table: Table, locator: str | None, rest: str) -> Response:
         if locator is None:
-            return self._collection(call, table)
-        return self._record(call, table, parse_locator(table, locator))
+            if not rest:
+                return self._collection(call, table)
+            if rest.startswith(bulk.ACTION_PREFIX):
+                return self._bulk(call, table, rest[len(bulk.ACTION_PREFIX) :])
+            if rest == "$count" and call.method == "GET":
+                return self._count(call, table)
+            raise errors.resource_not_found(call.path)
+        parsed = parse_locator(table, locator)
+        if not rest:
+            return self._record(call, table, parsed)
+        collection = table.collections.get(rest)
+        if collection is None or call.method != "GET":
+            raise errors.resource_not_found(call.path)
+        return self._related(call, table, parsed, collection)
 
     def _collection(self, call: Call, table: Table) -> Response:
         if call.method == "GET":
@@ -272,7 +303,15 @@ class WebApi:
             return self._representation(call, table, row, 201 if created else 200, applied=created)
         return empty_response(204, {"OData-EntityId": self._entity_id(call, table, locator.text)})
 
-    def _query(self, call: Call, table: Table) -> Response:
+    def _query(
+        self, call: Call, table: Table, *, scope: Callable[[Row], bool] | None = None, path: str | None = None
+    ) -> Response:
+        if scope is None and table.change_tracking and tracking.TRACK_CHANGES.search(call.prefer):
+            return self._tracked(call, table)
+        if "$deltatoken" in call.params:
+            if scope is not None or not table.change_tracking:
+                raise tracking.not_tracked(table.logical_name)
+            return self._tracked(call, table)
         if "$skip" in call.params:
             raise errors.bad_request("The query parameter $skip is not supported.")
         query, expand = self._options(call, table)
@@ -281,7 +320,11 @@ class WebApi:
         token = _SKIPTOKEN_OFFSET.search(query.skiptoken or "")
         offset = int(token.group(1)) if token else 0
         with self.org.store.lock:
-            internal = {row[table.primary_id]: row for row in self.org.store.rows(table.logical_name)}
+            internal = {
+                row[table.primary_id]: row
+                for row in self.org.store.rows(table.logical_name)
+                if scope is None or scope(row)
+            }
         rendered = [self._render(table, row, call, expand=expand) for row in internal.values()]
         page = apply(
             rendered,
@@ -303,8 +346,121 @@ class WebApi:
             params = {k: v for k, v in call.params.items() if k != "$skiptoken"}
             pagenumber = page.next_skip // max(1, page_size or 1) + 1
             params["$skiptoken"] = f'<cookie pagenumber="{pagenumber}" offset="{page.next_skip}" />'
-            body["@odata.nextLink"] = f"{call.root}{table.entity_set}?{_query_string(params)}"
+            body["@odata.nextLink"] = f"{call.root}{path or table.entity_set}?{_query_string(params)}"
         return json_response(body)
+
+    def _related(
+        self, call: Call, table: Table, locator: Locator, collection: CollectionNavigation
+    ) -> Response:
+        """``<set>(<id>)/<collection>``: the target table's rows whose lookup names this row."""
+        parent = self.org.retrieve(table, locator)[table.primary_id]
+        target = self.org.table(collection.table)
+        if target is None:
+            raise errors.resource_not_found(call.path)
+
+        def belongs(row: Row) -> bool:
+            reference = row.get(collection.column)
+            return isinstance(reference, Ref) and reference.id == parent
+
+        return self._query(call, target, scope=belongs, path=call.path)
+
+    def _count(self, call: Call, table: Table) -> Response:
+        """``<set>/$count``: the number of rows, or of changes since a ``$deltatoken``, as plain text."""
+        if "$deltatoken" in call.params:
+            if not table.change_tracking:
+                raise tracking.not_tracked(table.logical_name)
+            token = self._token(call.params["$deltatoken"])
+            delta = tracking.changes_between(
+                self.org.store, table.logical_name, token.version, self.org.store.version
+            )
+            total = len(delta.changed) + len(delta.deleted)
+        else:
+            total = len(self.org.store.rows(table.logical_name))
+        return Response(str(total), headers={"Content-Type": "text/plain", "OData-Version": "4.0"})
+
+    # -- change tracking -------------------------------------------------------------------------------
+
+    def _token(self, text: str) -> tracking.DeltaToken:
+        token = tracking.parse_token(text, self.org.store)
+        tracking.check_age(token, self.org.now_datetime(), self.org.expire_change_tracking_days)
+        return token
+
+    def _tracked(self, call: Call, table: Table) -> Response:
+        """A change-tracking read: every row (no token) or the changes since ``$deltatoken``, paged."""
+        for option in tracking.UNSUPPORTED_OPTIONS:
+            if option in call.params:
+                raise tracking.unsupported_option(option)
+        query, _expand = self._options(call, table)
+        select = query.select_names
+        match = _MAX_PAGE_SIZE.search(call.prefer)
+        page_size = max(1, int(match.group(1))) if match else DEFAULT_PAGE_SIZE
+        skiptoken = call.params.get("$skiptoken", "")
+        offset_match = _SKIPTOKEN_OFFSET.search(skiptoken)
+        offset = int(offset_match.group(1)) if offset_match else 0
+        snapshot_match = _SKIPTOKEN_DELTA.search(skiptoken)
+        snapshot = (
+            tracking.parse_token(snapshot_match.group(1), self.org.store)
+            if snapshot_match
+            else tracking.DeltaToken(self.org.store.version, self.org.now_datetime())
+        )
+        since = call.params.get("$deltatoken")
+        items: list[Row | uuid.UUID]
+        if since is None:
+            items = list(self.org.store.rows(table.logical_name))
+        else:
+            token = self._token(since)
+            delta = tracking.changes_between(
+                self.org.store, table.logical_name, token.version, snapshot.version
+            )
+            items = [*delta.changed, *delta.deleted]
+        window = items[offset : offset + page_size]
+        value: list[dict[str, Any]] = []
+        for item in window:
+            if isinstance(item, uuid.UUID):
+                value.append(
+                    {
+                        "@odata.context": self._context(call, f"{table.entity_set}/$deletedEntity"),
+                        "id": str(item),
+                        "reason": "deleted",
+                    }
+                )
+            else:
+                value.append(self._render(table, item, call, select=select))
+        fragment = context_fragment(table.entity_set, select, [])
+        body: dict[str, Any] = {
+            "@odata.context": self._context(call, fragment + ("" if since is None else "/$delta"))
+        }
+        kept = {k: v for k, v in call.params.items() if k in ("$select",)}
+        if offset + page_size < len(items):
+            pagenumber = offset // page_size + 2
+            params = {
+                **{k: v for k, v in call.params.items() if k != "$skiptoken"},
+                "$skiptoken": f'<cookie pagenumber="{pagenumber}" offset="{offset + page_size}" '
+                f'deltatoken="{snapshot}" />',
+            }
+            body["@odata.nextLink"] = f"{call.root}{table.entity_set}?{_query_string(params)}"
+        else:
+            link = {**kept, "$deltatoken": str(snapshot)}
+            body["@odata.deltaLink"] = f"{call.root}{table.entity_set}?{_query_string(link, tracking=True)}"
+        body["value"] = value
+        headers = {"Preference-Applied": "odata.track-changes"} if since is None else {}
+        return json_response(body, headers=headers)
+
+    # -- bulk ------------------------------------------------------------------------------------------
+
+    def _bulk(self, call: Call, table: Table, message: str) -> Response:
+        if call.method != "POST":
+            raise errors.method_not_allowed(call.method, call.path)
+        _check_writable(call, table)
+        ids = bulk.execute(self.org, table, message, call.json(), call.caller)
+        if ids is None:
+            return empty_response(204)
+        return json_response(
+            {
+                "@odata.context": self._context(call, "Microsoft.Dynamics.CRM.CreateMultipleResponse"),
+                "Ids": [str(row_id) for row_id in ids],
+            }
+        )
 
     def _resolver(
         self, table: Table, internal: Mapping[Any, Row], call: Call
