@@ -6,7 +6,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from azure.core.pipeline.transport import RequestsTransport
 
@@ -44,7 +44,13 @@ class Result:
 HEADER = f"{'case':<44} {'records':>7} {'records/s':>11} {'calls/rec':>10} {'peak KiB':>10}"
 
 
-def measure(name: str, records: int, counter: RequestCounter, run: Callable[[], object]) -> Result:
+class Counting(Protocol):
+    """Anything that counts requests in ``count`` (an azure-core transport, an httpx event hook)."""
+
+    count: int
+
+
+def measure(name: str, records: int, counter: Counting, run: Callable[[], object]) -> Result:
     """Run once, timing it, counting requests and tracking peak Python memory."""
     before = counter.count
     tracemalloc.start()

@@ -16,16 +16,13 @@ import multiprocessing
 import ssl
 import sys
 import tempfile
-import time
-import tracemalloc
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.common import HEADER, Result
+from bench.common import HEADER, measure
 from shared.config import AppSettings, EntraSettings
 from shared.dataverse.bulk import BulkUpserter
 from shared.dataverse.client import DataverseClient
@@ -60,18 +57,6 @@ class Counter:
 
     def __call__(self, request: httpx.Request) -> None:
         self.count += 1
-
-
-def measure(name: str, records: int, counter: Counter, run: Callable[[], object]) -> Result:
-    """Run once: time, Dataverse requests and peak Python memory of this process."""
-    before = counter.count
-    tracemalloc.start()
-    start = time.perf_counter()
-    run()
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return Result(name, records, seconds, counter.count - before, peak / 1024)
 
 
 def rows(prefix: str, n: int, bad: int | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:

@@ -26,7 +26,7 @@ from urllib.parse import quote
 from simulators.common.odata import ODataError, Query, apply, parse_query
 from simulators.ifs.batch import run_batch
 from simulators.ifs.model import HIDDEN_SETS, PROJECTIONS, EntitySetModel
-from simulators.ifs.resources import PathError, Segment, parse_segment, split_path
+from simulators.ifs.resources import PathError, Segment, parse_segment, split_outside_quotes, split_path
 from simulators.ifs.store import Record
 from simulators.ifs.tenant import (
     ActionNotSimulatedError,
@@ -93,23 +93,7 @@ def etag_matches(if_match: str, etag: str) -> bool:
     """Whether an ``If-Match`` value (one ETag, a list, or ``*``) matches ``etag``."""
     if if_match.strip() == "*":
         return True
-    return any(candidate.strip() == etag for candidate in _split_etags(if_match))
-
-
-def _split_etags(value: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    for char in value:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
+    return any(candidate.strip() == etag for candidate in split_outside_quotes(if_match, '"')[0])
 
 
 def encode_params(pairs: Sequence[tuple[str, str]]) -> str:

@@ -52,21 +52,27 @@ def _literal(text: str) -> Any:
     raise PathError(f"malformed key literal {text!r}")
 
 
-def _split_args(text: str) -> list[str]:
+def split_outside_quotes(text: str, quote: str) -> tuple[list[str], bool]:
+    """Split ``text`` on commas outside ``quote``-delimited runs; also say whether a quote was left open."""
     parts: list[str] = []
     current: list[str] = []
     quoted = False
     for char in text:
-        if char == "'":
+        if char == quote:
             quoted = not quoted
         if char == "," and not quoted:
             parts.append("".join(current))
             current = []
             continue
         current.append(char)
-    if quoted:
-        raise PathError(f"unterminated string in key ({text})")
     parts.append("".join(current))
+    return parts, quoted
+
+
+def _split_args(text: str) -> list[str]:
+    parts, unterminated = split_outside_quotes(text, "'")
+    if unterminated:
+        raise PathError(f"unterminated string in key ({text})")
     return parts
 
 
