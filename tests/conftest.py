@@ -2,17 +2,77 @@
 
 Azurite: ``make test`` starts it and exports ``AZURITE_CONNECTION_STRING``; a bare ``pytest`` run starts
 one itself through the same launcher, so integration tests never skip for lack of storage.
+
+Loopback only: every test runs with name resolution and socket connections restricted to this machine,
+so a managed-identity probe (169.254.169.254), a telemetry exporter or a proxy setting cannot send
+anything out; an attempt fails the call at once and the session at its end.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from devhost.azurite import running_azurite
+
+_LOOPBACK_NAMES = {None, "localhost", "127.0.0.1", "::1", b"localhost", b"127.0.0.1"}
+
+
+def _is_loopback(host: Any) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host).is_loopback
+    except (ValueError, AttributeError):
+        return False
+
+
+class OutboundTrafficError(OSError):
+    """A test tried to reach something other than this machine."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only() -> Iterator[list[str]]:
+    """Refuse DNS look-ups and connections beyond loopback for the whole session; fail it if any was tried."""
+    attempts: list[str] = []
+    real_connect, real_connect_ex, real_getaddrinfo = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.getaddrinfo,
+    )
+
+    def check(address: Any) -> None:
+        if isinstance(address, tuple) and not _is_loopback(address[0]):
+            attempts.append(repr(address))
+            raise OutboundTrafficError(f"tests may only reach loopback, not {address!r}")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        check(address)
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        check(address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        check((host,))
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield attempts
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
+        socket.getaddrinfo = real_getaddrinfo
+    assert not attempts, f"tests tried to reach beyond loopback: {attempts}"
 
 
 @pytest.fixture(scope="session")
