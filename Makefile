@@ -4,24 +4,39 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-TOOLS := .tools
-AZURITE_VERSION := 3.35.0
-AZURITE := $(TOOLS)/node_modules/.bin/azurite
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+AZURITE_DIR := tools/azurite
+AZURITE := $(AZURITE_DIR)/node_modules/.bin/azurite
+# Content hash of the requirement files (hashlib, so it works where sha1sum does not, e.g. macOS).
+STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys; print(hashlib.sha1(b"".join(open(f,"rb").read() for f in sys.argv[1:])).hexdigest()[:12])' requirements.txt requirements-dev.txt constraints.txt)
 
-.PHONY: all install test lint typecheck pytest demo clean
+.PHONY: all install test lint typecheck pytest demo clean constraints
 
 all: test
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"need Python 3.11, $(PYTHON) is {sys.version}"'
+	@# A venv left by another Python is rebuilt, not reused.
+	$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null || rm -rf $(VENV)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
-# Azurite 3.35.0 is the newest release that runs on Node 20 (3.36+ needs Node >= 21); npm would silently pick it anyway.
-$(AZURITE):
-	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION)
+# Azurite 3.35.0 is the newest release that runs on Node 20 (3.36+ needs Node >= 21); the committed
+# package-lock.json fixes it and everything it pulls in, and npm ci installs exactly that.
+$(AZURITE): $(AZURITE_DIR)/package-lock.json
+	npm ci --prefix $(AZURITE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Regenerate constraints.txt from a fresh environment built from the requirement files alone
+# (copies without the -c line, so the old constraints do not hold versions back).
+constraints:
+	rm -rf .venv-constraints .constraints-src && mkdir .constraints-src
+	grep -v '^-c ' requirements.txt > .constraints-src/requirements.txt
+	cp requirements-dev.txt .constraints-src/
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install --quiet --disable-pip-version-check -r .constraints-src/requirements-dev.txt
+	{ sed -n '1,/^#   make constraints/p' constraints.txt; .venv-constraints/bin/pip freeze; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-constraints .constraints-src
 
 install: $(STAMP) $(AZURITE)
 
@@ -43,4 +58,4 @@ demo: install
 	$(PY) -m devhost.azurite -- $(PY) -m devhost.demo
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .devhost .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(AZURITE_DIR)/node_modules .devhost .mypy_cache .ruff_cache .pytest_cache

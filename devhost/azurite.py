@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BINARY = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "azurite"
+DEFAULT_BINARY = REPO_ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite"
 # The well-known development account: Azurite's documented fixed credentials, not a secret.
 ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -109,7 +109,7 @@ def running_azurite(binary: Path | None = None, attempts: int = 3) -> Iterator[A
     """Run one Azurite instance for the duration of the block."""
     binary = binary or Path(os.environ.get("AZURITE_BIN", str(DEFAULT_BINARY)))
     if not binary.exists():
-        raise AzuriteError(f"Azurite not found at {binary}; run `make install` (npm install azurite@3.35.0)")
+        raise AzuriteError(f"Azurite not found at {binary}; run `make install` (npm ci in tools/azurite)")
     log_path = Path(tempfile.gettempdir()) / f"azurite-{os.getpid()}.log"
     for _ in range(attempts):
         endpoints = AzuriteEndpoints(free_port(), free_port(), free_port())

@@ -42,6 +42,7 @@ CATALOG: tuple[Setting, ...] = (
         "storage",
         "Storage account connection string: the Functions host's own storage, queues and state tables.",
         "UseDevelopmentStorage=true",
+        secret=True,
     ),
     Setting(
         "STATE_TABLE_PREFIX",
@@ -478,7 +479,7 @@ class StorageSettings:
     """Where the host's queues and the connector's state tables live."""
 
     FEATURE: ClassVar[str] = "storage"
-    connection_string: str
+    connection_string: str = field(repr=False)
     table_prefix: str
 
     @classmethod
@@ -499,7 +500,7 @@ class TokenCacheSettings:
     """The key that encrypts cached tokens: from app settings, or None when it is read from Key Vault."""
 
     FEATURE: ClassVar[str] = "token_cache"
-    encryption_key: bytes | None
+    encryption_key: bytes | None = field(repr=False)
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
@@ -559,7 +560,7 @@ class TelemetrySettings:
     """Where telemetry goes (nowhere when the connection string is empty)."""
 
     FEATURE: ClassVar[str] = "telemetry"
-    connection_string: str
+    connection_string: str = field(repr=False)
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
@@ -578,8 +579,8 @@ class DevhostSettings:
 
     FEATURE: ClassVar[str] = "devhost"
     check_keys: bool
-    function_key: str
-    master_key: str
+    function_key: str = field(repr=False)
+    master_key: str = field(repr=False)
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
@@ -732,7 +733,7 @@ class IfsSettings:
     base_url: str
     realm: str
     client_id: str
-    client_secret: str | None  # None: read IFS_CLIENT_SECRET from Key Vault
+    client_secret: str | None = field(repr=False)  # None: read IFS_CLIENT_SECRET from Key Vault
     scope: str
     token_refresh_margin_seconds: int
     api_path: str

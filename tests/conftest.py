@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from devhost.azurite import running_azurite
+from shared.config import CATALOG
 
 _LOOPBACK_NAMES = {None, "localhost", "127.0.0.1", "::1", b"localhost", b"127.0.0.1"}
 
@@ -73,6 +74,25 @@ def loopback_only() -> Iterator[list[str]]:
         socket.socket.connect, socket.socket.connect_ex = real_connect, real_connect_ex  # type: ignore[method-assign]
         socket.getaddrinfo = real_getaddrinfo
     assert not attempts, f"tests tried to reach beyond loopback: {attempts}"
+
+
+# Variables that would point the code under test somewhere real if a developer's shell had them set.
+_OUTSIDE_WORLD = (
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy",
+    "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_environment() -> Iterator[None]:
+    """Start from an environment without the connector's settings, proxies or Azure identity variables."""
+    keep = {"AzureWebJobsStorage"}
+    names = [s.name for s in CATALOG if s.name not in keep] + list(_OUTSIDE_WORLD)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in names:
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -137,6 +137,11 @@ class SecretProvider:
                 self._cache.pop(name, None)
 
 
+def verifies_challenge_resource(vault_url: str) -> bool:
+    """Whether the client must check the challenge's resource: always, except for a loopback vault."""
+    return urlsplit(vault_url).hostname not in _LOOPBACK_HOSTS
+
+
 def key_vault_client(
     vault_url: str, credential: TokenCredential, *, ca_bundle: str | None = None
 ) -> SecretClient:
@@ -145,8 +150,7 @@ def key_vault_client(
     Key Vault's client checks that the vault host lies under the resource its 401 challenge names
     (vault.azure.net); a vault on 127.0.0.1 never can, so the check is relaxed for loopback hosts only.
     """
-    loopback = urlsplit(vault_url).hostname in _LOOPBACK_HOSTS
-    options: dict[str, object] = {"verify_challenge_resource": not loopback}
+    options: dict[str, object] = {"verify_challenge_resource": verifies_challenge_resource(vault_url)}
     if ca_bundle:
         options["connection_verify"] = ca_bundle
     return SecretClient(vault_url, credential, **options)

@@ -71,10 +71,18 @@ class WebhookDedupe:
         """Delete every expired claim; returns how many."""
         now = self._clock()
         expired = self._table.query_entities(
-            "ExpiresAt lt @now", parameters={"now": now}, select=["PartitionKey", "RowKey"]
+            "ExpiresAt lt @now", parameters={"now": now}, select=["PartitionKey", "RowKey", "ExpiresAt"]
         )
         count = 0
         for row in expired:
-            self._table.delete_entity(row["PartitionKey"], row["RowKey"])
+            try:  # only the expired claim we read: a delivery may have taken it over since
+                self._table.delete_entity(
+                    row["PartitionKey"],
+                    row["RowKey"],
+                    etag=row.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except ResourceModifiedError:
+                continue
             count += 1
         return count

@@ -1,8 +1,10 @@
 r"""Encode arbitrary source keys into valid Table Storage PartitionKey/RowKey values, reversibly.
 
-Table Storage forbids ``/ \ # ?`` and control characters in keys. Those (and ``%`` itself, so the
-encoding stays reversible) become ``%XX`` escapes; everything else is kept, so keys stay readable in
-Storage Explorer (``C1000000933`` stays ``C1000000933``), unlike base64.
+Table Storage forbids ``/ \ # ?`` and control characters in keys. Those become ``~XX`` escapes (two
+uppercase hex digits), and so do ``~`` itself (to stay reversible) and ``%``: the table service has
+decoded percent signs in keys twice, turning point operations on such keys into 404s or writes under
+another key, so no stored key carries one. Everything else is kept, so keys stay readable in Storage
+Explorer (``C1000000933`` stays ``C1000000933``, ``FR020/10062`` becomes ``FR020~2F10062``), unlike base64.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import re
 
 MAX_KEY_BYTES = 1024  # Table Storage: PartitionKey and RowKey are each at most 1 KiB
-_UNSAFE = re.compile(r"[%/\\#?\x00-\x1f\x7f-\x9f]")
-_ESCAPE = re.compile(r"%([0-9A-F]{2})")
+_UNSAFE = re.compile(r"[~%/\\#?\x00-\x1f\x7f-\x9f]")
+_ESCAPE = re.compile(r"~([0-9A-F]{2})")
 
 
 class KeyEncodingError(ValueError):
@@ -22,7 +24,7 @@ def encode_key(source_key: str) -> str:
     """The table-safe form of ``source_key``."""
     if source_key == "":
         raise KeyEncodingError("an empty key cannot be stored")
-    encoded = _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", source_key)
+    encoded = _UNSAFE.sub(lambda m: f"~{ord(m.group()):02X}", source_key)
     # The service measures keys in UTF-16 code units of 2 bytes.
     if len(encoded.encode("utf-16-le")) > MAX_KEY_BYTES:
         raise KeyEncodingError(f"key is longer than {MAX_KEY_BYTES} bytes once encoded: {source_key[:40]!r}…")
@@ -31,6 +33,6 @@ def encode_key(source_key: str) -> str:
 
 def decode_key(table_key: str) -> str:
     """The source key that ``encode_key`` turned into ``table_key``."""
-    if "%" in _ESCAPE.sub("", table_key):
+    if _UNSAFE.search(_ESCAPE.sub("", table_key)):
         raise KeyEncodingError(f"not an encoded key: {table_key!r}")
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), table_key)

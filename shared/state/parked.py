@@ -17,12 +17,25 @@ from shared.state.clock import Clock, utc_now
 from shared.state.keys import decode_key, encode_key
 from shared.state.tables import StateTables, get_entity, mutate
 
-# A string property holds 64 KiB of UTF-16; keep well inside it.
-PAYLOAD_LIMIT_CHARS = 30_000
+# A string property holds 64 KiB as UTF-16 (32,768 code units); keep well inside it.
+PAYLOAD_LIMIT_UNITS = 30_000
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, units: int) -> str:
+    """The longest prefix of ``text`` of at most ``units`` UTF-16 code units (astral characters count 2)."""
+    head = text[:units]
+    while _utf16_units(head) > units:
+        head = head[: len(head) - (_utf16_units(head) - units + 1) // 2 - 1]
+    return head
 
 
 def _record(row: Mapping[str, Any]) -> ParkedRecord:
     payload = row.get("Payload")
+    head = row.get("PayloadHead")
     return ParkedRecord(
         entity=row["Entity"],
         source_key=decode_key(row["RowKey"]),
@@ -30,7 +43,7 @@ def _record(row: Mapping[str, Any]) -> ParkedRecord:
         message=row["Message"],
         direction=row["Direction"],
         queue=row.get("Queue"),
-        payload=json.loads(payload) if payload else None,
+        payload=json.loads(payload) if payload else ({"truncated": True, "head": head} if head else None),
         correlation_id=row.get("CorrelationId"),
         attempts=int(row.get("Attempts", 1)),
         first_parked_at=row.get("FirstParkedAt"),
@@ -51,8 +64,11 @@ class ParkedRecords:
         """Park ``record`` (or update its open entry, counting the attempt)."""
         now = self._clock()
         payload = json.dumps(record.payload, default=str) if record.payload is not None else None
-        if payload is not None and len(payload) > PAYLOAD_LIMIT_CHARS:
-            payload = json.dumps({"truncated": True, "head": payload[: PAYLOAD_LIMIT_CHARS - 100]})
+        head: str | None = None
+        if payload is not None and _utf16_units(payload) > PAYLOAD_LIMIT_UNITS:
+            # Kept as raw text, not re-encoded as JSON: escaping would grow it past the property limit.
+            head = _fit(payload, PAYLOAD_LIMIT_UNITS)
+            payload = None
 
         def change(current: TableEntity | None) -> dict[str, Any]:
             row = {
@@ -62,6 +78,7 @@ class ParkedRecords:
                 "Direction": record.direction,
                 "Queue": record.queue,
                 "Payload": payload,
+                "PayloadHead": head,
                 "CorrelationId": record.correlation_id,
                 "Attempts": 1 if current is None else int(current.get("Attempts", 1)) + 1,
                 "FirstParkedAt": now if current is None else current["FirstParkedAt"],

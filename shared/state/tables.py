@@ -89,7 +89,10 @@ def mutate(
         return entity
 
     retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception_type((ResourceModifiedError, ResourceExistsError)),
+        # 412: changed since read; 409: created since read; 404: deleted since read (next read sees None).
+        retry=tenacity.retry_if_exception_type(
+            (ResourceModifiedError, ResourceExistsError, ResourceNotFoundError)
+        ),
         stop=tenacity.stop_after_attempt(attempts),
         # A little jitter so two writers that collided do not collide again in lockstep.
         wait=tenacity.wait_random(0, 0.02),
@@ -97,7 +100,7 @@ def mutate(
     )
     try:
         return retrying(attempt)
-    except (ResourceModifiedError, ResourceExistsError) as exc:
+    except (ResourceModifiedError, ResourceExistsError, ResourceNotFoundError) as exc:
         raise ConcurrencyConflictError(
             f"{table.table_name}/{partition_key}/{row_key}: gave up after {attempts} tries"
         ) from exc

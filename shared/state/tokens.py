@@ -1,14 +1,17 @@
 """The token cache: API tokens kept between invocations, encrypted at rest with AES-256-GCM.
 
-Implements ``shared.platform.tokens.TokenCache``. The row name is the associated data, so a ciphertext
-copied onto another row does not decrypt; a row that does not decrypt (tampered, or written under a
-rotated key) is treated as a cache miss and the token is simply fetched again.
+Implements ``shared.platform.tokens.TokenCache``. The row name and the expiry are the associated data,
+so a ciphertext copied onto another row, or an expiry pushed later, does not decrypt; a row that does not
+decrypt (tampered, corrupted, or written under a rotated key) is treated as a cache miss and the token is
+simply fetched again.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
+from datetime import UTC, datetime
 
 from shared.platform.encryption import Cipher, DecryptionError
 from shared.platform.tokens import AccessToken
@@ -17,6 +20,11 @@ from shared.state.tables import StateTables, get_entity
 
 _PARTITION = "token"
 log = logging.getLogger(__name__)
+
+
+def _associated_data(name: str, expires_at: datetime) -> bytes:
+    # Binds the ciphertext to its row and its expiry: neither can be swapped without failing decryption.
+    return f"{name}|{expires_at.astimezone(UTC).isoformat()}".encode()
 
 
 class EncryptedTokenCache:
@@ -34,15 +42,16 @@ class EncryptedTokenCache:
         if row is None:
             return None
         try:
-            token = self._cipher.decrypt(base64.b64decode(row["Sealed"]), name.encode())
-        except DecryptionError:
+            sealed = base64.b64decode(row["Sealed"], validate=True)
+            token = self._cipher.decrypt(sealed, _associated_data(name, row["ExpiresAt"]))
+        except (DecryptionError, binascii.Error, KeyError):
             log.warning("cached token %s does not decrypt (key rotated or row altered); ignoring it", name)
             return None
         return AccessToken(token.decode(), row["ExpiresAt"])
 
     def put(self, name: str, token: AccessToken) -> None:
         """Store ``token`` under ``name``, encrypted."""
-        sealed = self._cipher.encrypt(token.token.encode(), name.encode())
+        sealed = self._cipher.encrypt(token.token.encode(), _associated_data(name, token.expires_at))
         self._table.upsert_entity(
             {
                 "PartitionKey": _PARTITION,

@@ -124,3 +124,16 @@ def test_vaulted_secret_is_required_only_without_a_vault() -> None:
         is None
     )
     assert AppSettings(base | {"IFS_CLIENT_SECRET": "s"}).get(IfsSettings).client_secret == "s"
+
+
+def test_secret_values_never_appear_in_settings_repr() -> None:
+    """Logging or printing any feature's settings shows no secret value (nor a decoded key)."""
+    markers = {s.name: f"marker-{s.name.lower()}" for s in CATALOG if s.secret}
+    markers["TOKEN_ENCRYPTION_KEY"] = "c2VjcmV0LWtleS1vZi10aGlydHktdHdvLWJ5dGVzISE="  # 32 bytes
+    markers["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=marker-ai"
+    values = {s.name: s.sample for s in CATALOG} | markers
+    settings = AppSettings(values)
+    shown = " ".join(repr(settings.get(feature)) for feature in FEATURES + DORMANT_FEATURES)
+    for name, marker in markers.items():
+        assert marker not in shown, f"{name} shows in a settings repr"
+    assert "secret-key-of-thirty-two-bytes" not in shown

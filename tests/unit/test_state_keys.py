@@ -14,6 +14,8 @@ AWKWARD = [
     "what?",
     "50%",
     "%2F",
+    "~7E",
+    "a~b",
     "tab\tnew\nline",
     "ÅÄÖ ü",
     "a'b+c",
@@ -28,9 +30,9 @@ def test_round_trip(key: str) -> None:
 
 @pytest.mark.parametrize("key", AWKWARD)
 def test_no_forbidden_characters(key: str) -> None:
-    """The encoded form has no slash, backslash, hash, question mark or control character."""
+    """The encoded form has no slash, backslash, hash, question mark, percent sign or control character."""
     encoded = encode_key(key)
-    assert not set(encoded) & set("/\\#?")
+    assert not set(encoded) & set("/\\#?%")
     assert all(ord(c) >= 0x20 and not 0x7F <= ord(c) <= 0x9F for c in encoded)
 
 
@@ -42,7 +44,9 @@ def test_plain_keys_stay_readable() -> None:
 
 def test_distinct_keys_stay_distinct() -> None:
     """A key that looks like an escape does not collide with the character it would stand for."""
+    assert encode_key("~2F") != encode_key("/")
     assert encode_key("%2F") != encode_key("/")
+    assert encode_key("FR020/10062") == "FR020~2F10062"
 
 
 def test_empty_and_oversized_keys_are_refused() -> None:
@@ -53,7 +57,8 @@ def test_empty_and_oversized_keys_are_refused() -> None:
         encode_key("x" * 600)
 
 
-def test_malformed_encoded_key_is_refused() -> None:
-    """A stray percent sign is not a key this module wrote."""
+@pytest.mark.parametrize("stored", ["50~", "a~zz", "50%", "a/b"])
+def test_malformed_encoded_key_is_refused(stored: str) -> None:
+    """A stray tilde, a raw percent sign or a forbidden character is not a key this module wrote."""
     with pytest.raises(KeyEncodingError):
-        decode_key("50%")
+        decode_key(stored)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.data.tables import TableEntity
 
 from shared.records import ParkedRecord
+from shared.state.dedupe import WebhookDedupe
 from shared.state.parked import ParkedRecords
 from shared.state.tables import StateTables, mutate
 
@@ -45,3 +47,32 @@ def test_change_returning_none_writes_nothing(tables: StateTables) -> None:
     table = tables.table("race")
     assert mutate(table, "p", "absent", lambda current: None) is None
     assert list(table.list_entities()) == []
+
+
+def test_row_deleted_between_read_and_write_is_recreated(tables: StateTables) -> None:
+    """If another writer deletes the row after our read, the next attempt sees it absent and creates it."""
+    table = tables.table("race")
+    table.create_entity({"PartitionKey": "p", "RowKey": "gone", "Count": 5})
+    calls = 0
+
+    def delete_then_increment(current: TableEntity | None) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            table.delete_entity("p", "gone")  # the competing writer, acting after our read
+        return increment(current)
+
+    mutate(table, "p", "gone", delete_then_increment)
+    assert table.get_entity("p", "gone")["Count"] == 1
+    assert calls == 2
+
+
+def test_expired_claim_is_taken_over_once_by_racing_deliveries(tables: StateTables) -> None:
+    """Eight concurrent redeliveries of an expired event: exactly one of them wins the takeover."""
+    now = [datetime(2026, 11, 29, tzinfo=UTC)]
+    dedupe = WebhookDedupe(tables, clock=lambda: now[0])
+    assert dedupe.claim("evt", timedelta(minutes=5))
+    now[0] += timedelta(hours=1)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        wins = list(pool.map(lambda _: dedupe.claim("evt", timedelta(minutes=5)), range(8)))
+    assert wins.count(True) == 1

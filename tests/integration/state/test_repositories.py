@@ -200,3 +200,29 @@ def test_token_ciphertext_is_bound_to_its_row(tables: StateTables) -> None:
     row = dict(table.get_entity("token", "a"))
     table.upsert_entity({**row, "RowKey": "b"})
     assert cache.get("b") is None
+
+
+@pytest.mark.parametrize("filler", ['"', "\\", "Å", "😀"])
+def test_payloads_that_grow_when_escaped_still_fit(tables: StateTables, filler: str) -> None:
+    """Quotes, backslashes and non-ASCII text (inflated by JSON escaping) are truncated within the limit."""
+    parked = ParkedRecords(tables)
+    parked.park(
+        ParkedRecord("Quote", "Q3", "invalid_value", "x", "ifs->dataverse", payload={"k": filler * 40_000})
+    )
+    stored = parked.get("Quote", "Q3")
+    assert stored is not None
+    assert stored.payload is not None
+    assert stored.payload["truncated"] is True
+    assert str(stored.payload["head"]).startswith('{"k": "')
+
+
+def test_corrupted_or_retimed_token_rows_read_as_misses(tables: StateTables) -> None:
+    """A row with a ciphertext that is not base64, or an expiry pushed later, is a miss, not an error."""
+    cache = EncryptedTokenCache(tables, Cipher(bytes(range(32))))
+    table = tables.table(EncryptedTokenCache.TABLE)
+    cache.put("a", AccessToken("token-a", datetime(2030, 1, 1, tzinfo=UTC)))
+    row = dict(table.get_entity("token", "a"))
+    table.upsert_entity({**row, "ExpiresAt": datetime(2099, 1, 1, tzinfo=UTC)})
+    assert cache.get("a") is None
+    table.upsert_entity({**row, "Sealed": "***not base64***"})
+    assert cache.get("a") is None
