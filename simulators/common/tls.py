@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import ipaddress
-import ssl
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -32,12 +31,6 @@ class TlsFiles:
 
     cert_path: Path
     key_path: Path
-
-    def server_context(self) -> ssl.SSLContext:
-        """An SSL context for serving with this certificate."""
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(self.cert_path, self.key_path)
-        return ctx
 
 
 def _build(directory: Path) -> TlsFiles:
