@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from azure.functions.timer import TimerRequest
 
 from devhost.functions import LocalFunction
-from devhost.ncrontab import Schedule
 from devhost.outputs import OutputSender
+from shared.platform.ncrontab import Schedule
 
 log = logging.getLogger("devhost.timers")
 Clock = Callable[[], datetime]
