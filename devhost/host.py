@@ -18,7 +18,7 @@ from devhost.functions import LocalFunction, index_app, load_app
 from devhost.hostjson import HostSettings
 from devhost.http import HttpFunctions, KeyPolicy
 from devhost.outputs import OutputSender
-from devhost.queues import QueueDriver
+from devhost.queues import QueueDriver, QueuePoller
 from devhost.timers import TimerDriver
 from shared.config import AppSettings, DevhostSettings, read_local_settings
 from simulators.common.server import BackgroundServer
@@ -106,14 +106,10 @@ class LocalHost:
             self._stop.wait(0.2)
 
     def _queue_loop(self, queue: QueueDriver) -> None:
-        idle = 0.1
+        # Locally the host caps maxPollingInterval at 2 s, so a local queue never looks stuck.
+        poller = QueuePoller(queue, min(_IDLE_SLEEP_CAP, self.host_settings.queues.max_polling_interval))
         while not self._stop.is_set():
-            if queue.poll_once():
-                idle = 0.1
-                continue
-            # Exponential back-off while idle, as the host does, capped low for local running.
-            self._stop.wait(idle)
-            idle = min(idle * 2, _IDLE_SLEEP_CAP, self.host_settings.queues.max_polling_interval)
+            self._stop.wait(poller.step())
 
     def fire_timer(self, name: str) -> bool:
         """Run timer ``name`` now; True if it succeeded."""

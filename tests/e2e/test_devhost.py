@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
 import pytest
-from azure.storage.queue import QueueClient
 
 from devhost.functions import FunctionIndexError
-from devhost.host import REPO_ROOT, LocalHost
-from devhost.hostjson import HostSettings
-
-SAMPLE = "tests.e2e.apps.sample_app"
-
-
-def host_settings(max_dequeue: int = 3) -> HostSettings:
-    """host.json with no retry delay and a small dequeue limit, so failure paths run quickly."""
-    base = HostSettings.load(REPO_ROOT / "host.json")
-    return replace(base, queues=replace(base.queues, visibility_timeout=0, max_dequeue_count=max_dequeue))
+from devhost.host import LocalHost
+from tests.e2e.sample import SAMPLE, host_settings, messages, raw_queue, send
 
 
 @pytest.fixture
@@ -37,18 +27,6 @@ def settings(azurite_connection_string: str, unique_name: str) -> dict[str, str]
 def host(settings: dict[str, str]) -> Iterator[LocalHost]:
     with LocalHost(app_module=SAMPLE, settings=settings, host_settings=host_settings()) as running:
         yield running
-
-
-def raw_queue(connection: str, name: str) -> QueueClient:
-    return QueueClient.from_connection_string(connection, name)
-
-
-def messages(connection: str, name: str) -> list[str]:
-    """Decoded texts on a queue (base64, as the host writes them)."""
-    return [
-        base64.b64decode(m.content).decode()
-        for m in raw_queue(connection, name).peek_messages(max_messages=32)
-    ]
 
 
 def test_http_route_parameters_query_and_body(host: LocalHost) -> None:
@@ -116,11 +94,6 @@ def test_timer_schedule_from_app_setting(host: LocalHost) -> None:
     assert timer.schedule.expression == "0 0 * * * *"
     assert timer.next_due.minute == 0
     assert timer.next_due.second == 0
-
-
-def send(settings: dict[str, str], body: dict[str, str]) -> None:
-    client = raw_queue(settings["AzureWebJobsStorage"], settings["SAMPLE_QUEUE"])
-    client.send_message(base64.b64encode(json.dumps(body).encode()).decode())
 
 
 def test_failure_is_retried_with_increasing_dequeue_count(host: LocalHost, settings: dict[str, str]) -> None:
