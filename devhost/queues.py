@@ -16,6 +16,7 @@ import base64
 import binascii
 import logging
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from azure.storage.queue import QueueMessage
 
 from devhost.functions import LocalFunction
 from devhost.hostjson import QueueSettings
-from devhost.outputs import OutputSender, raw_queue_client
+from devhost.outputs import OutputSender, connection_string, raw_queue_client
 
 log = logging.getLogger("devhost.queues")
 # How long a message stays invisible while a function runs (the host renews its lease; we don't).
@@ -44,22 +45,28 @@ class QueueStats:
 class QueueDriver:
     """Runs one queue-triggered function against its queue."""
 
-    def __init__(self, function: LocalFunction, settings: dict[str, str], host: QueueSettings) -> None:
+    def __init__(
+        self, function: LocalFunction, settings: Mapping[str, str], host: QueueSettings, outputs: OutputSender
+    ) -> None:
         self.function = function
         self.host = host
         self.stats = QueueStats()
         self.queue_name = str(function.trigger_settings["queueName"])
-        connection = settings[str(function.trigger_settings.get("connection") or "AzureWebJobsStorage")]
+        connection = connection_string(
+            settings, str(function.trigger_settings.get("connection") or "AzureWebJobsStorage")
+        )
         # No encode/decode policy: the driver sees the stored text and does the host's decoding itself.
         self.queue = raw_queue_client(connection, self.queue_name)
         self.poison = raw_queue_client(connection, f"{self.queue_name}-poison")
-        self._outputs = OutputSender(function, settings, host.message_encoding)
+        self._outputs = outputs
         self._pool = ThreadPoolExecutor(max_workers=host.batch_size, thread_name_prefix=f"q-{function.name}")
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        """Stop the worker threads."""
+        """Stop the worker threads and close the queue clients."""
         self._pool.shutdown(wait=True)
+        self.queue.close()
+        self.poison.close()
 
     def pending(self) -> int:
         """Messages in the queue, visible or waiting out their retry delay."""

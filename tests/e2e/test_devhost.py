@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,6 +12,7 @@ import pytest
 
 from devhost.functions import FunctionIndexError
 from devhost.host import LocalHost
+from shared.config import ConfigError
 from tests.e2e.sample import SAMPLE, host_settings, messages, raw_queue, send
 
 
@@ -140,8 +142,47 @@ def test_batches_respect_batch_size(settings: dict[str, str]) -> None:
         assert host.queues["work"].stats.succeeded == 5
 
 
-def test_missing_binding_setting_is_named(settings: dict[str, str]) -> None:
-    """An unresolved %SETTING% stops indexing with the setting's name, as the host reports it."""
+def test_missing_binding_setting_is_named(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unresolved %SETTING% stops indexing with the setting's name; the environment is left as it was."""
+    monkeypatch.delenv("SAMPLE_SCHEDULE", raising=False)
+    monkeypatch.setenv("AzureWebJobsStorage", "before")
     incomplete = {k: v for k, v in settings.items() if k != "SAMPLE_QUEUE"}
     with pytest.raises(FunctionIndexError, match="SAMPLE_QUEUE"):
         LocalHost(app_module=SAMPLE, settings=incomplete, host_settings=host_settings())
+    assert "SAMPLE_SCHEDULE" not in os.environ
+    assert os.environ["AzureWebJobsStorage"] == "before"
+
+
+def test_missing_connection_setting_is_named(
+    settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A binding whose connection setting is missing stops indexing with that name; nothing is left set."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    without_storage = {k: v for k, v in settings.items() if k != "AzureWebJobsStorage"}
+    with pytest.raises(FunctionIndexError, match="missing app setting AzureWebJobsStorage"):
+        LocalHost(app_module=SAMPLE, settings=without_storage, host_settings=host_settings())
+    assert "SAMPLE_QUEUE" not in os.environ
+
+
+def test_bad_devhost_settings_leave_the_environment_alone(
+    settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key checking without any key is a ConfigError raised after indexing; the environment is restored."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    monkeypatch.delenv("DEVHOST_CHECK_KEYS", raising=False)
+    with pytest.raises(ConfigError, match="DEVHOST_CHECK_KEYS"):
+        LocalHost(
+            app_module=SAMPLE,
+            settings=settings | {"DEVHOST_CHECK_KEYS": "true"},
+            host_settings=host_settings(),
+        )
+    assert "SAMPLE_QUEUE" not in os.environ
+    assert "DEVHOST_CHECK_KEYS" not in os.environ
+
+
+def test_stop_restores_the_environment(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the host runs the app sees its settings in the environment; afterwards they are gone again."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    with LocalHost(app_module=SAMPLE, settings=settings, host_settings=host_settings()):
+        assert os.environ["SAMPLE_QUEUE"] == settings["SAMPLE_QUEUE"]
+    assert "SAMPLE_QUEUE" not in os.environ
