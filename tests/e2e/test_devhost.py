@@ -46,10 +46,25 @@ def test_http_route_parameters_query_and_body(host: LocalHost) -> None:
 
 
 def test_http_routing_errors(host: LocalHost) -> None:
-    """A constraint mismatch is 404, a wrong method 405, an exception 500."""
+    """A constraint mismatch is 404, so is a method the route does not list; an exception is 500."""
     assert httpx.post(f"{host.url}/api/echo/abc").status_code == 404
-    assert httpx.get(f"{host.url}/api/echo/1").status_code == 405
+    assert httpx.get(f"{host.url}/api/echo/1").status_code == 404
     assert httpx.get(f"{host.url}/api/boom").status_code == 500
+
+
+def test_literal_route_wins_over_parameter_registered_first(host: LocalHost) -> None:
+    """items/new is served by its own function although items/{item} was registered before it."""
+    assert httpx.get(f"{host.url}/api/items/new").text == "new item form"
+    assert httpx.get(f"{host.url}/api/items/42").text == "item 42"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_route_without_methods_accepts_every_method(host: LocalHost, method: str) -> None:
+    """A trigger listing no methods answers all of them; its chained constraints with arguments apply."""
+    response = httpx.request(method, f"{host.url}/api/codes/AbCdE")
+    assert (response.status_code, response.text) == (200, f"{method} AbCdE")
+    assert httpx.request(method, f"{host.url}/api/codes/abcd").status_code == 404
+    assert httpx.request(method, f"{host.url}/api/codes/abcd1").status_code == 404
 
 
 def test_keys_are_not_checked_unless_asked(host: LocalHost) -> None:

@@ -42,6 +42,24 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("bug")
 
 
+@app.route(route="items/{item}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def item(req: func.HttpRequest) -> func.HttpResponse:
+    """Registered before items/new, which must still win for that path (literal before parameter)."""
+    return func.HttpResponse(f"item {req.route_params['item']}")
+
+
+@app.route(route="items/new", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def new_item(req: func.HttpRequest) -> func.HttpResponse:
+    """The literal route."""
+    return func.HttpResponse("new item form")
+
+
+@app.route(route="codes/{code:length(5):alpha}", auth_level=func.AuthLevel.ANONYMOUS)
+def code(req: func.HttpRequest) -> func.HttpResponse:
+    """Constraints with arguments, chained; no methods listed, so every method is accepted."""
+    return func.HttpResponse(f"{req.method} {req.route_params['code']}")
+
+
 @app.timer_trigger(schedule="%SAMPLE_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @app.queue_output(arg_name="out", queue_name="%SAMPLE_QUEUE%", connection="AzureWebJobsStorage")
 def tick(timer: func.TimerRequest, out: func.Out[str]) -> None:
