@@ -106,9 +106,16 @@ class LocalHost:
         return self._server.url
 
     def start(self, *, background: bool = True) -> LocalHost:
-        """Serve HTTP; with ``background``, also fire timers and poll queues on their own."""
-        self._server = BackgroundServer(self.http, port=self._http_port)
-        self._server.start()
+        """Serve HTTP; with ``background``, also fire timers and poll queues on their own.
+
+        If the port cannot be bound, the host is stopped (environment restored) before the error is raised.
+        """
+        try:
+            self._server = BackgroundServer(self.http, port=self._http_port)
+            self._server.start()
+        except BaseException:
+            self.stop()
+            raise
         for timer in self.timers.values():
             if timer.run_on_startup:
                 timer.fire()

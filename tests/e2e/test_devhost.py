@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -193,6 +194,18 @@ def test_bad_devhost_settings_leave_the_environment_alone(
         )
     assert "SAMPLE_QUEUE" not in os.environ
     assert "DEVHOST_CHECK_KEYS" not in os.environ
+
+
+def test_port_in_use_stops_the_host(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start that cannot bind its port raises and leaves the environment as it was."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        host = LocalHost(app_module=SAMPLE, settings=settings, http_port=taken.getsockname()[1])
+        with pytest.raises(OSError, match="in use"):
+            host.start()
+    assert "SAMPLE_QUEUE" not in os.environ
 
 
 def test_stop_restores_the_environment(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
