@@ -12,7 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
-from devhost.host import REPO_ROOT, LocalHost, app_settings
+from devhost.host import REPO_ROOT, LocalHost
+from shared.config import AppSettings
 
 
 def main(argv: list[str]) -> int:
@@ -25,7 +26,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--settings", type=Path, default=REPO_ROOT / "local.settings.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    host = LocalHost(app_module=args.app, settings=app_settings(args.settings), http_port=args.port)
+    settings = dict(AppSettings.from_environment(local_settings=args.settings).values)
+    host = LocalHost(app_module=args.app, settings=settings, http_port=args.port)
     host.start(background=not args.drain)
     print(
         f"devhost: {len(host.functions)} functions; HTTP on {host.url}/{host.host_settings.route_prefix}/",

@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,13 +25,14 @@ from shared.state.tables import StateTables
 from simulators.common.tls import loopback_certificate
 from simulators.stack import running_simulators
 
-RUN_SECONDS = 4.5
+HEARTBEATS = 2  # the function-app part ends once this many heartbeats have travelled to the audit trail
+TIMEOUT_SECONDS = 30.0
 
 
-def demo_settings() -> dict[str, str]:
-    """The sample settings, pointed at this run's Azurite, with a heartbeat every second."""
+def demo_settings(storage: str) -> dict[str, str]:
+    """The sample settings, pointed at ``storage``, with a heartbeat every second."""
     settings = read_local_settings(REPO_ROOT / "local.settings.sample.json")
-    settings["AzureWebJobsStorage"] = os.environ["AzureWebJobsStorage"]
+    settings["AzureWebJobsStorage"] = storage
     settings["STATE_TABLE_PREFIX"] = "demo"
     settings["HEARTBEAT_SCHEDULE"] = "* * * * * *"
     return settings
@@ -44,7 +47,7 @@ def main() -> int:
     """Run the demo; exit status 0 when every step did what it should."""
     logging.basicConfig(level=logging.WARNING)
     print("== 1. function_app.py under devhost, against Azurite ==")
-    host_ok = run_function_app()
+    host_ok = run_function_app(demo_settings(os.environ["AzureWebJobsStorage"]), say)
     print(
         "== 2. the connector's adapters against the simulators (Entra ID, Key Vault, Dataverse, IFS Cloud) =="
     )
@@ -62,30 +65,41 @@ def main() -> int:
     return 0 if ok else 1
 
 
-def run_function_app() -> bool:
-    """Run the function app in the background with a one-second heartbeat; True when it all worked."""
-    settings = demo_settings()
+def run_function_app(settings: dict[str, str], say: Callable[[str], None]) -> bool:
+    """Run the function app in the background until the heartbeat has reached the audit trail twice."""
     host = LocalHost(settings=settings).start(background=True)
     try:
-        print(f"devhost serving {len(host.functions)} functions: {', '.join(sorted(host.functions))}")
+        say(f"devhost serving {len(host.functions)} functions: {', '.join(sorted(host.functions))}")
         health = httpx.get(f"{host.url}/api/health", timeout=10).json()
-        print(f"GET /api/health -> {json.dumps(health)}")
-        print(f"running for {RUN_SECONDS} s with HEARTBEAT_SCHEDULE='{settings['HEARTBEAT_SCHEDULE']}'...")
-        host.run_for(RUN_SECONDS)
+        say(f"GET /api/health -> {json.dumps(health)}")
+        schedule = settings["HEARTBEAT_SCHEDULE"]
+        say(f"running with HEARTBEAT_SCHEDULE='{schedule}' until {HEARTBEATS} heartbeats have been echoed...")
+        echo = host.queues["heartbeat_echo"].stats
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while echo.succeeded + echo.failed < HEARTBEATS and time.monotonic() < deadline:
+            host.run_for(0.1)
     finally:
         host.stop()
     beats = host.timers["heartbeat"].stats
-    echo = host.queues["heartbeat_echo"].stats
-    print(f"heartbeat fired {beats.fired}x ({beats.failed} failed)")
-    print(f"echo worker: {echo.succeeded} ok, {echo.failed} failed")
-    audit = AuditTrail(StateTables.from_connection_string(settings["AzureWebJobsStorage"], "demo"))
-    entries = [e for e in audit.recent() if e.outcome == "echoed"]
+    say(f"heartbeat fired {beats.fired}x ({beats.failed} failed)")
+    say(f"echo worker: {echo.succeeded} ok, {echo.failed} failed")
+    audit = AuditTrail(
+        StateTables.from_connection_string(settings["AzureWebJobsStorage"], settings["STATE_TABLE_PREFIX"])
+    )
+    # Two days: a run that crosses midnight UTC has echoes in both days' partitions.
+    entries = [e for e in audit.recent(days=2) if e.outcome == "echoed"]
     for entry in reversed(entries):
-        print(f"  audit: {entry.direction} {entry.outcome} after {entry.latency_ms} ms in the queue")
+        say(f"  audit: {entry.direction} {entry.outcome} after {entry.latency_ms} ms in the queue")
     problems = AppSettings(settings).problems()
     if problems:
-        print(f"configuration problems: {problems}")
-    return health["status"] == "ok" and beats.failed == 0 and len(entries) >= 2 and not problems
+        say(f"configuration problems: {problems}")
+    return (
+        health["status"] == "ok"
+        and beats.failed == 0
+        and echo.failed == 0
+        and len(entries) >= HEARTBEATS
+        and not problems
+    )
 
 
 if __name__ == "__main__":

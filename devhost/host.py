@@ -18,9 +18,9 @@ from devhost.functions import LocalFunction, index_app, load_app
 from devhost.hostjson import HostSettings
 from devhost.http import HttpFunctions, KeyPolicy
 from devhost.outputs import OutputSender
-from devhost.queues import QueueDriver
+from devhost.queues import QueueDriver, QueuePoller
 from devhost.timers import TimerDriver
-from shared.config import AppSettings, DevhostSettings, read_local_settings
+from shared.config import AppSettings, DevhostSettings
 from simulators.common.server import BackgroundServer
 
 log = logging.getLogger("devhost")
@@ -28,17 +28,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _IDLE_SLEEP_CAP = 2.0  # the host polls an idle queue at most every 2 s when running locally
 
 
-def app_settings(local_settings: Path | None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """App settings as the host sees them: local.settings.json values, overridden by the environment."""
-    values: dict[str, str] = {}
-    if local_settings is not None and local_settings.exists():
-        values.update(read_local_settings(local_settings))
-    values.update(os.environ if environ is None else environ)
-    return values
+def default_settings() -> dict[str, str]:
+    """App settings as ``func start`` sees them: local.settings.json, overridden by the environment."""
+    return dict(AppSettings.from_environment(local_settings=REPO_ROOT / "local.settings.json").values)
 
 
 class LocalHost:
-    """One local instance of the function app."""
+    """One local instance of the function app.
+
+    Construction indexes the app and prepares the drivers; ``start`` binds the HTTP port. If construction
+    fails, the environment is restored and everything already created is released.
+    """
 
     def __init__(
         self,
@@ -48,43 +48,74 @@ class LocalHost:
         host_settings: HostSettings | None = None,
         http_port: int = 0,
     ) -> None:
-        self.settings = dict(
-            settings if settings is not None else app_settings(REPO_ROOT / "local.settings.json")
-        )
-        # The app reads its settings from the environment, as in Azure; restored by stop().
+        self.settings = dict(settings if settings is not None else default_settings())
+        self.host_settings = host_settings or HostSettings.load(REPO_ROOT / "host.json")
+        self.functions: dict[str, LocalFunction] = {}
+        self.timers: dict[str, TimerDriver] = {}
+        self.queues: dict[str, QueueDriver] = {}
+        self._outputs: dict[str, OutputSender] = {}
+        self._http_port = http_port
+        self._server: BackgroundServer | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        # The app reads its settings from the environment, as in Azure (also while it is imported and
+        # indexed); stop() restores it, and so does a failed construction.
         self._saved_environ = {name: os.environ.get(name) for name in self.settings}
         os.environ.update(self.settings)
-        self.host_settings = host_settings or HostSettings.load(REPO_ROOT / "host.json")
-        self.functions: dict[str, LocalFunction] = {
-            f.name: f for f in index_app(load_app(app_module), self.settings)
-        }
+        try:
+            self._build(app_module)
+        except BaseException:
+            self._release()
+            raise
+
+    def _build(self, app_module: str) -> None:
+        self.functions = {f.name: f for f in index_app(load_app(app_module), self.settings)}
         devhost = AppSettings(self.settings).get(DevhostSettings)
         keys = KeyPolicy(devhost.check_keys, devhost.function_key, devhost.master_key)
         encoding = self.host_settings.queues.message_encoding
-        outputs = {n: OutputSender(f, self.settings, encoding) for n, f in self.functions.items()}
+        for name, function in self.functions.items():
+            self._outputs[name] = OutputSender(function, self.settings, encoding)
         self.http = HttpFunctions(
-            list(self.functions.values()), self.host_settings.route_prefix, keys, outputs
+            list(self.functions.values()), self.host_settings.route_prefix, keys, self._outputs
         )
-        self.timers = {
-            n: TimerDriver(f, outputs[n]) for n, f in self.functions.items() if f.trigger == "timerTrigger"
-        }
-        self.queues = {
-            n: QueueDriver(f, self.settings, self.host_settings.queues)
-            for n, f in self.functions.items()
-            if f.trigger == "queueTrigger"
-        }
-        self._server = BackgroundServer(self.http, port=http_port)
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        for name, function in self.functions.items():
+            if function.trigger == "timerTrigger":
+                self.timers[name] = TimerDriver(function, self._outputs[name])
+            elif function.trigger == "queueTrigger":
+                self.queues[name] = QueueDriver(
+                    function, self.settings, self.host_settings.queues, self._outputs[name]
+                )
+
+    def _release(self) -> None:
+        """Close the storage clients and worker pools, and put the environment back as it was."""
+        for queue in self.queues.values():
+            queue.close()
+        for outputs in self._outputs.values():
+            outputs.close()
+        for name, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     @property
     def url(self) -> str:
-        """Base URL of the HTTP functions (without the route prefix)."""
+        """Base URL of the HTTP functions (without the route prefix); known once started."""
+        if self._server is None:
+            raise RuntimeError("the local host has not been started")
         return self._server.url
 
     def start(self, *, background: bool = True) -> LocalHost:
-        """Serve HTTP; with ``background``, also fire timers and poll queues on their own."""
-        self._server.start()
+        """Serve HTTP; with ``background``, also fire timers and poll queues on their own.
+
+        If the port cannot be bound, the host is stopped (environment restored) before the error is raised.
+        """
+        try:
+            self._server = BackgroundServer(self.http, port=self._http_port)
+            self._server.start()
+        except BaseException:
+            self.stop()
+            raise
         for timer in self.timers.values():
             if timer.run_on_startup:
                 timer.fire()
@@ -106,14 +137,10 @@ class LocalHost:
             self._stop.wait(0.2)
 
     def _queue_loop(self, queue: QueueDriver) -> None:
-        idle = 0.1
+        # Locally the host caps maxPollingInterval at 2 s, so a local queue never looks stuck.
+        poller = QueuePoller(queue, min(_IDLE_SLEEP_CAP, self.host_settings.queues.max_polling_interval))
         while not self._stop.is_set():
-            if queue.poll_once():
-                idle = 0.1
-                continue
-            # Exponential back-off while idle, as the host does, capped low for local running.
-            self._stop.wait(idle)
-            idle = min(idle * 2, _IDLE_SLEEP_CAP, self.host_settings.queues.max_polling_interval)
+            self._stop.wait(poller.step())
 
     def fire_timer(self, name: str) -> bool:
         """Run timer ``name`` now; True if it succeeded."""
@@ -139,14 +166,9 @@ class LocalHost:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
-        self._server.stop()
-        for queue in self.queues.values():
-            queue.close()
-        for name, value in self._saved_environ.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if self._server is not None:
+            self._server.stop()
+        self._release()
 
     def __enter__(self) -> LocalHost:
         return self.start(background=False)

@@ -25,8 +25,7 @@ def timespan_seconds(text: str) -> float:
 class QueueSettings:
     """``extensions.queues`` with the Functions host's defaults."""
 
-    batch_size: int = 16
-    new_batch_threshold: int | None = None
+    batch_size: int = 16  # newBatchThreshold is not read: one local instance, one batch at a time
     max_dequeue_count: int = 5
     visibility_timeout: float = 0.0  # the delay before a failed message is visible again
     max_polling_interval: float = 60.0
@@ -52,7 +51,6 @@ class HostSettings:
         defaults = QueueSettings()
         settings = QueueSettings(
             batch_size=int(queues.get("batchSize", defaults.batch_size)),
-            new_batch_threshold=queues.get("newBatchThreshold"),
             max_dequeue_count=int(queues.get("maxDequeueCount", defaults.max_dequeue_count)),
             visibility_timeout=timespan_seconds(queues.get("visibilityTimeout", "00:00:00")),
             max_polling_interval=timespan_seconds(queues.get("maxPollingInterval", "00:01:00")),

@@ -8,7 +8,6 @@ be tested. A key arrives as ``?code=`` or the ``x-functions-key`` header; a miss
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,36 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from devhost.functions import LocalFunction
 from devhost.outputs import OutputSender
-
-_PARAMETER = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?(\?)?\}")
-_CONSTRAINTS = {
-    "int": r"-?\d+",
-    "long": r"-?\d+",
-    "guid": r"[0-9a-fA-F-]{36}",
-    "alpha": r"[A-Za-z]+",
-    "bool": r"(?i:true|false)",
-}
-
-
-def route_pattern(prefix: str, template: str) -> re.Pattern[str]:
-    """A regex for ``/<prefix>/<template>`` with named groups for route parameters."""
-    pattern, position = "", 0
-    for match in _PARAMETER.finditer(template):
-        pattern += re.escape(template[position : match.start()])
-        catch_all, name, constraint, optional = match.groups()
-        body = ".*" if catch_all else _CONSTRAINTS.get(constraint or "", r"[^/]+")
-        group = f"(?P<{name}>{body})"
-        if optional:
-            if pattern.endswith("/"):  # an optional last segment takes its slash with it
-                pattern = pattern[:-1] + f"(?:/{group})?"
-            else:
-                pattern += f"{group}?"
-        else:
-            pattern += group
-        position = match.end()
-    pattern += re.escape(template[position:])
-    base = f"/{prefix}" if prefix else ""
-    return re.compile(f"^{base}/{pattern.strip('/')}/?$", re.IGNORECASE)
+from devhost.routes import RouteError, RouteTemplate, ordered
 
 
 @dataclass(frozen=True)
@@ -75,9 +45,12 @@ class KeyPolicy:
 @dataclass(frozen=True)
 class _Route:
     function: LocalFunction
-    pattern: re.Pattern[str]
-    methods: frozenset[str]
+    template: RouteTemplate
+    methods: frozenset[str] | None  # None: every method, as when the trigger lists none
     auth_level: str
+
+    def accepts(self, method: str) -> bool:
+        return self.methods is None or method in self.methods
 
 
 class HttpFunctions:
@@ -92,16 +65,8 @@ class HttpFunctions:
     ) -> None:
         self.keys = keys
         self._outputs = outputs
-        self.routes = [
-            _Route(
-                function=f,
-                pattern=route_pattern(prefix, str(f.trigger_settings.get("route") or f.name)),
-                methods=frozenset(m.upper() for m in (f.trigger_settings.get("methods") or ["GET", "POST"])),
-                auth_level=str(f.trigger_settings.get("authLevel", "FUNCTION")),
-            )
-            for f in functions
-            if f.trigger == "httpTrigger"
-        ]
+        routes = [_route(f, prefix) for f in functions if f.trigger == "httpTrigger"]
+        self.routes = ordered(routes, lambda route: route.template)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI HTTP request."""
@@ -111,15 +76,21 @@ class HttpFunctions:
         response = await self._dispatch(request)
         await response(scope, receive, send)
 
+    def match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
+        """The route that serves ``method path`` and its route values, or None (the host answers 404).
+
+        The request method is one of a route's constraints: a route that does not accept it is skipped.
+        """
+        for route in self.routes:
+            if route.accepts(method) and (values := route.template.match(path)) is not None:
+                return route, values
+        return None
+
     async def _dispatch(self, request: Request) -> Response:
-        path = request.url.path
-        matched = [(route, m) for route in self.routes if (m := route.pattern.match(path))]
-        if not matched:
+        found = self.match(request.method, request.url.path)
+        if found is None:
             return Response(status_code=404)
-        allowed = [(route, m) for route, m in matched if request.method in route.methods]
-        if not allowed:
-            return Response(status_code=405)
-        route, match = allowed[0]
+        route, route_values = found
         presented = request.query_params.get("code") or request.headers.get("x-functions-key")
         if not self.keys.allows(route.auth_level, presented):
             return Response(status_code=401)
@@ -130,7 +101,7 @@ class HttpFunctions:
             url=str(request.url),
             headers=dict(request.headers),
             params=params,
-            route_params={k: v for k, v in match.groupdict().items() if v is not None},
+            route_params=route_values,
             body=body,
         )
         try:
@@ -139,6 +110,21 @@ class HttpFunctions:
         except Exception:  # the host answers 500 for an unhandled exception
             return Response(status_code=500)
         return _to_response(result)
+
+
+def _route(function: LocalFunction, prefix: str) -> _Route:
+    template = str(function.trigger_settings.get("route") or function.name)
+    try:
+        parsed = RouteTemplate.parse(prefix, template)
+    except RouteError as exc:
+        raise RouteError(f"{function.name}: route {template!r}: {exc}") from exc
+    methods = function.trigger_settings.get("methods")
+    return _Route(
+        function=function,
+        template=parsed,
+        methods=frozenset(str(m).upper() for m in methods) if methods else None,
+        auth_level=str(function.trigger_settings.get("authLevel", "FUNCTION")),
+    )
 
 
 def _to_response(result: Any) -> Response:

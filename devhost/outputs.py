@@ -9,7 +9,15 @@ from collections.abc import Iterable, Mapping
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, QueueServiceClient
 
-from devhost.functions import Capture, LocalFunction
+from devhost.functions import Capture, FunctionIndexError, LocalFunction
+
+
+def connection_string(settings: Mapping[str, str], name: str) -> str:
+    """The value of the app setting a binding's ``connection`` names; its absence stops indexing."""
+    value = settings.get(name, "")
+    if not value:
+        raise FunctionIndexError(f"binding connection {name!r} refers to a missing app setting {name}")
+    return value
 
 
 def raw_queue_client(connection_string: str, name: str) -> QueueClient:
@@ -30,10 +38,16 @@ class OutputSender:
 
     def __init__(self, function: LocalFunction, settings: Mapping[str, str], encoding: str) -> None:
         self._encoding = encoding
-        self._clients = {
-            out.arg_name: raw_queue_client(settings[out.connection], out.queue_name)
-            for out in function.queue_outputs
-        }
+        self._clients: dict[str, QueueClient] = {}
+        for out in function.queue_outputs:
+            self._clients[out.arg_name] = raw_queue_client(
+                connection_string(settings, out.connection), out.queue_name
+            )
+
+    def close(self) -> None:
+        """Close the queue clients."""
+        for client in self._clients.values():
+            client.close()
 
     def send(self, captures: Mapping[str, Capture]) -> None:
         """Send every value that was set (a list sends one message per item)."""

@@ -1,7 +1,10 @@
 """Fire timer-triggered functions on their NCRONTAB schedules, one invocation at a time per function.
 
-Like the host's singleton lock, a timer never overlaps itself: a firing that comes due while the previous
-run is still going is marked ``past_due`` when it finally runs.
+As in the WebJobs timer listener: a timer never overlaps itself; the next occurrence is computed from the
+time a run started, so a run that outlasts it is followed by one immediate firing (missed occurrences are
+not replayed one by one); ``past_due`` is always False. The listener sets IsPastDue only at startup, when
+its schedule monitor (``useMonitor``) finds an occurrence missed while the app was stopped; devhost has no
+schedule monitor.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from datetime import UTC, datetime
 from azure.functions.timer import TimerRequest
 
 from devhost.functions import LocalFunction
-from devhost.ncrontab import Schedule
 from devhost.outputs import OutputSender
+from shared.platform.ncrontab import Schedule
 
 log = logging.getLogger("devhost.timers")
 Clock = Callable[[], datetime]
@@ -28,7 +31,6 @@ class TimerStats:
 
     fired: int = 0
     failed: int = 0
-    past_due: int = 0
 
 
 class TimerDriver:
@@ -42,17 +44,16 @@ class TimerDriver:
         self.schedule = Schedule.parse(str(function.trigger_settings["schedule"]))
         self.run_on_startup = bool(function.trigger_settings.get("runOnStartup", False))
         self.stats = TimerStats()
-        self._clock: Clock = clock if clock is not None else (lambda: datetime.now(UTC))
+        self._clock = clock
         self._lock = threading.Lock()
         self.next_due = self.schedule.next_after(self._clock())
 
-    def fire(self, *, past_due: bool = False) -> bool:
+    def fire(self) -> bool:
         """Run the function now (waiting for a running invocation to finish); True if it succeeded."""
         with self._lock:
             self.stats.fired += 1
-            self.stats.past_due += past_due
             try:
-                _, captures = self.function.invoke(TimerRequest(past_due=past_due))
+                _, captures = self.function.invoke(TimerRequest(past_due=False))
                 self._outputs.send(captures)
             except Exception:  # a failed run is logged and counted; the schedule goes on
                 log.exception("timer %s failed", self.function.name)
@@ -65,8 +66,7 @@ class TimerDriver:
         now = self._clock()
         if now < self.next_due:
             return False
-        # Late by more than a second (a long previous run, a slow machine): the host says past_due.
-        late = (now - self.next_due).total_seconds() > 1
+        # From the start of this run, as the listener does: an overrun makes the next firing immediate.
         self.next_due = self.schedule.next_after(now)
-        self.fire(past_due=late)
+        self.fire()
         return True

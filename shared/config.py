@@ -22,6 +22,7 @@ from typing import ClassVar, Protocol, Self, TypeVar
 from urllib.parse import urlsplit
 
 from shared.ifs.entities import EntitySet, Navigation
+from shared.platform.ncrontab import Schedule, ScheduleError
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,6 @@ class ConfigError(Exception):
 
 
 _KEY_VAULT_REFERENCE = re.compile(r"^@Microsoft\.KeyVault\(", re.IGNORECASE)
-_NCRONTAB_FIELD = re.compile(r"^[\w*/,\-]+$")
 T = TypeVar("T")
 
 
@@ -437,15 +437,17 @@ class SettingsReader:
         return self._checked(name, parse, "", expected)
 
     def schedule(self, name: str) -> str:
-        """An NCRONTAB expression with six fields (seconds first)."""
-
-        def parse(raw: str) -> str:
-            fields = raw.split()
-            if len(fields) != 6 or not all(_NCRONTAB_FIELD.match(f) for f in fields):
-                raise ValueError(raw)
-            return raw
-
-        return self._checked(name, parse, "", "six NCRONTAB fields, seconds first (e.g. '0 */5 * * * *')")
+        """An NCRONTAB expression (six fields, seconds first), parsed exactly as devhost's timers parse it."""
+        raw = self._raw(name)
+        if raw is None:
+            return ""
+        try:
+            Schedule.parse(raw)
+        except ScheduleError as exc:
+            expected = "expected six NCRONTAB fields, seconds first, e.g. '0 */5 * * * *'"
+            self.problems.append(f"{name} is invalid: {exc} ({expected})")
+            return ""
+        return raw
 
     def key_bytes(self, name: str, length: int) -> bytes:
         """Base64 of exactly ``length`` bytes."""

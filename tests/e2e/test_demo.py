@@ -1,10 +1,10 @@
-"""``make demo``'s adapter part runs in CI too, so the README's second command cannot rot unnoticed."""
+"""Both parts of ``make demo`` run in CI too, so the README's second command cannot rot unnoticed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from devhost import demo_adapters
+from devhost import demo, demo_adapters
 from simulators.common.tls import loopback_certificate
 from simulators.stack import running_simulators
 
@@ -19,3 +19,15 @@ def test_demo_adapters_part_succeeds(
         assert demo_adapters.run(stack, storage, lines.append)
     assert any(line.startswith("  webhook received: Create of salesorder") for line in lines)
     assert any("idempotent by key" in line for line in lines)
+
+
+def test_demo_function_app_part_succeeds(azurite_connection_string: str, unique_name: str) -> None:
+    """function_app.py runs by itself in the background: the timer fires, echoes reach the audit trail."""
+    settings = demo.demo_settings(azurite_connection_string) | {
+        "STATE_TABLE_PREFIX": unique_name,
+        "ECHO_QUEUE": f"{unique_name}-echo",
+    }
+    lines: list[str] = []
+    assert demo.run_function_app(settings, lines.append)
+    assert 'GET /api/health -> {"status": "ok", "configuration": {}}' in lines
+    assert sum(line.startswith("  audit: timer->queue echoed after") for line in lines) >= demo.HEARTBEATS

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import json
+import os
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
 import pytest
-from azure.storage.queue import QueueClient
 
 from devhost.functions import FunctionIndexError
-from devhost.host import REPO_ROOT, LocalHost
-from devhost.hostjson import HostSettings
-
-SAMPLE = "tests.e2e.apps.sample_app"
-
-
-def host_settings(max_dequeue: int = 3) -> HostSettings:
-    """host.json with no retry delay and a small dequeue limit, so failure paths run quickly."""
-    base = HostSettings.load(REPO_ROOT / "host.json")
-    return replace(base, queues=replace(base.queues, visibility_timeout=0, max_dequeue_count=max_dequeue))
+from devhost.host import LocalHost
+from shared.config import ConfigError
+from tests.e2e.sample import SAMPLE, host_settings, messages, raw_queue, send
 
 
 @pytest.fixture
@@ -39,18 +32,6 @@ def host(settings: dict[str, str]) -> Iterator[LocalHost]:
         yield running
 
 
-def raw_queue(connection: str, name: str) -> QueueClient:
-    return QueueClient.from_connection_string(connection, name)
-
-
-def messages(connection: str, name: str) -> list[str]:
-    """Decoded texts on a queue (base64, as the host writes them)."""
-    return [
-        base64.b64decode(m.content).decode()
-        for m in raw_queue(connection, name).peek_messages(max_messages=32)
-    ]
-
-
 def test_http_route_parameters_query_and_body(host: LocalHost) -> None:
     """Route parameters (with constraint and optional segment), query, headers and body reach the function."""
     response = httpx.post(f"{host.url}/api/echo/42/more?x=1", content=b"payload", headers={"x-sample": "h"})
@@ -66,10 +47,25 @@ def test_http_route_parameters_query_and_body(host: LocalHost) -> None:
 
 
 def test_http_routing_errors(host: LocalHost) -> None:
-    """A constraint mismatch is 404, a wrong method 405, an exception 500."""
+    """A constraint mismatch is 404, so is a method the route does not list; an exception is 500."""
     assert httpx.post(f"{host.url}/api/echo/abc").status_code == 404
-    assert httpx.get(f"{host.url}/api/echo/1").status_code == 405
+    assert httpx.get(f"{host.url}/api/echo/1").status_code == 404
     assert httpx.get(f"{host.url}/api/boom").status_code == 500
+
+
+def test_literal_route_wins_over_parameter_registered_first(host: LocalHost) -> None:
+    """items/new is served by its own function although items/{item} was registered before it."""
+    assert httpx.get(f"{host.url}/api/items/new").text == "new item form"
+    assert httpx.get(f"{host.url}/api/items/42").text == "item 42"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_route_without_methods_accepts_every_method(host: LocalHost, method: str) -> None:
+    """A trigger listing no methods answers all of them; its chained constraints with arguments apply."""
+    response = httpx.request(method, f"{host.url}/api/codes/AbCdE")
+    assert (response.status_code, response.text) == (200, f"{method} AbCdE")
+    assert httpx.request(method, f"{host.url}/api/codes/abcd").status_code == 404
+    assert httpx.request(method, f"{host.url}/api/codes/abcd1").status_code == 404
 
 
 def test_keys_are_not_checked_unless_asked(host: LocalHost) -> None:
@@ -118,11 +114,6 @@ def test_timer_schedule_from_app_setting(host: LocalHost) -> None:
     assert timer.next_due.second == 0
 
 
-def send(settings: dict[str, str], body: dict[str, str]) -> None:
-    client = raw_queue(settings["AzureWebJobsStorage"], settings["SAMPLE_QUEUE"])
-    client.send_message(base64.b64encode(json.dumps(body).encode()).decode())
-
-
 def test_failure_is_retried_with_increasing_dequeue_count(host: LocalHost, settings: dict[str, str]) -> None:
     """A message that fails once is processed on its second try."""
     send(settings, {"say": "fail-once"})
@@ -167,8 +158,59 @@ def test_batches_respect_batch_size(settings: dict[str, str]) -> None:
         assert host.queues["work"].stats.succeeded == 5
 
 
-def test_missing_binding_setting_is_named(settings: dict[str, str]) -> None:
-    """An unresolved %SETTING% stops indexing with the setting's name, as the host reports it."""
+def test_missing_binding_setting_is_named(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unresolved %SETTING% stops indexing with the setting's name; the environment is left as it was."""
+    monkeypatch.delenv("SAMPLE_SCHEDULE", raising=False)
+    monkeypatch.setenv("AzureWebJobsStorage", "before")
     incomplete = {k: v for k, v in settings.items() if k != "SAMPLE_QUEUE"}
     with pytest.raises(FunctionIndexError, match="SAMPLE_QUEUE"):
         LocalHost(app_module=SAMPLE, settings=incomplete, host_settings=host_settings())
+    assert "SAMPLE_SCHEDULE" not in os.environ
+    assert os.environ["AzureWebJobsStorage"] == "before"
+
+
+def test_missing_connection_setting_is_named(
+    settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A binding whose connection setting is missing stops indexing with that name; nothing is left set."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    without_storage = {k: v for k, v in settings.items() if k != "AzureWebJobsStorage"}
+    with pytest.raises(FunctionIndexError, match="missing app setting AzureWebJobsStorage"):
+        LocalHost(app_module=SAMPLE, settings=without_storage, host_settings=host_settings())
+    assert "SAMPLE_QUEUE" not in os.environ
+
+
+def test_bad_devhost_settings_leave_the_environment_alone(
+    settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key checking without any key is a ConfigError raised after indexing; the environment is restored."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    monkeypatch.delenv("DEVHOST_CHECK_KEYS", raising=False)
+    with pytest.raises(ConfigError, match="DEVHOST_CHECK_KEYS"):
+        LocalHost(
+            app_module=SAMPLE,
+            settings=settings | {"DEVHOST_CHECK_KEYS": "true"},
+            host_settings=host_settings(),
+        )
+    assert "SAMPLE_QUEUE" not in os.environ
+    assert "DEVHOST_CHECK_KEYS" not in os.environ
+
+
+def test_port_in_use_stops_the_host(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start that cannot bind its port raises and leaves the environment as it was."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        host = LocalHost(app_module=SAMPLE, settings=settings, http_port=taken.getsockname()[1])
+        with pytest.raises(OSError, match="in use"):
+            host.start()
+    assert "SAMPLE_QUEUE" not in os.environ
+
+
+def test_stop_restores_the_environment(settings: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the host runs the app sees its settings in the environment; afterwards they are gone again."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    with LocalHost(app_module=SAMPLE, settings=settings, host_settings=host_settings()):
+        assert os.environ["SAMPLE_QUEUE"] == settings["SAMPLE_QUEUE"]
+    assert "SAMPLE_QUEUE" not in os.environ

@@ -1,4 +1,4 @@
-"""NCRONTAB: six fields, seconds first, as the Functions host reads them."""
+"""NCRONTAB: six fields, seconds first, as the Functions host reads them; the settings check agrees."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from devhost.hostjson import timespan_seconds
-from devhost.ncrontab import Schedule, ScheduleError
+from shared.config import AppSettings
+from shared.platform.ncrontab import Schedule, ScheduleError
 
 T0 = datetime(2026, 11, 29, 23, 59, 58, tzinfo=UTC)  # a Sunday
 
@@ -41,6 +42,7 @@ T0 = datetime(2026, 11, 29, 23, 59, 58, tzinfo=UTC)  # a Sunday
             datetime(2026, 1, 1, 0, 0, 45, tzinfo=UTC),
         ),
         ("0 0 0 29 2 *", T0, datetime(2028, 2, 29, tzinfo=UTC)),
+        ("0 0 0 29 2 MON", T0, datetime(2044, 2, 29, tzinfo=UTC)),  # 18 years on: Feb 29 is rarely a Monday
         (
             "10/20 * * * * *",
             datetime(2026, 1, 1, 0, 0, 31, tzinfo=UTC),
@@ -68,12 +70,38 @@ def test_day_of_month_and_day_of_week_must_both_match() -> None:
         ("0 0 0 5-1 * *", "runs backwards"),
         ("0 0 0 * FOO *", "not a number"),
         ("0 0 0 31 2 *", "never fires"),
+        ("0 0 0 30,31 2 *", "never fires"),
     ],
 )
 def test_bad_expressions_name_the_problem(expression: str, reason: str) -> None:
-    """Invalid schedules raise ScheduleError saying which field is wrong."""
+    """Invalid schedules raise ScheduleError saying which field is wrong, as soon as they are parsed."""
     with pytest.raises(ScheduleError, match=reason):
-        Schedule.parse(expression).next_after(T0)
+        Schedule.parse(expression)
+
+
+def heartbeat_problems(schedule: str) -> list[str]:
+    """What /api/health reports for the heartbeat feature with this schedule."""
+    return AppSettings({"HEARTBEAT_SCHEDULE": schedule, "ECHO_QUEUE": "echo"}).problems().get("heartbeat", [])
+
+
+@pytest.mark.parametrize(
+    "expression", ["99 * * * * *", "0 0 25 * * *", "0 0 0 31 2 *", "0 0 0 * * MON-FOO", "*/5 * * * *"]
+)
+def test_health_rejects_what_the_timers_reject(expression: str) -> None:
+    """A schedule the timer cannot parse is a health problem carrying the parser's reason."""
+    with pytest.raises(ScheduleError) as caught:
+        Schedule.parse(expression)
+    assert heartbeat_problems(expression) == [
+        f"HEARTBEAT_SCHEDULE is invalid: {caught.value} "
+        "(expected six NCRONTAB fields, seconds first, e.g. '0 */5 * * * *')"
+    ]
+
+
+@pytest.mark.parametrize("expression", ["0 */5 * * * *", "*/10 * 9-17 * * MON-FRI", "0 0 0 29 2 MON"])
+def test_health_accepts_what_the_timers_accept(expression: str) -> None:
+    """A schedule the timer can run raises no health problem."""
+    Schedule.parse(expression)
+    assert heartbeat_problems(expression) == []
 
 
 @pytest.mark.parametrize(

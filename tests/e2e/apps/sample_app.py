@@ -6,6 +6,7 @@ import json
 import os
 
 import azure.functions as func
+from azure.storage.queue import QueueClient
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -41,6 +42,24 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("bug")
 
 
+@app.route(route="items/{item}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def item(req: func.HttpRequest) -> func.HttpResponse:
+    """Registered before items/new, which must still win for that path (literal before parameter)."""
+    return func.HttpResponse(f"item {req.route_params['item']}")
+
+
+@app.route(route="items/new", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def new_item(req: func.HttpRequest) -> func.HttpResponse:
+    """The literal route."""
+    return func.HttpResponse("new item form")
+
+
+@app.route(route="codes/{code:length(5):alpha}", auth_level=func.AuthLevel.ANONYMOUS)
+def code(req: func.HttpRequest) -> func.HttpResponse:
+    """Constraints with arguments, chained; no methods listed, so every method is accepted."""
+    return func.HttpResponse(f"{req.method} {req.route_params['code']}")
+
+
 @app.timer_trigger(schedule="%SAMPLE_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @app.queue_output(arg_name="out", queue_name="%SAMPLE_QUEUE%", connection="AzureWebJobsStorage")
 def tick(timer: func.TimerRequest, out: func.Out[str]) -> None:
@@ -51,8 +70,17 @@ def tick(timer: func.TimerRequest, out: func.Out[str]) -> None:
 @app.queue_trigger(arg_name="msg", queue_name="%SAMPLE_QUEUE%", connection="AzureWebJobsStorage")
 @app.queue_output(arg_name="out", queue_name="%SAMPLE_QUEUE%-done", connection="AzureWebJobsStorage")
 def work(msg: func.QueueMessage, out: func.Out[str]) -> None:
-    """Forward the message with its dequeue count; messages saying "fail" always fail."""
+    """Forward the message and its dequeue count; "fail" always fails; "big" sets an unsendable output."""
     body = json.loads(msg.get_body())
+    if body.get("say") == "steal":
+        # Another consumer takes the lease (as when an invocation outlives it): the host's delete must fail.
+        queue = QueueClient.from_connection_string(
+            os.environ["AzureWebJobsStorage"], os.environ["SAMPLE_QUEUE"]
+        )
+        queue.update_message(str(msg.id), msg.pop_receipt, visibility_timeout=0)
+    if body.get("say") == "big":
+        out.set("x" * 70_000)  # a queue message may hold 64 KiB: the output binding fails, not the function
+        return
     if body.get("say") == "fail":
         raise ValueError("asked to fail")
     if body.get("say") == "fail-once" and msg.dequeue_count == 1:

@@ -3,7 +3,11 @@
 ``{second} {minute} {hour} {day} {month} {day-of-week}``, each ``*``, a value, a range ``a-b``, a step
 ``*/n`` / ``a-b/n`` / ``a/n``, or a comma list of those; months and days of week also by three-letter
 name. Like the NCrontab library the host uses, a day must match both the day-of-month and the
-day-of-week fields (Vixie cron would accept either when both are restricted). Times are UTC.
+day-of-week fields (Vixie cron would accept either when both are restricted). Times are UTC
+(``WEBSITE_TIME_ZONE`` is not read).
+
+It lives in ``shared`` so that the settings check behind /api/health and devhost's timers accept exactly
+the same schedules.
 """
 
 from __future__ import annotations
@@ -27,7 +31,11 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (  # name, lowest, h
     ("month", 1, 12, _MONTHS),
     ("day-of-week", 0, 6, _DAYS),
 )
-_SEARCH_DAYS = 366 * 8  # covers Feb 29 on a given weekday, the rarest satisfiable combination
+# Longest days in each month (Feb 29 in leap years): a schedule naming no existing date never fires.
+_LONGEST_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+# The Gregorian calendar repeats its dates and weekdays every 400 years, so any schedule that names an
+# existing date finds its next firing within that span (Feb 29 on a given weekday can be 40 years away).
+_SEARCH_DAYS = 146_097
 
 
 class ScheduleError(ValueError):
@@ -93,7 +101,10 @@ class Schedule:
             _parse_field(text, *spec[1:3], spec[3], spec[0])
             for text, spec in zip(fields, _FIELDS, strict=True)
         ]
-        return cls(expression, *parsed)
+        seconds, minutes, hours, days, months, weekdays = parsed
+        if not any(day <= _LONGEST_MONTH[month] for month in months for day in days):
+            raise ScheduleError(f"{expression!r} never fires: no month in it has any of its days")
+        return cls(expression, seconds, minutes, hours, days, months, weekdays)
 
     def next_after(self, instant: datetime) -> datetime:
         """The first firing time strictly after ``instant`` (same tzinfo)."""
