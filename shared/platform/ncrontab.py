@@ -49,8 +49,6 @@ def _value(text: str, low: int, high: int, names: dict[str, int], field: str) ->
     if not text.isdigit():
         raise ScheduleError(f"{field}: {text!r} is not a number")
     value = int(text)
-    if field == "day-of-week" and value == 7:  # Sunday, as in most crontab dialects
-        return 0
     if not low <= value <= high:
         raise ScheduleError(f"{field}: {value} is outside {low}-{high}")
     return value

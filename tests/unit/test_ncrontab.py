@@ -35,7 +35,7 @@ T0 = datetime(2026, 11, 29, 23, 59, 58, tzinfo=UTC)  # a Sunday
             datetime(2026, 11, 29, 11, 0, tzinfo=UTC),
             datetime(2026, 11, 29, 12, 0, tzinfo=UTC),
         ),
-        ("0 0 12 * * 7", datetime(2026, 11, 29, 13, 0, tzinfo=UTC), datetime(2026, 12, 6, 12, 0, tzinfo=UTC)),
+        ("0 0 12 * * 0", datetime(2026, 11, 29, 13, 0, tzinfo=UTC), datetime(2026, 12, 6, 12, 0, tzinfo=UTC)),
         (
             "15,45 * * * * *",
             datetime(2026, 1, 1, 0, 0, 20, tzinfo=UTC),
@@ -65,6 +65,7 @@ def test_day_of_month_and_day_of_week_must_both_match() -> None:
     [
         ("*/5 * * * *", "6 fields"),  # Unix cron: five fields, the classic trap
         ("60 * * * * *", "second: 60 is outside 0-59"),
+        ("0 0 12 * * 7", "day-of-week: 7 is outside 0-6"),  # NCrontab numbers days 0-6 (0 = Sunday)
         ("0 0 25 * * *", "hour: 25 is outside 0-23"),
         ("0 0 0 * * */0", "bad step"),
         ("0 0 0 5-1 * *", "runs backwards"),
