@@ -1,10 +1,11 @@
 """NCRONTAB schedules as Azure Functions reads them: six fields, seconds first.
 
 ``{second} {minute} {hour} {day} {month} {day-of-week}``, each ``*``, a value, a range ``a-b``, a step
-``*/n`` / ``a-b/n`` / ``a/n``, or a comma list of those; months and days of week also by three-letter
-name. Like the NCrontab library the host uses, a day must match both the day-of-month and the
-day-of-week fields (Vixie cron would accept either when both are restricted). Times are UTC
-(``WEBSITE_TIME_ZONE`` is not read).
+``*/n`` / ``a-b/n`` / ``a/n``, or a comma list of those; months and days of week also by name, as
+NCrontab reads them: any prefix of at least three letters of the English name (``MON``, ``Monday``), and
+days numbered 0-6 from Sunday. Like the NCrontab library the host uses, a day must match both the
+day-of-month and the day-of-week fields (Vixie cron would accept either when both are restricted).
+Times are UTC (``WEBSITE_TIME_ZONE`` is not read).
 
 It lives in ``shared`` so that the settings check behind /api/health and devhost's timers accept exactly
 the same schedules.
@@ -15,13 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1
-    )
-}
-_DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
+_MONTH_NAMES = ("JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE", "JULY", "AUGUST", "SEPTEMBER",
+                "OCTOBER", "NOVEMBER", "DECEMBER")  # fmt: skip
+_DAY_NAMES = ("SUNDAY", "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY")
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
+_DAYS = {d: i for i, d in enumerate(_DAY_NAMES)}
 _NO_NAMES: dict[str, int] = {}
 _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (  # name, lowest, highest, names
     ("second", 0, 59, _NO_NAMES),
@@ -44,8 +43,10 @@ class ScheduleError(ValueError):
 
 def _value(text: str, low: int, high: int, names: dict[str, int], field: str) -> int:
     upper = text.upper()
-    if upper in names:
-        return names[upper]
+    if len(upper) >= 3:
+        matches = [number for name, number in names.items() if name.startswith(upper)]
+        if len(matches) == 1:
+            return matches[0]
     if not text.isdigit():
         raise ScheduleError(f"{field}: {text!r} is not a number")
     value = int(text)

@@ -29,6 +29,8 @@ T0 = datetime(2026, 11, 29, 23, 59, 58, tzinfo=UTC)  # a Sunday
         ),
         ("0 30 9 * * 1-5", T0, datetime(2026, 11, 30, 9, 30, tzinfo=UTC)),  # Monday
         ("0 30 9 * * MON-FRI", T0, datetime(2026, 11, 30, 9, 30, tzinfo=UTC)),
+        ("0 30 9 * * Monday-Friday", T0, datetime(2026, 11, 30, 9, 30, tzinfo=UTC)),
+        ("0 0 0 1 January *", T0, datetime(2027, 1, 1, tzinfo=UTC)),
         ("0 0 0 1 JAN *", T0, datetime(2027, 1, 1, tzinfo=UTC)),
         (
             "0 0 12 * * SUN",
