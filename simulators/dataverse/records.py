@@ -198,6 +198,8 @@ class Organization:
         Inside an open operation this joins it (the writes belong to the outer request).
         """
         with self.store.lock:
+            # Another request's transaction may be paused for a synchronous webhook call: not ours to join.
+            self.store.wait_until_writable()
             current = self._operation
             if current is not None:
                 yield current
