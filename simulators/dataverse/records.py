@@ -40,8 +40,9 @@ from simulators.dataverse import errors, pricing, registration
 from simulators.dataverse.events import Caller, Operation, Pipeline, RowEvent
 from simulators.dataverse.keys import Keys, Locator, parse_locator
 from simulators.dataverse.payload import parse_body, record_path
+from simulators.dataverse.schema import TABLES
 from simulators.dataverse.store import Ref, Row, Store
-from simulators.dataverse.tables import TABLES, Default, Table
+from simulators.dataverse.tables import Default, Table
 
 __all__ = ["Caller", "Organization", "etag"]
 
