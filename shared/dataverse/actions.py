@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shared.dataverse.client import DataverseClient
+from shared.dataverse.keys import utc_literal
 
 WIN_QUOTE_DEFAULT_STATUS = -1
 """WinQuote's ``Status`` meaning "the default status reason of the Won state" (4 Won)."""
@@ -69,16 +70,15 @@ class DataverseActions:
     ) -> dict[str, Any]:
         """ConvertQuoteToSalesOrder: the new salesorder with ``columns`` (None: all), carrying ``quoteid``.
 
-        The ``close_*`` parameters describe the quote-close activity when the conversion wins the quote.
+        The ``close_*`` parameters describe the quote-close activity when the conversion wins the quote;
+        ``close_date`` must be timezone-aware (ValueError otherwise, before anything is sent).
         """
         body: dict[str, Any] = {"QuoteId": str(quote_id), "ColumnSet": column_set(columns)}
         optional = {
             "QuoteCloseStatus": close_status,
             "QuoteCloseSubject": close_subject,
             "QuoteCloseDescription": close_description,
-            "QuoteCloseDate": close_date.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            if close_date
-            else None,
+            "QuoteCloseDate": utc_literal(close_date, "close_date") if close_date else None,
         }
         body.update({key: value for key, value in optional.items() if value is not None})
         order = self.call_action("ConvertQuoteToSalesOrder", body)

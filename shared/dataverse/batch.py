@@ -15,7 +15,9 @@ not run it (429, or no connection), as for a single create.
 flattened): its status, headers, body and, for an error status, the typed ``DataverseError``. Without
 ``continue_on_error`` Dataverse stops at the first failure; the operations after it come back with
 ``status`` 0 (not executed). When a change set fails, each of its operations carries the change set's
-error (they were rolled back).
+error (they were rolled back). An answer that does not fit the request -- more parts than requests, fewer
+with ``continue_on_error``, or fewer that do not end in a failure -- is ``BatchResponseError``: nothing is
+guessed about the requests it leaves unanswered.
 """
 
 from __future__ import annotations
@@ -179,12 +181,35 @@ def execute_batch(
             method="POST",
             url=str(response.url),
         ) from exc
-    return _match(client, items, answers)
+    return _match(client, items, answers, continue_on_error=continue_on_error)
+
+
+def _failed(answer: BatchResponseItem) -> bool:
+    if isinstance(answer, BatchResponse):
+        return answer.status >= 400
+    return any(part.status >= 400 for part in answer)
+
+
+def _check_count(
+    items: Sequence[BatchItem], answers: Sequence[BatchResponseItem], *, continue_on_error: bool
+) -> None:
+    """A batch answers each request; only one that stopped at a failure may answer fewer, ending there."""
+    complete = len(answers) == len(items)
+    stopped = not continue_on_error and 0 < len(answers) < len(items) and _failed(answers[-1])
+    if not (complete or stopped):
+        raise BatchResponseError(
+            0, "", f"the $batch answer holds {len(answers)} parts for {len(items)} requests"
+        )
 
 
 def _match(
-    client: DataverseClient, items: Sequence[BatchItem], answers: Sequence[BatchResponseItem]
+    client: DataverseClient,
+    items: Sequence[BatchItem],
+    answers: Sequence[BatchResponseItem],
+    *,
+    continue_on_error: bool,
 ) -> list[OperationResult]:
+    _check_count(items, answers, continue_on_error=continue_on_error)
     results: list[OperationResult] = []
     for index, item in enumerate(items):
         answer = answers[index] if index < len(answers) else None

@@ -78,6 +78,10 @@ class RecordResult:
     id: uuid.UUID | None = None
     error: DataverseError | UnaddressableKeyError | None = None
 
+    def __post_init__(self) -> None:
+        if not self.ok and self.error is None:
+            raise ValueError(f"row {self.index} failed without an error saying why")
+
 
 @dataclass(frozen=True)
 class _Pending:
@@ -264,7 +268,16 @@ class BulkUpserter:
 
     def _from_outcome(self, row: _Pending, outcome: OperationResult, pk: str) -> RecordResult:
         if not outcome.ok:
-            return RecordResult(row.index, row.key, ok=False, via="$batch", error=outcome.error)
+            error = outcome.error or BatchResponseError(
+                outcome.status,
+                "",
+                "the $batch did not run this request"
+                if outcome.status == 0
+                else f"the $batch answered this request with status {outcome.status}",
+                method=outcome.operation.method,
+                url=outcome.operation.path,
+            )
+            return RecordResult(row.index, row.key, ok=False, via="$batch", error=error)
         created = {201: True, 200: False}.get(outcome.status)
         record = outcome.json() if outcome.body else None
         return RecordResult(row.index, row.key, ok=True, via="$batch", created=created, id=_id(record, pk))

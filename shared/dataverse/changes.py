@@ -13,9 +13,12 @@ memory; the last page carries the next token. ``changes`` collects them into one
 the token only after the changes are safely handed on: reading again from an older token repeats
 changes, which is harmless when writes are idempotent, while skipping ahead loses them.
 
-A token older than the org keeps changes (7 days by default) raises ``DeltaTokenExpiredError``: read
-again without a token. A table without change tracking answers without a delta link:
-``ChangeTrackingUnavailableError``.
+A token older than the org keeps changes (7 days by default) is refused; Dataverse does not publish how,
+so any 400 to a read carrying a ``$deltatoken`` raises ``DeltaTokenExpiredError``: read again without a
+token. A table without change tracking ignores the preference: the first page of a full read must say
+``Preference-Applied: odata.track-changes`` (as the article's exchange does), else
+``ChangeTrackingUnavailableError`` is raised before any row is handed on, rather than after streaming the
+whole table only to find no delta link at its end.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from urllib.parse import parse_qs, urlsplit
 from shared.dataverse.client import DataverseClient
 
 DELETED_ENTITY = "/$deletedEntity"
+TRACK_CHANGES = "odata.track-changes"
 
 
 class ChangeTrackingUnavailableError(Exception):
-    """The table answered without a delta link: change tracking is not enabled for it."""
+    """The table does not track changes: the preference was not applied, or no delta link came."""
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,17 @@ def change_pages(
         params["$deltatoken"] = delta_token
     prefer = f"odata.track-changes,odata.maxpagesize={page_size or client.page_size}"
     target, target_params = entity_set, params
+    first = True
     while True:
-        body = client.send(
+        response = client.send(
             "GET", target, params=target_params, headers={"Prefer": prefer}, idempotent=True
-        ).json()
+        )
+        if first and delta_token is None and not _applied(response.headers.get("Preference-Applied", "")):
+            raise ChangeTrackingUnavailableError(
+                f"{entity_set} did not apply {TRACK_CHANGES}: the table does not track changes"
+            )
+        first = False
+        body = response.json()
         changed, deleted = _split(body.get("value", []))
         delta_link = body.get("@odata.deltaLink")
         next_link = body.get("@odata.nextLink")
@@ -115,6 +126,10 @@ def changes(
         if page.next_delta_token is not None:
             batch = ChangeBatch(batch.changed_rows, batch.deleted_ids, page.next_delta_token)
     return batch
+
+
+def _applied(preference_applied: str) -> bool:
+    return any(p.strip().lower() == TRACK_CHANGES for p in preference_applied.split(","))
 
 
 def _split(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[uuid.UUID]]:

@@ -18,6 +18,19 @@ Retries follow ARCHITECTURE.md: reads, upserts, updates and deletes are idempote
 5xx, timeouts and connection errors, honouring ``Retry-After``. A create (POST) is not idempotent, so it is
 retried only when the server cannot have executed it: a connection never made, or a 429 (service
 protection refuses a request before running it).
+
+The token is asked for on every attempt, so a call that waits out long ``Retry-After``s never sends a token
+that expired meanwhile (the credential caches and renews it). A 401 is answered before anything runs, so
+any request is sent once more with a token asked for again.
+
+A retry after an attempt whose answer was lost (timeout, dropped connection, 5xx) may meet that attempt's
+own effect. A DELETE that then finds nothing is done. A conditional write that is then refused with 412
+(``If-None-Match: *`` finds the row, ``If-Match: <etag>`` finds a newer version) raises
+``WriteOutcomeUnknownError`` rather than blaming another writer, and a retried upsert cannot say whether
+it created the row (``created`` None).
+
+Absolute links (``@odata.nextLink``, delta links) are followed only under ``service_root``: the token never
+goes to another host (``ForeignLinkError``).
 """
 
 from __future__ import annotations
@@ -34,9 +47,15 @@ import httpx
 from azure.core.credentials import TokenCredential
 
 from shared.config import DataverseSettings
-from shared.dataverse.errors import DataverseUnavailableError, NotFoundError, error_from_response
+from shared.dataverse.errors import (
+    DataverseUnavailableError,
+    ForeignLinkError,
+    PreconditionFailedError,
+    WriteOutcomeUnknownError,
+    error_from_response,
+)
 from shared.dataverse.keys import RecordId, record_path
-from shared.platform.retry import RetryPolicy
+from shared.platform.retry import RetryPolicy, may_have_run
 
 API_VERSION = "v9.2"
 NOT_EXECUTED = frozenset({429})
@@ -88,6 +107,14 @@ def _query_string(params: Mapping[str, str]) -> str:
 def _prefer(*preferences: str | None) -> dict[str, str]:
     present = [p for p in preferences if p]
     return {"Prefer": ",".join(present)} if present else {}
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A response and whether an attempt before the one that produced it may have run unseen."""
+
+    response: httpx.Response
+    after_lost_answer: bool
 
 
 class DataverseClient:
@@ -143,6 +170,11 @@ class DataverseClient:
             base += ("&" if "?" in base else "?") + _query_string(params)
         return base
 
+    def _within_service_root(self, url: httpx.URL) -> bool:
+        root = httpx.URL(self.service_root)
+        same_origin = (url.scheme, url.host, url.port) == (root.scheme, root.host, root.port)
+        return same_origin and url.path.startswith(root.path)
+
     def send(
         self,
         method: str,
@@ -160,13 +192,38 @@ class DataverseClient:
 
         ``headers`` are added to (and may override) the standard ones; a 304 is returned, not raised, and
         so is any status in ``accept`` (a ``$batch`` that stopped at a failure answers 400 with the parts).
+        ``path`` may be an absolute link the service returned, but only one under ``service_root``.
         """
+        return self._send(
+            method,
+            path,
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            idempotent=idempotent,
+            on_attempt=on_attempt,
+            accept=accept,
+        ).response
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool,
+        on_attempt: Callable[[int], None] | None = None,
+        accept: Collection[int] = (),
+    ) -> _Sent:
         request_headers = {
             "Accept": "application/json",
             "OData-MaxVersion": "4.0",
             "OData-Version": "4.0",
             "If-None-Match": "null",
-            "Authorization": f"Bearer {self._credential.get_token(self.scope).token}",
         }
         if json is not None:
             request_headers["Content-Type"] = "application/json"
@@ -174,22 +231,51 @@ class DataverseClient:
         request = self._http.build_request(
             method, self.url_for(path, params), json=json, content=content, headers=request_headers
         )
-        try:
-            response = self._retry.send(
+        if not self._within_service_root(request.url):
+            raise ForeignLinkError(str(request.url), self.service_root)
+        lost: list[bool] = []  # per attempt: whether it may have run although its answer was lost
+        attempts = 0
+
+        def authorize(_attempt: int) -> None:
+            nonlocal attempts
+            attempts += 1
+            # Asked for on every attempt: Retry-After waits can outlast a token; the credential caches it.
+            request.headers["Authorization"] = f"Bearer {self._credential.get_token(self.scope).token}"
+            if on_attempt is not None:
+                on_attempt(attempts)
+
+        def outcome(result: httpx.Response | Exception) -> None:
+            lost.append(may_have_run(result))
+
+        def attempt() -> httpx.Response:
+            return self._retry.send(
                 self._http,
                 request,
                 idempotent=idempotent,
-                on_attempt=on_attempt,
+                on_attempt=authorize,
                 not_executed_statuses=NOT_EXECUTED,
+                on_outcome=outcome,
             )
+
+        try:
+            response = attempt()
+            if response.status_code == 401:
+                # Refused before anything ran, whatever the method: once more, with a token asked for again.
+                response.read()
+                response.close()
+                response = attempt()
         except httpx.TransportError as exc:
             raise DataverseUnavailableError(
                 0, "", f"{type(exc).__name__}: {exc}", method=method, url=str(request.url)
             ) from exc
+        after_lost_answer = any(lost[:-1])
         if response.status_code >= 400 and response.status_code not in accept:
             response.read()
-            raise error_from_response(response)
-        return response
+            error = error_from_response(response)
+            if isinstance(error, PreconditionFailedError) and after_lost_answer:
+                raise WriteOutcomeUnknownError(error) from error
+            raise error
+        return _Sent(response, after_lost_answer)
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -325,7 +411,11 @@ class DataverseClient:
     def update(
         self, entity_set: str, record: RecordId, body: Mapping[str, Any], *, if_match: str = "*"
     ) -> None:
-        """PATCH an existing row (``If-Match: *`` by default: a missing row is NotFoundError, not created)."""
+        """PATCH an existing row (``If-Match: *`` by default: a missing row is NotFoundError, not created).
+
+        With an ETag, a stale version is ConcurrencyConflictError, or WriteOutcomeUnknownError when the
+        refusal came on a retry after a lost answer (the version may have moved on by this very write).
+        """
         self.send(
             "PATCH",
             record_path(entity_set, record),
@@ -347,7 +437,8 @@ class DataverseClient:
         """PATCH by alternate key (or GUID): update the row or create it.
 
         ``create_only`` sends ``If-None-Match: *`` (an existing row is AlreadyExistsError), ``update_only``
-        sends ``If-Match: *`` (a missing row is NotFoundError). Idempotent: retried on throttling and failure.
+        sends ``If-Match: *`` (a missing row is NotFoundError). Idempotent: retried on throttling and failure;
+        a create-only upsert refused on a retry after a lost answer is WriteOutcomeUnknownError.
         """
         headers = _prefer("return=representation" if return_representation else None)
         if mode == "create_only":
@@ -355,7 +446,7 @@ class DataverseClient:
         elif mode == "update_only":
             headers["If-Match"] = "*"
         params = {"$select": ",".join(select)} if select and return_representation else None
-        response = self.send(
+        sent = self._send(
             "PATCH",
             record_path(entity_set, record),
             params=params,
@@ -363,32 +454,25 @@ class DataverseClient:
             headers=headers,
             idempotent=True,
         )
-        created = {201: True, 200: False}.get(response.status_code)
-        return self._written(response, created=created)
+        # After a lost answer, the attempt that created the row may have been the earlier one.
+        created = None if sent.after_lost_answer else {201: True, 200: False}.get(sent.response.status_code)
+        return self._written(sent.response, created=created)
 
     def delete(self, entity_set: str, record: RecordId, *, if_match: str | None = None) -> None:
         """DELETE a row; NotFoundError when it does not exist.
 
-        A retried DELETE that finds nothing is success: an earlier attempt of this same call deleted the
-        row and only its answer was lost.
+        A retried DELETE that finds nothing after an attempt whose answer was lost is success: that attempt
+        of this same call deleted the row.
         """
-        attempts = 0
-
-        def count(attempt: int) -> None:
-            nonlocal attempts
-            attempts = attempt
-
-        try:
-            self.send(
-                "DELETE",
-                record_path(entity_set, record),
-                headers={"If-Match": if_match} if if_match else None,
-                idempotent=True,
-                on_attempt=count,
-            )
-        except NotFoundError:
-            if attempts <= 1:
-                raise
+        sent = self._send(
+            "DELETE",
+            record_path(entity_set, record),
+            headers={"If-Match": if_match} if if_match else None,
+            idempotent=True,
+            accept=(404,),
+        )
+        if sent.response.status_code == 404 and not sent.after_lost_answer:
+            raise error_from_response(sent.response)
 
     def _written(self, response: httpx.Response, *, created: bool | None) -> Written:
         entity_id = response.headers.get("OData-EntityId", "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -26,8 +27,7 @@ THROTTLING_CODES = {
     "0x80072326": "concurrency",
 }
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-# How a 400 says a delta token has expired (the simulator's assumed wording; adjust when a capture exists).
-DELTA_TOKEN_EXPIRED_TEXTS: tuple[str, ...] = ("delta token", "expired")
+DELTA_TOKEN_OPTION = "$deltatoken"  # noqa: S105 - a query option name, not a secret
 
 
 class DataverseError(Exception):
@@ -97,11 +97,54 @@ class ServerError(DataverseError):
 
 
 class DeltaTokenExpiredError(BadRequestError):
-    """A change-tracking delta token older than the org keeps changes (ExpireChangeTrackingInDays, 7 days).
+    """A 400 to a request carrying a ``$deltatoken``: the token was refused, and the remedy is a full read.
 
-    The remedy is a full read without a token. Dataverse's exact answer is not published ("the system
-    throws an exception"); it is recognised by ``DELTA_TOKEN_EXPIRED_TEXTS`` in a 400's message.
+    Tokens expire after the org's ExpireChangeTrackingInDays (7 days by default). Dataverse's exact answer
+    is not published ("the system throws an exception"), so no wording is relied on: every 400 to a
+    request with a ``$deltatoken`` is taken as a refused token. If the request was bad for another reason,
+    the full read without a token fails too, with a plain BadRequestError.
     """
+
+
+class WriteOutcomeUnknownError(DataverseError):
+    """A conditional write was refused (412) on a retry that followed an attempt whose answer was lost.
+
+    The earlier attempt timed out, lost its connection or failed with a 5xx, so it may have applied this
+    very write, and the refusal (the row exists already; its version moved on) may be its own doing. It is
+    not reported as AlreadyExistsError or ConcurrencyConflictError, which would blame another writer: read
+    the row to decide. ``refusal`` is the 412 the retry got.
+    """
+
+    def __init__(self, refusal: PreconditionFailedError) -> None:
+        super().__init__(
+            refusal.status,
+            refusal.code,
+            "the write may have been applied by an earlier attempt whose answer was lost; its retry was "
+            f"refused with: {refusal.message}",
+            method=refusal.method,
+            url=refusal.url,
+        )
+        self.refusal = refusal
+
+    @property
+    def transient(self) -> bool:
+        """Not a passing condition: sending the write again meets the same 412."""
+        return False
+
+
+class ForeignLinkError(DataverseError):
+    """A link to follow (``@odata.nextLink``, ``@odata.deltaLink``) points outside the service root.
+
+    It is not followed: the bearer token is only ever sent to the environment's own Web API.
+    """
+
+    def __init__(self, link: str, service_root: str) -> None:
+        super().__init__(0, "", f"refusing to follow {link!r}: it is not under {service_root}", url=link)
+
+    @property
+    def transient(self) -> bool:
+        """Not a passing condition: the same link would be refused again."""
+        return False
 
 
 def _body_error(response: httpx.Response) -> tuple[str, str]:
@@ -134,8 +177,8 @@ def error_from_response(response: httpx.Response) -> DataverseError:
     status = response.status_code
     cls: type[DataverseError]
     if status == 400:
-        expired = all(text in message.lower() for text in DELTA_TOKEN_EXPIRED_TEXTS)
-        cls = DeltaTokenExpiredError if expired else BadRequestError
+        with_token = DELTA_TOKEN_OPTION in parse_qs(response.request.url.query.decode("ascii", "replace"))
+        cls = DeltaTokenExpiredError if with_token else BadRequestError
     elif status == 401:
         cls = AuthenticationError
     elif status == 403:

@@ -5,6 +5,7 @@ r"""Record addresses in Web API URLs: by GUID or by alternate key, refusing key 
 percent-encoded so spaces and ``#`` survive. The alternate-keys article warns that values containing
 ``/ < > * % & : \\ ? +`` break GET/PATCH by key; ``record_path`` refuses them with
 ``UnaddressableKeyError`` before anything is sent, so the caller can write that row by GUID instead.
+Datetimes must be timezone-aware: a naive one is refused (ValueError), not read in the host's time zone.
 """
 
 from __future__ import annotations
@@ -44,10 +45,21 @@ def _literal(column: str, value: KeyValue) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return utc_literal(value, f"alternate-key value of {column}")
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def utc_literal(value: dt.datetime, what: str) -> str:
+    """``2026-01-31T08:00:00Z`` for an aware datetime; ValueError for a naive one.
+
+    A naive datetime names no instant (``astimezone`` would read it in the host's local time zone), so it
+    is refused rather than guessed.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} is a naive datetime ({value.isoformat()}); give it a time zone")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def key_segment(values: Mapping[str, KeyValue]) -> str:

@@ -13,6 +13,11 @@ Some services say outright that a request was *not* executed: Dataverse answers 
 protection refuses a request before running it. ``not_executed_statuses`` names such statuses, and a
 response with one of them is retried even for a non-idempotent request (it cannot duplicate anything).
 
+``on_outcome`` sees how each attempt ended (a response or the exception); ``may_have_run`` says whether
+such an outcome leaves open that the server executed the request although its answer never arrived (a
+timeout, a dropped connection, a 5xx). A conditional write retried after such an attempt may be refused
+because of its own earlier attempt, which the caller must not mistake for someone else's write.
+
 Tests use ``recording_waits()``: nothing sleeps, and the waits that would have been slept are recorded,
 so a test can assert that ``Retry-After`` was honoured without spending the time (after stamina's
 ``set_testing``). ``recording_waits(advance=clock.advance)`` also moves a simulated clock by each wait,
@@ -87,6 +92,17 @@ def retry_after_seconds(response: httpx.Response, *, now: datetime | None = None
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def may_have_run(outcome: httpx.Response | BaseException) -> bool:
+    """Whether an attempt that ended this way may have been executed although its answer was lost.
+
+    A connection never made did not run; a 4xx other than 408 is the server's refusal of this very request.
+    A timeout, a dropped connection, a 408 or a 5xx leave the question open.
+    """
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code == 408 or outcome.status_code >= 500
+    return not isinstance(outcome, _NOT_SENT)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How many times and how patiently to retry one request."""
@@ -115,9 +131,12 @@ class RetryPolicy:
         idempotent: bool,
         on_attempt: Callable[[int], None] | None = None,
         not_executed_statuses: frozenset[int] = frozenset(),
+        on_outcome: Callable[[httpx.Response | Exception], None] | None = None,
     ) -> httpx.Response:
         """Send ``request``, retrying as its idempotency allows; return the last response.
 
+        ``on_attempt`` is called with the attempt's number before each attempt (e.g. to set a fresh token
+        on ``request``); ``on_outcome`` with each attempt's response or exception, the last one included.
         ``not_executed_statuses``: statuses with which the server guarantees it did not execute the
         request (Dataverse's 429), retried whatever the request's idempotency.
         """
@@ -152,7 +171,14 @@ class RetryPolicy:
             attempts += 1
             if on_attempt is not None:
                 on_attempt(attempts)
-            response = client.send(request)
+            try:
+                response = client.send(request)
+            except Exception as exc:
+                if on_outcome is not None:
+                    on_outcome(exc)
+                raise
+            if on_outcome is not None:
+                on_outcome(response)
             if should_retry_response(response):
                 response.read()  # release the connection before the next attempt
                 response.close()

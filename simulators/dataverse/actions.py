@@ -1,7 +1,8 @@
 """The Sales actions of the Web API: ConvertQuoteToSalesOrder, WinQuote and FulfillSalesOrder.
 
 Each is an unbound ``POST <root>/<Name>`` whose body holds the action's parameters (reference/dataverse.md
-§8, the CRM 2016 action pages) and runs as one request: its writes are one transaction under one
+§8: the CRM 2016 action pages for ConvertQuoteToSalesOrder and FulfillSalesOrder; WinQuote's shape is
+ASSUMED from a third-party library) and runs as one request: its writes are one transaction under one
 correlation id, and every row it writes raises its own Create/Update events (plus the action's own event,
 which steps may use where the message allows them: WinQuote).
 
@@ -51,9 +52,21 @@ ACTIVITY_COMPLETED, ACTIVITY_COMPLETED_STATUS = 1, 2
 captured(
     "dataverse",
     "Sales action parameters",
-    "ConvertQuoteToSalesOrder (QuoteId, ColumnSet, QuoteClose*; returns salesorder), WinQuote (QuoteClose, "
-    "Status), FulfillSalesOrder (OrderClose, Status): CRM 2016 Web API action pages mt607842, mt607710, "
-    "mt607784; InvalidState / InvalidStateCodeStatusCode codes and texts from data-service-errors.md",
+    "ConvertQuoteToSalesOrder (QuoteId, ColumnSet, QuoteClose*; returns salesorder) and FulfillSalesOrder "
+    "(OrderClose, Status): CRM 2016 Web API action pages mt607842 and mt607784 (reference/dataverse.md "
+    "section 8)",
+)
+assumed(
+    "dataverse",
+    "WinQuote parameters",
+    "QuoteClose bound to the quote and Status -1: from the third-party library MrThearMan/dynamics-client "
+    "as reference/dataverse.md section 8 quotes it (a library docstring, not a Microsoft document).",
+)
+assumed(
+    "dataverse",
+    "action state refusals",
+    "InvalidState (0x80040233) and InvalidStateCodeStatusCode (0x80048408) with their texts: attributed to "
+    "the Web API error table, which neither reference/dataverse.md nor the vectors reproduce.",
 )
 assumed(
     "dataverse",

@@ -45,6 +45,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -267,7 +268,8 @@ class DataverseSimulator:
         )
 
         def http() -> httpx.Client:
-            return httpx.Client(timeout=settings.webhook_timeout_seconds, verify=verify)
+            # trust_env=False: deliveries go straight to the endpoint, never through an environment proxy.
+            return httpx.Client(timeout=settings.webhook_timeout_seconds, verify=verify, trust_env=False)
 
         self.webhooks = WebhookDispatcher(
             org,
@@ -425,7 +427,9 @@ class DataverseSimulator:
                 caller=caller,
                 root=f"{self._audience(request)}/api/data/{version}/",
             )
-            response = self.api.handle(call)
+            # In a worker thread: a request that waits (a synchronous webhook call) must not stop the
+            # event loop from serving others, among them the webhook endpoint reading back.
+            response = await run_in_threadpool(self.api.handle, call)
         finally:
             if guard is not None and ticket is not None:
                 guard.release(ticket, (time.perf_counter() - started) * 1000)

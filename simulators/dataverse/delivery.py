@@ -7,15 +7,18 @@ response status counts; no answer within the timeout (60 s) or a non-2xx status 
 serviceendpoint (``shared.dataverse.endpoint_auth``): ``?code=`` for WebhookKey, the ``<settings>`` pairs
 as headers (HttpHeader) or query parameters (HttpQueryString).
 
-Failures carry the error table's webhook codes and messages (WebhooksNonSuccessHttpResponse,
-WebhooksHttpRequestTimedOut, WebhooksPostRequestFailed, WebhooksInvalidHttpHeaders/QueryParams); the
-detailed ``message`` text is ASSUMED. Only ports 80 and 443 are supported for webhooks (Spanish copy of
-register-web-hook); the simulator allows any port on a loopback host so tests can run local endpoints.
+Failures carry webhook error codes 0x80050201-0x80050205 with their messages (WebhooksNonSuccessHttpResponse,
+WebhooksHttpRequestTimedOut, WebhooksInvalidHttpHeaders/QueryParams, WebhooksPostRequestFailed). ASSUMED:
+those codes and texts are attributed to the Web API error table, which neither reference/dataverse.md nor
+the vectors reproduce; the detailed ``message`` text is ASSUMED too. Only ports 80 and 443 are supported
+for webhooks (Spanish copy of register-web-hook); the simulator allows any port on a loopback host so
+tests can run local endpoints.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,13 +33,23 @@ from simulators.dataverse.remote_context import WebhookDelivery
 
 RETRIED_STATUSES = frozenset({502, 503, 504})
 _LOOPBACK_NAMES = frozenset({"localhost"})
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 
 captured(
     "dataverse",
     "webhook request and retry rule",
     "POST with the x-ms-dynamics-* headers, 60 s timeout, one more attempt on 502/503/504 only, auth by "
     "?code=, headers or query pairs: use-webhooks.md and register-web-hook.md (tests/vectors/dataverse/"
-    "webhook-headers.md); error codes and messages from data-service-errors.md (Webhooks*)",
+    "webhook-headers.md, reference/dataverse.md section 7)",
+)
+assumed(
+    "dataverse",
+    "webhook error codes and messages",
+    "0x80050201-0x80050205 (WebhooksNonSuccessHttpResponse, WebhooksHttpRequestTimedOut, "
+    "WebhooksInvalidHttpHeaders, WebhooksInvalidHttpQueryParams, WebhooksPostRequestFailed) and their "
+    "messages: attributed to the Web API error table (data-service-errors.md), which neither "
+    "reference/dataverse.md nor the vectors reproduce, so they are unverified.",
 )
 assumed(
     "dataverse",
@@ -125,11 +138,27 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def url_problem(url: str) -> str:
+    """Why ``url`` cannot be called ("" when it can): unparseable (a bad port…), or not absolute http(s)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is part of the check
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return f"the endpoint URL {url!r} is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"the endpoint URL {url!r} is not an absolute http(s) URL"
+    return ""
+
+
 def _target(endpoint: Endpoint) -> tuple[str, str]:
     """(url, "") when the URL can be called, else ("", why not)."""
-    parts = urlsplit(endpoint.url or "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "", f"the endpoint URL {endpoint.url!r} is not an absolute http(s) URL"
+    url = endpoint.url or ""
+    problem = url_problem(url)
+    if problem:
+        return "", problem
+    parts = urlsplit(url)
+    assert parts.hostname is not None  # url_problem checked it
     port = parts.port or (443 if parts.scheme == "https" else 80)
     if port not in (80, 443) and not _loopback(parts.hostname):
         return "", f"port {port} is not supported for webhooks (80 and 443 only)"
@@ -148,10 +177,21 @@ def _auth(endpoint: Endpoint) -> tuple[Mapping[str, str], Mapping[str, str], Web
         auth = WebhookAuth(kind, endpoint.authvalue or "")
         if kind is AuthType.WEBHOOK_KEY and not endpoint.authvalue:
             raise AuthValueError("the webhook key is empty")
-        return auth.headers(), auth.query(), None, ""
+        headers = auth.headers()
+        for name, value in headers.items():
+            _check_header(name, value)
+        return headers, auth.query(), None, ""
     except AuthValueError as exc:
         error = INVALID_HEADERS if kind is AuthType.HTTP_HEADER else INVALID_QUERY
         return {}, {}, error, str(exc)
+
+
+def _check_header(name: str, value: str) -> None:
+    """A header HTTP/1.1 can carry: a token name, a value of visible ASCII and spaces (RFC 9110)."""
+    if not _HEADER_NAME.fullmatch(name):
+        raise AuthValueError(f"{name!r} is not a valid HTTP header name")
+    if not _HEADER_VALUE.fullmatch(value):
+        raise AuthValueError(f"the value of header {name!r} holds characters HTTP headers cannot carry")
 
 
 def deliver(http: httpx.Client, endpoint: Endpoint, delivery: WebhookDelivery) -> Outcome:
@@ -170,7 +210,7 @@ def deliver(http: httpx.Client, endpoint: Endpoint, delivery: WebhookDelivery) -
         except httpx.TimeoutException as exc:
             attempts.append(Attempt(None, f"timed out: {exc}"))
             return Outcome(tuple(attempts), TIMED_OUT, f"no response from {url} within the timeout")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # last two: httpx refused the request
             attempts.append(Attempt(None, f"{type(exc).__name__}: {exc}"))
             return Outcome(tuple(attempts), POST_FAILED, f"POST {url} failed: {type(exc).__name__}: {exc}")
         attempts.append(Attempt(response.status_code))

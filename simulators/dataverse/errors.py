@@ -199,7 +199,8 @@ def out_of_range(logical_name: str, column: str, value: int, options: tuple[int,
     )
 
 
-# Codes from the Web API error table used by state changes and webhook steps.
+# Codes attributed to the Web API error table for state changes and webhook steps. ASSUMED: that table is not
+# reproduced in reference/dataverse.md or the vectors (see the shapes in actions.py and registration.py).
 INVALID_STATE = "0x80040233"
 INVALID_STATE_CODE_STATUS_CODE = "0x80048408"
 SDK_CUSTOM_PROCESSING_STEP_IS_NOT_ALLOWED = "0x80044187"
@@ -207,7 +208,7 @@ SDK_MESSAGE_DOES_NOT_SUPPORT_POST_IMAGE = "0x8004416e"
 
 
 def invalid_state_status() -> WebApiError:
-    """A status reason that does not belong to the state (InvalidStateCodeStatusCode; status 400 ASSUMED)."""
+    """A status reason not of the state (InvalidStateCodeStatusCode; code, text and status 400 ASSUMED)."""
     return WebApiError(
         400,
         INVALID_STATE_CODE_STATUS_CODE,
@@ -216,12 +217,12 @@ def invalid_state_status() -> WebApiError:
 
 
 def invalid_state() -> WebApiError:
-    """An action on a row whose state does not allow it (InvalidState; status 400 ASSUMED)."""
+    """An action on a row whose state does not allow it (InvalidState; code, text and status 400 ASSUMED)."""
     return WebApiError(400, INVALID_STATE, "The object is not in a valid state to perform this operation.")
 
 
 def custom_step_not_allowed() -> WebApiError:
-    """A step on a filter that does not allow custom steps (SdkCustomProcessingStepIsNotAllowed)."""
+    """A step where custom steps are not allowed (SdkCustomProcessingStepIsNotAllowed; code, text ASSUMED)."""
     return WebApiError(
         400,
         SDK_CUSTOM_PROCESSING_STEP_IS_NOT_ALLOWED,

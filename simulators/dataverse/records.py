@@ -40,8 +40,9 @@ from simulators.dataverse import errors, pricing, registration
 from simulators.dataverse.events import Caller, Operation, Pipeline, RowEvent
 from simulators.dataverse.keys import Keys, Locator, parse_locator
 from simulators.dataverse.payload import parse_body, record_path
+from simulators.dataverse.schema import TABLES
 from simulators.dataverse.store import Ref, Row, Store
-from simulators.dataverse.tables import TABLES, Default, Table
+from simulators.dataverse.tables import Default, Table
 
 __all__ = ["Caller", "Organization", "etag"]
 
@@ -198,6 +199,8 @@ class Organization:
         Inside an open operation this joins it (the writes belong to the outer request).
         """
         with self.store.lock:
+            # Another request's transaction may be paused for a synchronous webhook call: not ours to join.
+            self.store.wait_until_writable()
             current = self._operation
             if current is not None:
                 yield current

@@ -1,6 +1,8 @@
 """Platform rules for webhook registrations: endpoints, steps and step images, checked on every write.
 
-Documented (error table, sdkmessageprocessingstep and serviceendpoint references, register-web-hook):
+From the sdkmessageprocessingstep and serviceendpoint references and register-web-hook, with the refusal
+codes and texts ASSUMED (attributed to the Web API error table, which neither reference/dataverse.md nor
+the vectors reproduce):
 
 - a step on a message/table filter that does not allow custom steps is refused with
   SdkCustomProcessingStepIsNotAllowed (``iscustomprocessingstepallowed`` false: ConvertQuoteToSalesOrder,
@@ -11,19 +13,19 @@ Documented (error table, sdkmessageprocessingstep and serviceendpoint references
   (SdkInvalidMessagePropertyName: ``Id`` for Create, ``EntityMoniker`` for SetState, else ``Target``);
 - ``isauthvalueset`` tells whether the write-only ``authvalue`` holds a value.
 
-ASSUMED (no document gives the text): a webhook endpoint (contract 8) needs an absolute http(s) URL and a
-webhook authtype (4, 5, 6); custom steps run in stage 10, 20 or 40 and asynchronous ones only in 40; a
-step's filter must belong to its message. These refusals are 400s with the OData layer's code.
+ASSUMED (no document gives the text): a webhook endpoint (contract 8) needs an absolute http(s) URL with a
+valid port and a webhook authtype (4, 5, 6); custom steps run in stage 10, 20 or 40 and asynchronous ones
+only in 40; a step's filter must belong to its message. These refusals are 400s with the OData layer's code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-from simulators.common.provenance import assumed, captured
+from simulators.common.provenance import assumed
 from simulators.dataverse import errors
+from simulators.dataverse.delivery import url_problem
 from simulators.dataverse.store import Ref, Row, Store
 
 WEBHOOK_CONTRACT = 8
@@ -35,11 +37,14 @@ _MESSAGE_PROPERTY = {"Create": "Id", "SetState": "EntityMoniker", "SetStateDynam
 INVALID_MESSAGE_PROPERTY = "0x8004416b"
 INVALID_IMAGE_TYPE = "0x8004416d"
 
-captured(
+assumed(
     "dataverse",
     "step registration refusals",
-    "SdkCustomProcessingStepIsNotAllowed, SdkMessageDoesNotSupportPostImageRegistration, "
-    "SdkMessageInvalidImageTypeRegistration, SdkInvalidMessagePropertyName: data-service-errors.md",
+    "Codes and texts of SdkCustomProcessingStepIsNotAllowed (0x80044187), "
+    "SdkMessageDoesNotSupportPostImageRegistration (0x8004416e), SdkMessageInvalidImageTypeRegistration "
+    "(0x8004416d) and SdkInvalidMessagePropertyName (0x8004416b): attributed to data-service-errors.md, "
+    "which neither reference/dataverse.md nor the vectors reproduce. Which filters allow custom steps "
+    "(Event True/False) is documented (reference/dataverse.md section 8).",
 )
 assumed(
     "dataverse",
@@ -61,9 +66,11 @@ def endpoint_rule(store: Store, row: Row, current: Row | None) -> None:
     row["isauthvalueset"] = row.get("authvalue") is not None
     if row.get("contract") != WEBHOOK_CONTRACT:
         return
-    url = urlsplit(str(row.get("url") or ""))
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise errors.bad_request("A webhook service endpoint needs an absolute http or https url.")
+    problem = url_problem(str(row.get("url") or ""))
+    if problem:
+        raise errors.bad_request(
+            f"A webhook service endpoint needs an absolute http or https url: {problem}."
+        )
     if row.get("authtype") not in WEBHOOK_AUTH_TYPES:
         raise errors.bad_request(
             "A webhook service endpoint needs authtype 4 (WebhookKey), 5 (HttpHeader) or 6 (HttpQueryString)."

@@ -207,12 +207,6 @@ def message_available(org: Organization, message: str, logical_name: str) -> boo
     return message_filter(org, message, logical_name) is not None
 
 
-def custom_steps_allowed(org: Organization, message: str, logical_name: str) -> bool:
-    """Whether a step may be registered on the message for the table (``iscustomprocessingstepallowed``)."""
-    row = message_filter(org, message, logical_name)
-    return bool(row and row.get("iscustomprocessingstepallowed"))
-
-
 def set_message_availability(
     org: Organization, logical_name: str, messages: Iterable[str], *, available: bool
 ) -> None:

@@ -15,6 +15,13 @@ it puts every row and the journal back as they were (version numbers stay used, 
 change tracking never sees a rolled-back write. Nested transactions join the outermost one, which is how a
 ``$batch`` change set makes several requests one transaction; ``after_outcome`` lets an inner request wait
 for the outermost transaction's outcome before it acts on its commit (webhook deliveries).
+
+``call_out(work)`` runs an outbound call made in the middle of a transaction (a synchronous webhook step)
+with the lock released, so the called endpoint -- or anyone else -- can read from the organization while
+it waits, instead of blocking until the call times out. Writes stay out until the transaction resumes:
+``put``, ``remove`` and ``transaction`` of other threads (and ``wait_until_writable``, which request code
+calls before it opens an operation) wait for that. ASSUMED: such reads see the paused request's
+uncommitted rows; Dataverse's isolation for them is not documented.
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
 _FIRST_VERSION = 468_000  # arbitrary; real orgs show six- to eight-digit versions
 
 
@@ -53,6 +61,10 @@ class Store:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        # The thread whose transaction is paused for an outbound call (call_out), and the condition writers
+        # wait on until it resumes.
+        self._paused_by: int | None = None
+        self._resumed = threading.Condition(self.lock)
         self._rows: dict[str, dict[uuid.UUID, Row]] = {}
         self._version = _FIRST_VERSION
         self.journal: list[Change] = []
@@ -95,6 +107,46 @@ class Store:
         """The row itself (no copy), for read-only use under ``lock``."""
         return self._rows.get(logical_name, {}).get(row_id)
 
+    def wait_until_writable(self) -> None:
+        """Under the lock: wait (lock released) while another thread's transaction is paused in call_out."""
+        me = threading.get_ident()
+        while self._paused_by is not None and self._paused_by != me:
+            self._resumed.wait()
+
+    def call_out(self, work: Callable[[], T]) -> T:
+        """Run ``work`` with the lock released to readers; the caller's transaction is paused meanwhile.
+
+        For an outbound call made while holding the lock. ``work`` runs on a helper thread while this one
+        waits with the lock fully released (``Condition.wait`` releases a re-entrant lock however deeply it
+        is held); it must not touch the store. Other threads may read; their writes wait until this
+        thread's transaction is over.
+        """
+        with self.lock:
+            if self._paused_by is not None:
+                raise RuntimeError("a transaction is already paused for an outbound call")
+            self._paused_by = threading.get_ident()
+            done: list[tuple[bool, Any]] = []
+
+            def run() -> None:
+                try:
+                    done.append((True, work()))
+                except BaseException as exc:  # handed back to the waiting thread, which raises it
+                    done.append((False, exc))
+                with self._resumed:
+                    self._resumed.notify_all()
+
+            threading.Thread(target=run, name="store-call-out", daemon=True).start()
+            try:
+                self._resumed.wait_for(lambda: bool(done))
+            finally:
+                self._paused_by = None
+                self._resumed.notify_all()
+        succeeded, value = done[0]
+        if not succeeded:
+            raise value
+        result: T = value
+        return result
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the lock; on an exception undo every write made inside, then re-raise.
@@ -102,6 +154,7 @@ class Store:
         Nested transactions join the outermost one (an action's inner writes commit or fail with it).
         """
         with self.lock:
+            self.wait_until_writable()
             if self._undo is not None:
                 yield
                 return
@@ -141,6 +194,7 @@ class Store:
     def put(self, logical_name: str, row_id: uuid.UUID, row: Row) -> Row:
         """Insert or replace a row, stamping the next version into ``versionnumber``; returns a copy."""
         with self.lock:
+            self.wait_until_writable()
             self._remember(logical_name, row_id)
             self._version += 1
             stored = dict(row, versionnumber=self._version)
@@ -151,6 +205,7 @@ class Store:
     def remove(self, logical_name: str, row_id: uuid.UUID) -> Row | None:
         """Delete a row; returns what it held, or None when there was no such row."""
         with self.lock:
+            self.wait_until_writable()
             self._remember(logical_name, row_id)
             row = self._rows.get(logical_name, {}).pop(row_id, None)
             if row is not None:

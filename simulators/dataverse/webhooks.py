@@ -9,7 +9,10 @@ wrote one of those columns. Then, per step:
 - synchronous (mode 0): delivered at once, inside the request (pre-validation/pre-operation steps before the
   write, post-operation steps after it); a failed call fails the request with the webhook error and rolls
   it back (register-web-hook: "the entire transaction" fails). ASSUMED: the caller gets HTTP 400 with the
-  error table's webhook code.
+  error table's webhook code. The payload is built under the organization's lock and the call is made
+  with it released (``Store.call_out``): the endpoint, or any other client, may read from the organization
+  meanwhile (seeing the request's uncommitted rows), while writes wait for the request to finish -- so an
+  endpoint that writes back into the organization waits until the call times out.
 - asynchronous (mode 1, post-operation only): a system job (``asyncoperation``, Waiting) is written with
   the request, the payload captured as of the event; when the request commits, a background worker
   delivers it (In Progress, then Succeeded — deleted when the step has ``asyncautodelete`` — or Failed
@@ -25,6 +28,7 @@ use it instead of sleeping. ``close()`` stops the worker (on reset).
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import uuid
@@ -50,6 +54,8 @@ from simulators.dataverse.step_context import Image, build_context
 from simulators.dataverse.step_context import Organization as ContextOrganization
 from simulators.dataverse.store import Ref, Row
 
+_log = logging.getLogger(__name__)
+
 WEBHOOK_CONTRACT = 8
 SYSTEM_EVENT = 1  # asyncoperation.operationtype "System Event"
 _PRE_STAGES = frozenset({10, 20})
@@ -60,9 +66,14 @@ captured(
     "dataverse",
     "webhook RemoteExecutionContext",
     "Members, order and typed values as in the use-webhooks.md sample and the albanian-xrm captures "
-    "(tests/vectors/dataverse/): OperationId = RequestId for synchronous steps, the system job's id for "
-    "asynchronous ones; SharedVariables IsAutoTransact/DefaultsAddedFlag; AsynchronousStepPrimaryName image; "
-    "ParentContext at stage 30 with SuppressDuplicateDetection",
+    "(tests/vectors/dataverse/): SharedVariables IsAutoTransact/DefaultsAddedFlag; "
+    "AsynchronousStepPrimaryName image; ParentContext at stage 30 with SuppressDuplicateDetection",
+)
+assumed(
+    "dataverse",
+    "OperationId of webhook contexts",
+    "OperationId = RequestId for synchronous steps and the system job's id for asynchronous ones: "
+    "inferred from a single capture, not documented.",
 )
 captured(
     "dataverse",
@@ -268,18 +279,30 @@ class WebhookDispatcher:
         return webhook_delivery(context, organization=self._domain)
 
     def _deliver_now(self, operation: Operation, event: RowEvent, step: Step) -> None:
+        # Payload and endpoint are read under the lock; the call itself is made with the lock released
+        # (Store.call_out), so an endpoint that reads back from the organization is answered meanwhile.
         request = self._request(operation, event, step, None)
-        outcome = self._call(step, event.message, event.table.logical_name, request)
+        endpoint = self._endpoint(step)
+        outcome = self._org.store.call_out(
+            lambda: self._call(step, event.message, event.table.logical_name, endpoint, request)
+        )
         if outcome.error is not None:
             message = f"{outcome.error.message} {outcome.detail}".strip()
             raise errors.WebApiError(400, outcome.error.code, message)
 
-    def _call(self, step: Step, message: str, entity: str, delivery: WebhookDelivery) -> Outcome:
+    def _endpoint(self, step: Step) -> Endpoint | None:
         row = self._org.store.get("serviceendpoint", step.endpoint_id)
         if row is None:
+            return None
+        return Endpoint(str(row.get("url") or ""), row.get("authtype"), row.get("authvalue"))
+
+    def _call(
+        self, step: Step, message: str, entity: str, endpoint: Endpoint | None, delivery: WebhookDelivery
+    ) -> Outcome:
+        """Make the call (no store access: it may run with the store lock released) and record it."""
+        if endpoint is None:
             outcome = Outcome(error=POST_FAILED, detail="the step's service endpoint no longer exists")
         else:
-            endpoint = Endpoint(str(row.get("url") or ""), row.get("authtype"), row.get("authvalue"))
             with self._http_factory() as http:
                 outcome = deliver(http, endpoint, delivery)
         self.deliveries.append(
@@ -339,7 +362,9 @@ class WebhookDispatcher:
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="webhook-deliveries", daemon=True)
                 self._worker.start()
-        self._queue.put(job)
+            # Queued under the lock: a close() cannot slip in between counting the job and queuing it
+            # (its stop sentinel would go first and leave the job counted forever).
+            self._queue.put(job)
 
     def _work(self) -> None:
         while True:
@@ -348,6 +373,9 @@ class WebhookDispatcher:
                 return
             try:
                 self._run(job)
+            except Exception as exc:  # one bad job must not stop the deliveries behind it
+                _log.exception("webhook delivery of system job %s failed unexpectedly", job.job_id)
+                self._fail(job, Outcome(error=POST_FAILED, detail=f"{type(exc).__name__}: {exc}"))
             finally:
                 with self._idle:
                     self._pending -= 1
@@ -366,7 +394,7 @@ class WebhookDispatcher:
         started = self._set_job(job.job_id, statecode=2, statuscode=20, startedon=self._org.now_datetime())
         if started is None:
             return  # the job was deleted (or the organization reset) before it ran
-        outcome = self._call(job.step, job.message, job.entity, job.delivery)
+        outcome = self._call(job.step, job.message, job.entity, self._endpoint(job.step), job.delivery)
         finished = self._org.now_datetime()
         if outcome.succeeded:
             if job.step.asyncautodelete:
@@ -375,13 +403,16 @@ class WebhookDispatcher:
             else:
                 self._set_job(job.job_id, statecode=3, statuscode=30, completedon=finished)
             return
-        error = outcome.error
-        assert error is not None
+        self._fail(job, outcome)
+
+    def _fail(self, job: Job, outcome: Outcome) -> None:
+        """Complete the system job as Failed (31) with the outcome's webhook error."""
+        error = outcome.error or POST_FAILED
         self._set_job(
             job.job_id,
             statecode=3,
             statuscode=31,
-            completedon=finished,
+            completedon=self._org.now_datetime(),
             errorcode=error.number,
             friendlymessage=error.message,
             message=f"{error.message} {outcome.detail}".strip(),

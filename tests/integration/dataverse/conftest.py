@@ -76,8 +76,8 @@ class DataverseStack:
         return DataverseClient.from_settings(settings, self.credential(), verify=self.verify(), retry=retry)
 
     def raw(self) -> httpx.Client:
-        """A plain HTTPS client trusting the simulators' certificate (for exact-exchange tests)."""
-        return httpx.Client(verify=self.verify(), timeout=30)
+        """A plain HTTPS client trusting the simulators' certificate (exact-exchange tests); no proxies."""
+        return httpx.Client(verify=self.verify(), timeout=30, trust_env=False)
 
     def token(self) -> str:
         return self.credential().get_token(f"{self.url}/.default").token
@@ -85,7 +85,7 @@ class DataverseStack:
     @contextmanager
     def admin(self) -> Iterator[AdminClient]:
         """The simulator's /_admin routes over HTTPS."""
-        with httpx.Client(base_url=self.url, verify=self.verify(), timeout=30) as http:
+        with httpx.Client(base_url=self.url, verify=self.verify(), timeout=30, trust_env=False) as http:
             yield AdminClient(http)
 
 

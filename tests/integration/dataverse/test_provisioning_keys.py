@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from shared.dataverse.client import DataverseClient
 from shared.dataverse.provisioning import (
     AlternateKeyFailedError,
     Provisioner,
@@ -12,6 +14,7 @@ from shared.dataverse.provisioning import (
 )
 from simulators.common.clock import SimClock
 from tests.integration.dataverse.conftest import DataverseStack
+from tests.integration.dataverse.test_client import ACCOUNT_KEY
 
 
 def provisioner(dataverse: DataverseStack, waits: list[float]) -> Provisioner:
@@ -78,3 +81,28 @@ def test_a_key_that_stays_pending_times_out(dataverse: DataverseStack) -> None:
     with pytest.raises(ProvisioningTimeoutError, match="Pending"):
         keys.ensure_alternate_key("account", "sync_AccountNumber", ["accountnumber"], timeout=30, poll=5)
     assert elsewhere.now() >= 30
+
+
+def test_a_key_created_concurrently_between_the_check_and_the_create_is_awaited(
+    dataverse: DataverseStack,
+) -> None:
+    """Another deployment creates the key just before ours: the name clash is theirs, and it is awaited."""
+    other = dataverse.client()
+
+    def create_it_first(request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/Keys"):
+            other.create("EntityDefinitions(LogicalName='account')/Keys", ACCOUNT_KEY)
+
+    http = httpx.Client(verify=dataverse.verify(), timeout=30, event_hooks={"request": [create_it_first]})
+    client = DataverseClient(http, dataverse.url, dataverse.credential())
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        dataverse.clock.advance(seconds)
+
+    keys = Provisioner(client, sleep=sleep, clock=dataverse.clock.now)
+    key = keys.ensure_alternate_key("account", "sync_AccountNumber", ["accountnumber"], poll=5)
+    assert (key.schema_name, key.status) == ("sync_AccountNumber", "Active")
+    assert len(keys.alternate_keys("account")) == 1
+    assert sum(waits) >= 10

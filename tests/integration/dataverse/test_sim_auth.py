@@ -81,3 +81,17 @@ def test_a_certificate_credential_works_too(dataverse: DataverseStack, tmp_path:
     credential = build_credential(AppSettings(values).get(EntraSettings))
     client = DataverseClient.from_settings(dataverse.settings(), credential, verify=dataverse.verify())
     assert client.who_am_i().user_id is not None
+
+
+def test_the_test_clients_ignore_proxy_settings(
+    dataverse: DataverseStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """raw() and admin() reach the simulator directly even with every proxy variable pointing elsewhere."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    with dataverse.raw() as http:
+        assert http.get(f"{dataverse.url}/api/data/v9.2/WhoAmI").status_code == 401
+    with dataverse.admin() as admin:
+        assert admin.action("protection", {})["refusals"] == 0

@@ -6,13 +6,17 @@ registers through the organization's record operations, the same code the Web AP
 
 from __future__ import annotations
 
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from shared.dataverse.endpoint_auth import WebhookAuth
 from shared.dataverse.webhook import EntityReference, OptionSetValue
 from simulators.common.server import BackgroundServer
 from simulators.common.tls import loopback_certificate
@@ -20,9 +24,11 @@ from simulators.dataverse.app import DataverseSimulator, Settings
 from simulators.dataverse.errors import WebApiError
 from simulators.dataverse.keys import parse_locator
 from simulators.dataverse.records import Caller
+from simulators.dataverse.remote_context import WebhookDelivery
 from simulators.dataverse.sdkmessages import message_by_name, message_filter
 from simulators.dataverse.seed import application_user
 from simulators.dataverse.store import Row
+from simulators.dataverse.webhooks import Job, Step, WebhookDispatcher
 from tests.integration.dataverse.conftest import WebhookEndpoint
 from tests.integration.dataverse.receiver import PATH as RECEIVER_PATH
 from tests.integration.dataverse.receiver import Receiver
@@ -124,7 +130,7 @@ def test_a_call_that_outlasts_the_timeout_fails_without_a_retry(
 def test_only_loopback_hosts_may_use_other_ports(orgs: list[Org]) -> None:
     """A non-loopback URL on port 8080 is never called: the job fails as a failed post."""
     org = make(orgs)
-    org.step(org.endpoint("https://hooks.example.com:8080/api"), "Create", "account")
+    org.step(org.endpoint("https://hooks.example.invalid:8080/api"), "Create", "account")
     org.create("account", {"name": "A"})
     assert org.simulator.drain_webhooks(10)
     (job,) = org.jobs()
@@ -272,3 +278,153 @@ def test_a_delete_carries_a_reference_and_its_pre_image(orgs: list[Org], endpoin
     assert image is not None
     assert dict(image.attributes) == {"name": "Bye"}
     assert context.post_entity_images == {}
+
+
+def two_steps(org: Org, first_url: str, second_url: str, **first_endpoint: Any) -> None:
+    """Create of account on two endpoints, the first one's step running first (rank 1, then 2)."""
+    org.step(org.endpoint(first_url, **first_endpoint), "Create", "account", rank=1)
+    org.step(org.endpoint(second_url), "Create", "account", rank=2)
+
+
+def jobs_by_url(org: Org) -> dict[str, Row]:
+    """The system jobs by the URL of the step's endpoint."""
+    store = org.simulator.org.store
+    found: dict[str, Row] = {}
+    for job in org.jobs():
+        step = store.get("sdkmessageprocessingstep", job["owningextensionid"].id)
+        assert step is not None
+        endpoint = store.get("serviceendpoint", step["eventhandler"].id)
+        assert endpoint is not None
+        found[endpoint["url"]] = job
+    return found
+
+
+def test_an_endpoint_with_an_impossible_port_fails_its_job_and_the_next_is_delivered(
+    orgs: list[Org], endpoint: WebhookEndpoint
+) -> None:
+    """Port 99999 (stored past registration's check) fails as a failed post; the worker carries on."""
+    org = make(orgs)
+    bad = "http://127.0.0.1:9/hook"
+    two_steps(org, bad, endpoint.url)
+    store = org.simulator.org.store
+    (row,) = [r for r in store.rows("serviceendpoint") if r["url"] == bad]
+    store.put("serviceendpoint", row["serviceendpointid"], {**row, "url": "http://127.0.0.1:99999/hook"})
+    org.create("account", {"name": "A"})
+    assert org.simulator.drain_webhooks(10)
+    job = jobs_by_url(org)["http://127.0.0.1:99999/hook"]
+    assert (job["statuscode"], job["errorcode"]) == (31, POST_FAILED)
+    assert "is not a valid URL (Port out of range" in job["message"]
+    assert [call.context().attribute("name") for call in endpoint.receiver.received()] == ["A"]
+
+
+def test_a_header_value_http_cannot_carry_is_an_invalid_header(
+    orgs: list[Org], endpoint: WebhookEndpoint
+) -> None:
+    """A non-ASCII HttpHeader value: WebhooksInvalidHttpHeaders, nothing sent; the next job is delivered."""
+    org = make(orgs)
+    auth = WebhookAuth.http_headers({"x-api-key": "clé"})
+    two_steps(org, endpoint.url + "?bad", endpoint.url, authtype=auth.authtype, authvalue=auth.authvalue)
+    org.create("account", {"name": "A"})
+    assert org.simulator.drain_webhooks(10)
+    job = jobs_by_url(org)[endpoint.url + "?bad"]
+    assert (job["statuscode"], job["errorcode"]) == (31, INVALID_HEADERS)
+    (call,) = endpoint.receiver.received()
+    assert "x-api-key" not in call.headers
+
+
+def test_an_unexpected_failure_fails_the_job_and_the_worker_carries_on(
+    orgs: list[Org], endpoint: WebhookEndpoint
+) -> None:
+    """Whatever breaks inside one delivery marks its job Failed (failed post) and the next still runs."""
+    org = make(orgs)
+    clients = iter([None])
+
+    def http() -> httpx.Client:
+        if next(clients, "made") is None:
+            raise RuntimeError("no HTTP client this time")
+        return httpx.Client(timeout=10, trust_env=False)
+
+    simulator = org.simulator
+    assert simulator.webhooks is not None
+    simulator.webhooks.close()
+    simulator.webhooks = WebhookDispatcher(
+        simulator.org, organization_domain="org.crm.dynamics.com", organization_name="org", http_factory=http
+    )
+    simulator.org.pipeline = simulator.webhooks
+    org.step(org.endpoint(endpoint.url), "Create", "account")
+    org.create("account", {"name": "First"})
+    org.create("account", {"name": "Second"})
+    assert simulator.drain_webhooks(10)
+    (failed,) = [job for job in org.jobs() if job["statuscode"] == 31]
+    assert failed["errorcode"] == POST_FAILED
+    assert "RuntimeError: no HTTP client this time" in failed["message"]
+    assert [call.context().attribute("name") for call in endpoint.receiver.received()] == ["Second"]
+
+
+def test_registration_refuses_an_endpoint_url_with_an_impossible_port(orgs: list[Org]) -> None:
+    """A webhook endpoint whose URL cannot be parsed is a 400 when it is written, not a crash later."""
+    org = make(orgs)
+    with pytest.raises(WebApiError, match="not a valid URL") as refused:
+        org.endpoint("http://127.0.0.1:99999/hook")
+    assert refused.value.status == 400
+    assert org.simulator.org.store.rows("serviceendpoint") == []
+
+
+class GatedQueue(queue.Queue[Any]):
+    """A queue whose first ``put`` of a job waits, signalling ``entered``, until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is not None and not self.entered.is_set():
+            self.entered.set()
+            self.release.wait(10)
+        super().put(item, block, timeout)
+
+
+def test_a_close_cannot_slip_between_counting_a_delivery_and_queuing_it(orgs: list[Org]) -> None:
+    """While a job is being queued, close() cannot run; once it does, nothing is left counted as pending."""
+    org = make(orgs)
+    dispatcher = WebhookDispatcher(
+        org.simulator.org,
+        organization_domain="org.crm.dynamics.com",
+        organization_name="org",
+        http_factory=lambda: httpx.Client(timeout=10, trust_env=False),
+    )
+    gated = GatedQueue()
+    dispatcher._queue = gated  # the stdlib queue, swapped for one that pauses mid-put
+    step = Step(uuid.uuid4(), "hook", 40, 1, 1, uuid.uuid4(), True, ())
+    delivery = WebhookDelivery(b"{}", {}, size_exceeded=False)
+    job = Job(uuid.uuid4(), step, "Create", "account", delivery)
+    submitting = threading.Thread(target=dispatcher._submit, args=(job,))
+    submitting.start()
+    assert gated.entered.wait(10)
+    window_open = dispatcher._idle.acquire(blocking=False)
+    if window_open:  # the race: close() runs between counting the job and queuing it
+        dispatcher._idle.release()
+        dispatcher.close()
+    gated.release.set()
+    submitting.join(10)
+    if not window_open:
+        dispatcher.close()
+    assert dispatcher.drain(10)
+    assert dispatcher.pending == 0
+    assert not window_open
+
+
+def test_deliveries_ignore_proxy_settings_in_the_environment(
+    orgs: list[Org], endpoint: WebhookEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every proxy variable pointing at a closed port, the call still goes straight to the endpoint."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    org = make(orgs)
+    org.step(org.endpoint(endpoint.url), "Create", "account")
+    org.create("account", {"name": "Direct"})
+    assert org.simulator.drain_webhooks(10)
+    assert [call.context().attribute("name") for call in endpoint.receiver.received()] == ["Direct"]

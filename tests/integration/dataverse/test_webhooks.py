@@ -132,14 +132,17 @@ def test_fulfilment_is_delivered_as_an_update_of_state(
     assert post.attributes["description"] == "not a state change"
 
 
-def test_a_503_is_retried_exactly_once(dataverse: DataverseStack, endpoint: WebhookEndpoint) -> None:
-    """503 then 200: two calls, the job succeeds; 503 twice: two calls, then a failed system job."""
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_gateway_failure_is_retried_exactly_once(
+    dataverse: DataverseStack, endpoint: WebhookEndpoint, status: int
+) -> None:
+    """502/503/504 then 200: two calls, the job succeeds; twice: two calls, then a failed system job."""
     registration = register(dataverse, endpoint, [WebhookStep("Create", "account", asyncautodelete=False)])
     client = dataverse.client()
-    endpoint.receiver.answer(503, 200)
+    endpoint.receiver.answer(status, 200)
     client.create("accounts", {"name": "First"})
     drain(dataverse)
-    assert [status for _, _, status in summary(endpoint.receiver.received())] == [503, 200]
+    assert [answer for _, _, answer in summary(endpoint.receiver.received())] == [status, 200]
     first, second = endpoint.receiver.received()
     assert first.body == second.body
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
@@ -148,32 +151,33 @@ def test_a_503_is_retried_exactly_once(dataverse: DataverseStack, endpoint: Webh
         (3, 30, "ifs-sync: Create of account")
     ]
     endpoint.receiver.reset()
-    endpoint.receiver.answer(503, 503, then=200)
+    endpoint.receiver.answer(status, status, then=200)
     client.create("accounts", {"name": "Second"})
     drain(dataverse)
-    assert [status for _, _, status in summary(endpoint.receiver.received())] == [503, 503]
+    assert [answer for _, _, answer in summary(endpoint.receiver.received())] == [status, status]
     (failed,) = failed_jobs(client, registration.step_ids["ifs-sync: Create of account"])
     assert failed["errorcode"] == NON_SUCCESS
-    assert "503" in failed["message"]
+    assert str(status) in failed["message"]
 
 
-def test_a_500_is_not_retried_and_fails_the_system_job(
-    dataverse: DataverseStack, endpoint: WebhookEndpoint
+@pytest.mark.parametrize("status", [400, 408, 429, 500])
+def test_other_failures_are_not_retried_and_fail_the_system_job(
+    dataverse: DataverseStack, endpoint: WebhookEndpoint, status: int
 ) -> None:
-    """One call only; the failed job is queryable as the register-web-hook article shows."""
+    """One call only, even for 408 and 429; the failed job is queryable as register-web-hook shows."""
     registration = register(dataverse, endpoint, [WebhookStep("Create", "account")])
     client = dataverse.client()
-    endpoint.receiver.answer(500)
+    endpoint.receiver.answer(status)
     account = client.create("accounts", {"name": "Contoso"})
     drain(dataverse)
-    assert [status for _, _, status in summary(endpoint.receiver.received())] == [500]
+    assert [answer for _, _, answer in summary(endpoint.receiver.received())] == [status]
     (job,) = failed_jobs(client, registration.step_ids["ifs-sync: Create of account"])
     assert job["statecode"] == 3
     assert job["errorcode"] == NON_SUCCESS
     assert job["friendlymessage"].startswith(
         "The webhook call failed because the http request received non-success"
     )
-    assert "500" in job["message"]
+    assert str(status) in job["message"]
     assert job["completedon"] is not None
     assert job["name"] == "ifs-sync: Create of account"
     full = client.get("asyncoperations", uuid.UUID(job["asyncoperationid"]))
@@ -408,3 +412,21 @@ def test_pre_and_post_images(dataverse: DataverseStack, endpoint: WebhookEndpoin
     assert after is not None
     assert dict(before.attributes) == {"name": "Old"}
     assert dict(after.attributes) == {"name": "New", "telephone1": "555"}
+
+
+def test_registering_again_re_enables_a_disabled_step(
+    dataverse: DataverseStack, endpoint: WebhookEndpoint
+) -> None:
+    """Someone disabled the step in Dataverse; provisioning turns it back on, and it fires again."""
+    registration = register(dataverse, endpoint, [WebhookStep("Create", "account")])
+    client = dataverse.client()
+    step_id = uuid.UUID(registration.step_ids["ifs-sync: Create of account"])
+    client.update("sdkmessageprocessingsteps", step_id, {"statecode": 1, "statuscode": 2})
+    inspected = Provisioner(client).inspect_webhook("ifs-sync")
+    assert inspected is not None
+    assert [step.enabled for step in inspected.steps] == [False]
+    again = register(dataverse, endpoint, [WebhookStep("Create", "account")])
+    assert [(step.id, step.enabled) for step in again.steps] == [(step_id, True)]
+    client.create("accounts", {"name": "Heard"})
+    drain(dataverse)
+    assert [call.context().attribute("name") for call in endpoint.receiver.received()] == ["Heard"]

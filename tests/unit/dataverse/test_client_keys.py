@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
+import httpx
 import pytest
 
+from shared.dataverse.actions import DataverseActions
+from shared.dataverse.client import DataverseClient
 from shared.dataverse.keys import UnaddressableKeyError, addressable, key_segment, record_path
+from tests.unit.dataverse.test_client_edges import StaticCredential
 
 ROW = uuid.UUID("00000000-0000-0000-0000-000000000001")
 
@@ -52,3 +57,32 @@ def test_booleans_and_empty_keys_are_programming_errors() -> None:
         key_segment({"flag": True})
     with pytest.raises(ValueError, match="at least one column"):
         key_segment({})
+
+
+def test_datetime_keys_are_written_in_utc_and_naive_ones_refused() -> None:
+    """An aware datetime becomes its UTC instant; a naive one names no instant and is refused."""
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    aware = dt.datetime(2026, 1, 31, 3, 0, tzinfo=eastern)
+    assert key_segment({"validfrom": aware}) == "validfrom=2026-01-31T08:00:00Z"
+    with pytest.raises(ValueError, match="naive datetime"):
+        key_segment({"validfrom": dt.datetime(2026, 1, 31, 3, 0)})
+
+
+def test_a_naive_quote_close_date_is_refused_before_sending() -> None:
+    """ConvertQuoteToSalesOrder's close date must say its time zone; nothing is sent otherwise."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"salesorderid": str(ROW)})
+
+    client = DataverseClient(
+        httpx.Client(transport=httpx.MockTransport(handler)), "https://org.example", StaticCredential()
+    )
+    with pytest.raises(ValueError, match="naive datetime"):
+        DataverseActions(client).convert_quote_to_order(ROW, close_date=dt.datetime(2026, 1, 31, 3, 0))
+    assert sent == []
+    DataverseActions(client).convert_quote_to_order(
+        ROW, close_date=dt.datetime(2026, 1, 31, 3, 0, tzinfo=dt.UTC)
+    )
+    assert json.loads(sent[0].content)["QuoteCloseDate"] == "2026-01-31T03:00:00Z"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 from collections.abc import Callable
 
@@ -115,3 +117,77 @@ def test_alternate_key_lookups_follow_a_rollback() -> None:
     found = simulated.org.keys.find(table, {"accountnumber": "old"})
     assert found is not None
     assert found["accountid"] == row["accountid"]
+
+
+class ObservedStore(Store):
+    """The real store, also counting other threads' writes that start waiting on a paused transaction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting_writers = 0
+        self.writers_changed = threading.Condition()
+
+    def wait_until_writable(self) -> None:
+        if self._paused_by not in (None, threading.get_ident()):
+            with self.writers_changed:
+                self.waiting_writers += 1
+                self.writers_changed.notify_all()
+        super().wait_until_writable()
+
+
+def test_a_paused_transaction_lets_others_read_and_makes_their_writes_wait() -> None:
+    """During call_out others read the paused rows; their writes wait, then commit or fail on their own."""
+    store = ObservedStore()
+    mine, theirs, doomed, loose = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    seen: list[object] = []
+
+    def committing_writer() -> None:
+        with store.transaction():
+            store.put("t", theirs, {"v": "theirs"})
+
+    def failing_writer() -> None:
+        with contextlib.suppress(AbandonedError):
+            abandoned(store, lambda: store.put("t", doomed, {"v": "doomed"}))
+
+    def writer_without_transaction() -> None:  # as the webhook worker updates its system jobs
+        store.put("t", loose, {"v": "loose"})
+
+    writers = [
+        threading.Thread(target=target)
+        for target in (committing_writer, failing_writer, writer_without_transaction)
+    ]
+
+    def outbound_call() -> str:
+        seen.append(store.get("t", mine))  # would wait for the lock if the pause held it
+        for writer in writers:
+            writer.start()
+        with store.writers_changed:  # both writers are queued behind the paused transaction
+            assert store.writers_changed.wait_for(lambda: store.waiting_writers >= len(writers), 10)
+        return "answered"
+
+    def work() -> None:
+        store.put("t", mine, {"v": "mine"})
+        assert store.call_out(outbound_call) == "answered"
+
+    with pytest.raises(AbandonedError):
+        abandoned(store, work)
+    for writer in writers:
+        writer.join(10)
+    assert [row["v"] if isinstance(row, dict) else row for row in seen] == ["mine"]
+    assert store.get("t", mine) is None
+    assert store.get("t", theirs) is not None  # committed after the rollback, not swept up in it
+    assert store.get("t", doomed) is None  # its own transaction, rolled back on its own failure
+    assert store.get("t", loose) is not None
+
+
+def test_call_out_hands_back_the_calls_exception() -> None:
+    """An exception of the outbound call is raised in the paused thread, with the lock held again."""
+    store = Store()
+
+    def failing() -> None:
+        raise ValueError("endpoint unreachable")
+
+    with store.transaction(), pytest.raises(ValueError, match="unreachable"):
+        store.call_out(failing)
+    assert store.lock.acquire(blocking=False)
+    store.lock.release()
