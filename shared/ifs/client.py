@@ -179,7 +179,8 @@ class IfsClient:
 
         ``$skip`` paging orders by the key properties (after ``query.orderby``, if any, so equal values
         cannot trade places between pages); without configured keys it is refused with ValueError unless
-        one request reads everything (``query.top`` within the page size) or the page size is 0.
+        one request reads everything (``query.top`` within the page size, no ``skip``) or the page size is 0
+        (server-driven paging, where the caller's ``$orderby`` is sent as given).
         """
         return self._iter(entity.path, query or Query(), entity.keys, page_size, str(entity))
 
@@ -457,19 +458,18 @@ class IfsClient:
         self, path: str, query: Query, keys: tuple[str, ...], page_size: int | None, where: str
     ) -> Iterator[dict[str, Any]]:
         size = self._page_size if page_size is None else page_size
-        limit, offset = query.top, query.skip or 0
-        if size <= 0 or (limit is not None and limit <= size and offset == 0):
-            # Server-driven paging, or a single request: no page boundary for rows to slip across.
+        if size <= 0:
             return self._follow(self._url(path, query.query_string()))
-        # $skip paging needs a total order: Oracle gives none without ORDER BY, nor among equal values.
-        if not keys:
+        if keys:
+            # $skip paging needs a total order: Oracle gives none without ORDER BY, nor among equal values.
+            sorted_by = {item.partition(" ")[0] for item in query.orderby}
+            query = query.with_(orderby=(*query.orderby, *(k for k in keys if k not in sorted_by)))
+        elif query.top is None or query.top > size or query.skip:
             raise ValueError(
                 f"$skip paging of {where} needs its key properties to order by: configure them as "
                 "Name(Key,…), or read with page size 0 (server-driven paging)"
             )
-        sorted_by = {item.partition(" ")[0] for item in query.orderby}
-        ordered = query.with_(orderby=(*query.orderby, *(k for k in keys if k not in sorted_by)))
-        return self._skip_pages(path, ordered, size)
+        return self._skip_pages(path, query, size)
 
     def _skip_pages(self, path: str, ordered: Query, size: int) -> Iterator[dict[str, Any]]:
         limit, offset, taken = ordered.top, ordered.skip or 0, 0

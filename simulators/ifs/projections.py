@@ -8,9 +8,10 @@ What it reproduces (reference/ifs.md, captures in tests/vectors/ifs):
 - server-driven paging only when the client sends no ``$top``: then ``@odata.nextLink`` is relative to
   ``…/projection/v1/`` (``Svc.svc/Set?…&$skiptoken=N``); with ``$top`` exactly that many rows and no
   nextLink (paging cassette);
-- without ``$orderby`` the rows come in an order of their own, different for every query (Oracle promises
-  none without ORDER BY): shuffled by the tenant's seed and the query's options except ``$skiptoken``, so a
-  nextLink chain stays consistent but ``$skip`` pages without an order overlap and miss rows;
+- rows that ``$orderby`` leaves unordered (all of them without one, ties with one) come in an order of
+  their own, different for every query, as Oracle promises no order beyond ORDER BY: shuffled by the
+  tenant's seed and the query's options except ``$skiptoken``, so a nextLink chain stays consistent but
+  ``$skip`` pages without a total order overlap and miss rows;
 - ``$expand`` of one-to-one ``…Ref`` navigations only; a collection answers 501 ``ODP_NOT_IMPLEMENTED``;
 - enum properties compare only with qualified enum literals of their own type (``Objstate eq 'Released'``
   is a 400, and so is another enum type's literal);
@@ -295,8 +296,7 @@ class ProjectionApi:
             raise _malformed(f"The $skiptoken '{query.skiptoken}' is not valid.")
         properties = state.properties
         records = self.tenant.store.scan(state.table)
-        if not query.orderby:
-            records = self._unordered(request, records)
+        records = self._shuffled(request, records)  # $orderby then sorts them (stably)
         rows = [
             RecordView(r, properties)
             for r in records
@@ -325,7 +325,7 @@ class ProjectionApi:
             )
         return ApiResponse(200, body)
 
-    def _unordered(self, request: ApiRequest, records: list[Record]) -> list[Record]:
+    def _shuffled(self, request: ApiRequest, records: list[Record]) -> list[Record]:
         """The rows in an order of this query's own (the same for every page of a nextLink chain)."""
         options = [(k, v) for k, v in request.params if k != "$skiptoken"]
         salt = f"{self.tenant.config.seed}|{request.path}|{encode_query(options)}|".encode()

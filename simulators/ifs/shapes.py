@@ -62,9 +62,10 @@ assumed(
 )
 assumed(
     SIM,
-    "row order without $orderby",
-    "Oracle returns rows in no defined order without ORDER BY; the simulator shuffles them per query "
-    "(stable across one nextLink chain) so that $skip paging without an order shows its gaps",
+    "row order beyond $orderby",
+    "Oracle returns rows in no defined order beyond ORDER BY (none without it, ties with it); the simulator "
+    "shuffles them per query (stable across one nextLink chain) so that $skip paging without a total order "
+    "shows its gaps",
 )
 assumed(
     SIM,

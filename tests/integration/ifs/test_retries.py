@@ -153,6 +153,19 @@ def test_server_errors_on_guarded_writes_are_retried(
     assert len(waits) == 2
 
 
+def test_a_guarded_update_failing_on_every_try_has_an_unknown_outcome(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """503 on all four tries of a PATCH: any of them may have been applied, so the outcome is unknown."""
+    _, etag = client.get(settings.entities.orders, CAPTURED)
+    admin.set_faults({"script": [{"kind": "error", "status": 503, "times": 4}], "paths": [API]})
+    with recording_waits() as waits, pytest.raises(IfsWriteOutcomeUnknownError) as caught:
+        client.update(settings.entities.orders, CAPTURED, {"NoteText": "x"}, etag or "")
+    assert len(waits) == 3
+    assert caught.value.status == 503
+    assert isinstance(caught.value.__cause__, IfsServerError)
+
+
 def test_a_read_that_times_out_is_retried(client_with: ClientWith, settings: IfsSettings) -> None:
     """The first GET's answer is lost (read timeout); the retry gets the row."""
     client = client_with(LoseAnswers("GET"))
