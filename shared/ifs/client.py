@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -60,7 +60,7 @@ from shared.platform.odata_batch import (
     decode_batch_response,
     encode_batch_request,
 )
-from shared.platform.retry import _NOT_SENT, RetryPolicy
+from shared.platform.retry import RetryPolicy, may_have_run
 
 # A filter longer than this is split: gateways in front of IFS reject very long URLs.
 _MAX_FILTER_CHARS = 6000
@@ -103,28 +103,6 @@ class _Write:
             method=method,
             url=url,
         )
-
-
-class _Tries:
-    """Sends the tries of one request and remembers whether any may have reached IFS (timeout, reset, 5xx).
-
-    Stands in for the ``httpx.Client`` in ``RetryPolicy.send``, which only calls ``send``.
-    """
-
-    def __init__(self, http: httpx.Client) -> None:
-        self._http = http
-        self.reached = False
-
-    def send(self, request: httpx.Request) -> httpx.Response:
-        try:
-            response = self._http.send(request)
-        except httpx.TransportError as exc:
-            if not isinstance(exc, _NOT_SENT):
-                self.reached = True
-            raise
-        if response.status_code >= 500:
-            self.reached = True
-        return response
 
 
 class IfsClient:
@@ -523,9 +501,8 @@ class IfsClient:
     ) -> httpx.Response:
         all_headers = {**self._headers, **(headers or {})}  # callers may override Accept
         request = self._http.build_request(method, url, json=json_body, content=content, headers=all_headers)
-        tries = _Tries(self._http)
-        sender = cast("httpx.Client", tries)
         used = ""
+        reached = False  # whether a try may have been executed by IFS (timeout, dropped connection, 5xx)
 
         def authorize(_attempt: int) -> None:
             nonlocal used
@@ -533,15 +510,24 @@ class IfsClient:
             request.headers["Authorization"] = f"Bearer {used}"
             self.requests_sent += 1
 
+        def note(outcome: httpx.Response | Exception) -> None:
+            nonlocal reached
+            reached = reached or may_have_run(outcome)
+
+        def send() -> httpx.Response:
+            return self._retry.send(
+                self._http, request, idempotent=idempotent, on_attempt=authorize, on_outcome=note
+            )
+
         try:
-            response = self._retry.send(sender, request, idempotent=idempotent, on_attempt=authorize)
+            response = send()
             if response.status_code == 401:
                 # The cached token was revoked or expired early: fetch a new one, once.
                 response.close()
                 self._tokens.renew(used)
-                response = self._retry.send(sender, request, idempotent=idempotent, on_attempt=authorize)
+                response = send()
         except httpx.TransportError as exc:
-            if write is not None and tries.reached:
+            if write is not None and reached:
                 raise write.unknown(
                     f"may have reached IFS ({type(exc).__name__}: {exc})", method=method, url=url
                 ) from exc
@@ -555,7 +541,7 @@ class IfsClient:
                     url=url,
                     cause=error,
                 ) from error
-            if write is not None and tries.reached and isinstance(error, IfsConflictError):
+            if write is not None and reached and isinstance(error, IfsConflictError):
                 # The earlier try may have been applied and changed the ETag this retry still sends.
                 raise write.unknown(
                     f"was refused with {response.status_code} after an earlier try may have been applied "
