@@ -12,47 +12,43 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import httpx
 
-from bench.common import HEADER, Result
+from bench.common import HEADER, Result, measure
 from shared.config import AppSettings, IfsSettings
 from shared.ifs.auth import IfsTokenProvider
 from shared.ifs.client import IfsClient
 from shared.ifs.query import Query
-from shared.platform.tokens import AccessToken
 from simulators.common.admin_client import AdminClient
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-class _Cache:
-    def __init__(self) -> None:
-        self.tokens: dict[str, AccessToken] = {}
+class ApiCalls:
+    """Counts the requests an httpx.Client sends below the projection root (an event hook; not tokens)."""
 
-    def get(self, name: str) -> AccessToken | None:
-        return self.tokens.get(name)
+    def __init__(self, api_root: str) -> None:
+        self.api_root = api_root
+        self.count = 0
 
-    def put(self, name: str, token: AccessToken) -> None:
-        self.tokens[name] = token
+    def __call__(self, request: httpx.Request) -> None:
+        if str(request.url).startswith(self.api_root):
+            self.count += 1
 
 
-def _run(
-    name: str, client: IfsClient, settings: IfsSettings, query: Query, *, page_size: int, expected: int
+def read_all(
+    name: str, client: IfsClient, calls: ApiCalls, settings: IfsSettings, query: Query, *, page_size: int
 ) -> Result:
-    before = client.requests_sent
-    tracemalloc.start()
-    start = time.perf_counter()
-    count = sum(1 for _ in client.iter_rows(settings.entities.orders, query, page_size=page_size))
-    seconds = time.perf_counter() - start
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    if count != expected:
-        raise SystemExit(f"{name}: read {count} orders, expected {expected}")
-    return Result(name, count, seconds, client.requests_sent - before, peak / 1024)
+    """Read every order once, measured; the count must be the whole set."""
+    counted: list[int] = []
+
+    def run() -> None:
+        counted.append(sum(1 for _ in client.iter_rows(settings.entities.orders, query, page_size=page_size)))
+
+    result = measure(name, 0, calls, run)
+    return Result(name, counted[0], result.seconds, result.requests, result.peak_kib)
 
 
 def main(orders: int) -> None:
@@ -74,35 +70,34 @@ def main(orders: int) -> None:
                 "IFS_CLIENT_SECRET": "change-me",
             }
         ).get(IfsSettings)
-        with httpx.Client(timeout=60) as http, httpx.Client(base_url=url, timeout=60) as admin_http:
+        calls = ApiCalls(settings.api_root)
+        # trust_env=False: loopback traffic never goes through a proxy named in the environment.
+        with (
+            httpx.Client(timeout=60, trust_env=False, event_hooks={"request": [calls]}) as http,
+            httpx.Client(base_url=url, timeout=60, trust_env=False) as admin_http,
+        ):
             admin = AdminClient(admin_http)
             client = IfsClient.from_settings(
-                http, settings, IfsTokenProvider.from_settings(http, settings, _Cache())
+                http, settings, IfsTokenProvider.from_settings(http, settings, None)
             )
             results: list[Result] = []
             for label, query in (("key scan", Query(select=("OrderNo",))), ("full rows", Query())):
                 for page in (100, 500, 1000):
                     admin.action("set_page_size", {"size": page})
-                    results.append(
-                        _run(
-                            f"{label}, $skip paging, page {page}",
+                    for paging, size in (("$skip", page), ("nextLink", 0)):
+                        result = read_all(
+                            f"{label}, {paging} paging, page {page}",
                             client,
+                            calls,
                             settings,
                             query,
-                            page_size=page,
-                            expected=orders,
+                            page_size=size,
                         )
-                    )
-                    results.append(
-                        _run(
-                            f"{label}, nextLink paging, page {page}",
-                            client,
-                            settings,
-                            query,
-                            page_size=0,
-                            expected=orders,
-                        )
-                    )
+                        if result.records != orders:
+                            raise SystemExit(
+                                f"{result.name}: read {result.records} orders, expected {orders}"
+                            )
+                        results.append(result)
         print(f"{orders} orders, simulator on loopback ({url})")
         print(HEADER)
         for result in results:

@@ -199,7 +199,8 @@ CATALOG: tuple[Setting, ...] = (
     Setting(
         "IFS_BASE_URL",
         "ifs",
-        "IFS Cloud tenant URL (scheme and host, no path); IAM and the projections live under it.",
+        "IFS Cloud tenant URL (scheme and host, no path); IAM and the projections live under it. https, "
+        "except http for a simulator on 127.0.0.1 or localhost.",
         "https://acme.ifs.cloud",
     ),
     Setting(
@@ -288,9 +289,10 @@ CATALOG: tuple[Setting, ...] = (
     Setting(
         "IFS_ORDER_LINES_NAVIGATION",
         "ifs",
-        "Collection navigation from an order header to its lines (read and create lines per order).",
-        "OrderLinesArray",
-        default="OrderLinesArray",
+        "Collection navigation from an order header to its lines, <Navigation>(<Keys>) (read and create "
+        "lines per order; $skip paging orders by the keys).",
+        "OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo)",
+        default="OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo)",
     ),
     Setting(
         "IFS_QUOTATIONS_ENTITY",
@@ -309,9 +311,9 @@ CATALOG: tuple[Setting, ...] = (
     Setting(
         "IFS_QUOTATION_LINES_NAVIGATION",
         "ifs",
-        "Collection navigation from a quotation to its lines (name assumed).",
-        "QuotationLinesArray",
-        default="QuotationLinesArray",
+        "Collection navigation from a quotation to its lines, <Navigation>(<Keys>) (names assumed).",
+        "QuotationLinesArray(QuotationNo,LineNo,RelNo,LineItemNo)",
+        default="QuotationLinesArray(QuotationNo,LineNo,RelNo,LineItemNo)",
     ),
     Setting(
         "IFS_POTENTIAL_ORDERS_ENTITY",
@@ -319,6 +321,14 @@ CATALOG: tuple[Setting, ...] = (
         "Where Dynamics opportunities land in IFS as potential orders (names assumed).",
         "BusinessOpportunityHandling.svc/BusinessOpportunitySet(OpportunityNo)",
         default="BusinessOpportunityHandling.svc/BusinessOpportunitySet(OpportunityNo)",
+    ),
+    Setting(
+        "IFS_TIME_ZONE_AWARE",
+        "ifs",
+        "Send X-Ifs-Time-Zone-Aware-Request: true, so IFS reads the connector's UTC timestamps (...Z) in "
+        "filters as UTC; false leaves them to IFS's server or site time zone.",
+        "true",
+        default="true",
     ),
 )
 
@@ -707,8 +717,7 @@ class SecretsSettings:
         )
 
 
-_ENTITY_SET_SYNTAX = r"[A-Za-z_]\w*\.svc/[A-Za-z_]\w*(\([A-Za-z_]\w*(,[A-Za-z_]\w*)*\))?"
-_NAVIGATION_SYNTAX = r"[A-Za-z_]\w*(\([A-Za-z_]\w*(,[A-Za-z_]\w*)*\))?"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass(frozen=True)
@@ -741,6 +750,7 @@ class IfsSettings:
     api_path: str
     page_size: int
     entities: IfsEntities
+    time_zone_aware: bool
 
     @property
     def token_url(self) -> str:
@@ -757,15 +767,22 @@ class IfsSettings:
         """Read the IFS_* settings."""
 
         def entity_set(name: str) -> EntitySet:
-            raw = reader.pattern(name, _ENTITY_SET_SYNTAX, "<Projection>.svc/<EntitySet>(<Key>,…)")
-            return EntitySet.parse(raw) if raw else EntitySet("Invalid", "Invalid")
+            expected = "<Projection>.svc/<EntitySet>(<Key>,…)"
+            return reader._checked(name, EntitySet.parse, EntitySet("Invalid", "Invalid"), expected)
 
         def navigation(name: str) -> Navigation:
-            raw = reader.pattern(name, _NAVIGATION_SYNTAX, "<Navigation> or <Navigation>(<Key>,…)")
-            return Navigation.parse(raw) if raw else Navigation("Invalid")
+            expected = "<Navigation> or <Navigation>(<Key>,…)"
+            return reader._checked(name, Navigation.parse, Navigation("Invalid"), expected)
 
+        base_url = reader.url("IFS_BASE_URL")
+        parts = urlsplit(base_url)
+        if parts.scheme == "http" and parts.hostname not in _LOOPBACK_HOSTS:
+            reader.problems.append(
+                "IFS_BASE_URL is invalid: expected https (http only for 127.0.0.1 or localhost), "
+                f"got {base_url!r}"
+            )
         return cls(
-            base_url=reader.url("IFS_BASE_URL"),
+            base_url=base_url,
             realm=reader.pattern("IFS_REALM", r"[A-Za-z0-9_.-]+", "a realm name (letters, digits, _ . -)"),
             client_id=reader.text("IFS_CLIENT_ID"),
             client_secret=reader.vaulted("IFS_CLIENT_SECRET"),
@@ -789,6 +806,7 @@ class IfsSettings:
                 quotation_lines_navigation=navigation("IFS_QUOTATION_LINES_NAVIGATION"),
                 potential_orders=entity_set("IFS_POTENTIAL_ORDERS_ENTITY"),
             ),
+            time_zone_aware=reader.flag("IFS_TIME_ZONE_AWARE"),
         )
 
 

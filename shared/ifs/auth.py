@@ -3,8 +3,14 @@
 IFS access tokens live 180 s on real tenants (reference/ifs.md §1.2): the provider keeps the token in the
 ``TokenCache`` port (encrypted Table Storage in Azure, so function invocations share it) and fetches a new
 one when less than ``refresh_margin_seconds`` remain, or once when IFS answers 401 to a token the cache
-still thought valid. Client id and secret go in the form body (``client_secret_post``), as Keycloak and
-the recorded exchange expect. The lifetime is read from ``expires_in``, never assumed.
+still thought valid. It also keeps its own in-process copy and reads the shared cache only when that copy
+is missing or near expiry, so an API call costs no Table Storage read. Client id and secret go in the form
+body (``client_secret_post``), as Keycloak and the recorded exchange expect. The lifetime is read from
+``expires_in``, never assumed.
+
+The token endpoint's refusals (400/401, or 403/404 for a wrong realm) raise ``IfsAuthenticationError``,
+which no retry can cure; a 5xx or 429 that outlasts the retries is an IAM outage and raises the transient
+``IfsServerError`` or ``IfsThrottledError``, so records are retried instead of parked.
 """
 
 from __future__ import annotations
@@ -16,7 +22,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from shared.config import IfsSettings
-from shared.ifs.errors import IfsAuthenticationError, IfsProtocolError, IfsUnavailableError
+from shared.ifs.errors import (
+    IfsAuthenticationError,
+    IfsError,
+    IfsProtocolError,
+    IfsServerError,
+    IfsThrottledError,
+    IfsUnavailableError,
+)
 from shared.platform.retry import RetryPolicy
 from shared.platform.tokens import AccessToken, TokenCache
 
@@ -27,7 +40,10 @@ def utc_now() -> datetime:
 
 
 class IfsTokenProvider:
-    """Hands out a valid bearer token for one IAM client, sharing it through a ``TokenCache``."""
+    """Hands out a valid bearer token for one IAM client, sharing it through a ``TokenCache``.
+
+    ``cache=None`` keeps tokens in this process only (benchmarks, command-line tools).
+    """
 
     def __init__(
         self,
@@ -37,7 +53,7 @@ class IfsTokenProvider:
         client_id: str,
         client_secret: str | Callable[[], str],
         scope: str,
-        cache: TokenCache,
+        cache: TokenCache | None,
         refresh_margin_seconds: float = 30.0,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
@@ -52,6 +68,7 @@ class IfsTokenProvider:
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._lock = threading.Lock()
+        self._local: AccessToken | None = None  # this process's copy of the shared token
         self.cache_name = f"ifs:{token_url}:{client_id}"
         self.fetch_count = 0  # how many times the token endpoint was asked (diagnostics, tests)
 
@@ -60,7 +77,7 @@ class IfsTokenProvider:
         cls,
         http: httpx.Client,
         settings: IfsSettings,
-        cache: TokenCache,
+        cache: TokenCache | None,
         *,
         secret: Callable[[], str] | None = None,
         retry: RetryPolicy | None = None,
@@ -86,27 +103,36 @@ class IfsTokenProvider:
         )
 
     def token(self) -> str:
-        """A token valid for at least the refresh margin, from the cache when possible."""
-        cached = self._cache.get(self.cache_name)
-        if cached is not None and cached.valid_at(self._clock(), self._margin):
-            return cached.token
+        """A token valid for at least the refresh margin: this process's copy, else the shared cache's."""
+        local = self._local
+        if local is not None and local.valid_at(self._clock(), self._margin):
+            return local.token
         with self._lock:
-            cached = self._cache.get(self.cache_name)  # another thread may have fetched meanwhile
-            if cached is not None and cached.valid_at(self._clock(), self._margin):
-                return cached.token
-            return self._fetch().token
+            # Another thread of this process, or another instance through the cache, may have fetched.
+            return self._usable(rejected=None).token
 
     def renew(self, rejected: str) -> str:
         """A new token after IFS refused ``rejected`` with 401 (unless another caller already replaced it)."""
         with self._lock:
-            cached = self._cache.get(self.cache_name)
-            if (
-                cached is not None
-                and cached.token != rejected
-                and cached.valid_at(self._clock(), self._margin)
-            ):
-                return cached.token
-            return self._fetch().token
+            return self._usable(rejected=rejected).token
+
+    def _usable(self, rejected: str | None) -> AccessToken:
+        """The local copy, else the shared cache's token, else a fetched one (called under the lock)."""
+        local = self._local
+        if local is not None and self._acceptable(local, rejected):
+            return local
+        shared = None if self._cache is None else self._cache.get(self.cache_name)
+        if shared is not None and self._acceptable(shared, rejected):
+            self._local = shared
+            return shared
+        fetched = self._fetch()
+        self._local = fetched
+        if self._cache is not None:
+            self._cache.put(self.cache_name, fetched)
+        return fetched
+
+    def _acceptable(self, candidate: AccessToken, rejected: str | None) -> bool:
+        return candidate.token != rejected and candidate.valid_at(self._clock(), self._margin)
 
     def _fetch(self) -> AccessToken:
         form = {
@@ -129,7 +155,7 @@ class IfsTokenProvider:
                 f"token endpoint unreachable: {exc!r}", method="POST", url=self._token_url
             ) from exc
         if response.status_code != 200:
-            raise _authentication_error(response, self._token_url)
+            raise _token_error(response, self._token_url)
         try:
             document = response.json()
             token = document["access_token"]
@@ -142,13 +168,14 @@ class IfsTokenProvider:
             raise IfsProtocolError(
                 "token response has an empty access_token", method="POST", url=self._token_url
             )
-        access = AccessToken(token=token, expires_at=issued + timedelta(seconds=lifetime))
-        self._cache.put(self.cache_name, access)
-        return access
+        return AccessToken(token=token, expires_at=issued + timedelta(seconds=lifetime))
 
 
-def _authentication_error(response: httpx.Response, url: str) -> IfsAuthenticationError:
-    """Keycloak answers ``{"error": "...", "error_description": "..."}``; keep both, never the secret."""
+def _token_error(response: httpx.Response, url: str) -> IfsError:
+    """Keycloak answers ``{"error": "...", "error_description": "..."}``; keep both, never the secret.
+
+    An outage (5xx) or throttling (429) is transient; every other refusal is about the client itself.
+    """
     error: str | None = None
     description = response.text[:300].strip() or response.reason_phrase
     try:
@@ -158,10 +185,19 @@ def _authentication_error(response: httpx.Response, url: str) -> IfsAuthenticati
     if isinstance(document, dict):
         error = str(document.get("error")) if document.get("error") is not None else None
         description = str(document.get("error_description") or error or description)
+    status = response.status_code
+    if status >= 500:
+        return IfsServerError(
+            f"IAM token endpoint failed: {description}", status=status, code=error, method="POST", url=url
+        )
+    if status == 429:
+        return IfsThrottledError(
+            f"IAM token endpoint throttled the client: {description}",
+            status=status,
+            code=error,
+            method="POST",
+            url=url,
+        )
     return IfsAuthenticationError(
-        f"IAM refused the client: {description}",
-        status=response.status_code,
-        code=error,
-        method="POST",
-        url=url,
+        f"IAM refused the client: {description}", status=status, code=error, method="POST", url=url
     )

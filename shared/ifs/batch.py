@@ -32,9 +32,14 @@ class Operation:
     content_id: str | None = None
 
     @property
-    def idempotent(self) -> bool:
-        """Safe to send twice: a read, or a write guarded by a real ETag."""
-        return self.method == "GET" or (self.etag is not None and self.etag != "*")
+    def is_read(self) -> bool:
+        """A GET: the only kind of operation a batch may repeat whatever happened to an earlier try."""
+        return self.method == "GET"
+
+    @property
+    def creates(self) -> bool:
+        """A POST that makes a row (a bound action's URL ends in its qualified name ``IfsApp.…``)."""
+        return self.method == "POST" and not self.url.rsplit("/", 1)[-1].startswith("IfsApp.")
 
     def to_request(self) -> BatchRequest:
         """The codec's request for this operation."""
@@ -45,6 +50,8 @@ class Operation:
             body = json.dumps(dict(self.body)).encode("utf-8")
         if self.etag is not None:
             headers["If-Match"] = self.etag
+        if self.method == "PATCH":
+            headers["Prefer"] = "return=representation"  # as IfsClient.update: the updated row comes back
         return BatchRequest(self.method, self.url, headers, body, self.content_id)
 
 

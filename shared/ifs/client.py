@@ -6,16 +6,23 @@ client asks ``$top``/``$skip`` (what a live tenant answered in the recorded exch
 relies on server-driven paging alone. Single rows come with their ETag; updates and bound actions send it in
 ``If-Match``, and a stale one raises ``IfsConflictError`` (``modify`` re-reads and re-applies).
 
-Every request goes through the one ``RetryPolicy`` (shared.platform.retry): reads, ETag-guarded writes and
-actions are retried on 429, 5xx, timeouts and connection errors; a create only when nothing reached IFS,
-otherwise ``IfsCreateOutcomeUnknownError`` tells the caller to look the row up (``find_by``) before
-creating again.
+Every request goes through the one ``RetryPolicy`` (shared.platform.retry): reads and ETag-guarded updates
+and actions are retried on 429, 5xx, timeouts and connection errors; creates, actions with ``If-Match: *``
+and batches that write only when nothing reached IFS. A write whose outcome the client cannot know raises
+``IfsWriteOutcomeUnknownError`` (``IfsCreateOutcomeUnknownError`` for creates: look the row up with
+``find_by`` before creating again): a timeout or 5xx on a write that is not retried, or a 412 on a retry
+after an earlier try may have been applied (that try changed the ETag the retry still sends).
 A 401 fetches a new token once and repeats the request.
+
+Every request says ``X-Ifs-Time-Zone-Aware-Request: true`` unless the client is built with
+``time_zone_aware=False``: then IFS reads the ``…Z`` timestamps of filters in its server or site time zone
+(reference/ifs.md §3.2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -33,9 +40,19 @@ from shared.ifs.errors import (
     IfsProtocolError,
     IfsServerError,
     IfsUnavailableError,
+    IfsWriteOutcomeUnknownError,
     error_from_response,
 )
-from shared.ifs.query import Query, Scalar, any_of, check_name, encode_query, matching
+from shared.ifs.query import (
+    TIME_ZONE_AWARE_HEADER,
+    Filter,
+    Query,
+    Scalar,
+    any_of,
+    check_name,
+    encode_query,
+    matching,
+)
 from shared.platform.odata_batch import (
     BatchFormatError,
     BatchResponse,
@@ -43,9 +60,8 @@ from shared.platform.odata_batch import (
     decode_batch_response,
     encode_batch_request,
 )
-from shared.platform.retry import RetryPolicy
+from shared.platform.retry import RetryPolicy, may_have_run
 
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 # A filter longer than this is split: gateways in front of IFS reject very long URLs.
 _MAX_FILTER_CHARS = 6000
 
@@ -69,6 +85,26 @@ class RowWithEtag(NamedTuple):
     etag: str | None
 
 
+@dataclass(frozen=True)
+class _Write:
+    """What a writing request does: the words of its outcome-unknown error, and whether it creates rows."""
+
+    what: str  # "create in CustomerOrderSet", "action CustomerOrder_ReleaseOrder on …", "$batch of …"
+    advice: str  # what the caller should do before writing again
+    creates: bool = False
+
+    def unknown(self, reason: str, *, method: str, url: str, cause: IfsError | None = None) -> IfsError:
+        kind = IfsCreateOutcomeUnknownError if self.creates else IfsWriteOutcomeUnknownError
+        return kind(
+            f"the {self.what} {reason}; {self.advice}",
+            status=cause.status if cause else None,
+            code=cause.code if cause else None,
+            details=cause.details if cause else (),
+            method=method,
+            url=url,
+        )
+
+
 class IfsClient:
     """Reads and writes IFS projections; entity names come from configuration (``IfsSettings.entities``)."""
 
@@ -80,6 +116,7 @@ class IfsClient:
         tokens: TokenSource,
         retry: RetryPolicy | None = None,
         page_size: int = 1000,
+        time_zone_aware: bool = True,
     ) -> None:
         self._http = http
         self._root = api_root if api_root.endswith("/") else api_root + "/"
@@ -87,6 +124,9 @@ class IfsClient:
         self._tokens = tokens
         self._retry = retry or RetryPolicy()
         self._page_size = page_size
+        self._headers = {"Accept": "application/json"}
+        if time_zone_aware:
+            self._headers[TIME_ZONE_AWARE_HEADER] = "true"
         self.requests_sent = 0  # every attempt that went out, retries included (diagnostics, benchmarks)
 
     @classmethod
@@ -99,15 +139,28 @@ class IfsClient:
         retry: RetryPolicy | None = None,
     ) -> IfsClient:
         """A client for the tenant in ``settings``."""
-        return cls(http, api_root=settings.api_root, tokens=tokens, retry=retry, page_size=settings.page_size)
+        return cls(
+            http,
+            api_root=settings.api_root,
+            tokens=tokens,
+            retry=retry,
+            page_size=settings.page_size,
+            time_zone_aware=settings.time_zone_aware,
+        )
 
     # ---- reads ---------------------------------------------------------------------------------
 
     def iter_rows(
         self, entity: EntitySet, query: Query | None = None, *, page_size: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Every row of ``entity`` matching ``query``, page by page (``query.top`` caps the total)."""
-        return self._iter(entity.path, query or Query(), entity.keys, page_size)
+        """Every row of ``entity`` matching ``query``, page by page (``query.top`` caps the total).
+
+        ``$skip`` paging orders by the key properties (after ``query.orderby``, if any, so equal values
+        cannot trade places between pages); without configured keys it is refused with ValueError unless
+        one request reads everything (``query.top`` within the page size, no ``skip``) or the page size is 0
+        (server-driven paging, where the caller's ``$orderby`` is sent as given).
+        """
+        return self._iter(entity.path, query or Query(), entity.keys, page_size, str(entity))
 
     def iter_children(
         self,
@@ -120,7 +173,7 @@ class IfsClient:
     ) -> Iterator[dict[str, Any]]:
         """The rows of a collection navigation of one row, e.g. an order's ``OrderLinesArray``."""
         path = f"{entity.row_path(key)}/{navigation.name}"
-        return self._iter(path, query or Query(), navigation.keys, page_size)
+        return self._iter(path, query or Query(), navigation.keys, page_size, f"{entity.name}/{navigation}")
 
     def get(self, entity: EntitySet, key: Key, *, select: Iterable[str] = ()) -> RowWithEtag:
         """One row by key, with its ETag; ``IfsNotFoundError`` when it does not exist."""
@@ -155,7 +208,7 @@ class IfsClient:
 
     def create(self, entity: EntitySet, body: Mapping[str, Any]) -> RowWithEtag:
         """POST a new row; returns it as IFS stored it (server-assigned keys such as ``OrderNo`` included)."""
-        return self._create(entity.path, body)
+        return self._create(entity.path, body, entity.name)
 
     def create_unique(
         self, entity: EntitySet, body: Mapping[str, Any], *, unique_on: Iterable[str]
@@ -166,10 +219,19 @@ class IfsClient:
         order number, say), and looked up again when the create's outcome is unknown (timeout, dropped
         connection, 5xx): a retried create never makes a second row. If the second lookup finds nothing,
         the ``IfsCreateOutcomeUnknownError`` propagates and the queue retries the whole step later.
+
+        Every ``unique_on`` value must be present and not empty (``X eq null`` would match unrelated rows).
+        Look-up-then-create is not atomic: two workers creating the same row at the same moment can both
+        find nothing and both create, so the same record must not be processed by two workers at once
+        (one queue message per record, as the connector's queues do).
         """
-        match = {name: body[name] for name in unique_on}
-        if not match:
+        names = tuple(unique_on)
+        if not names:
             raise ValueError("unique_on must name at least one property")
+        empty = [name for name in names if _is_empty(body.get(name))]
+        if empty:
+            raise ValueError(f"unique_on values must be present and not empty; {empty} are not")
+        match = {name: body[name] for name in names}
         existing = self._unique_row(entity, match)
         if existing is not None:
             return existing, False
@@ -195,7 +257,9 @@ class IfsClient:
         self, entity: EntitySet, key: Key, navigation: Navigation, body: Mapping[str, Any]
     ) -> RowWithEtag:
         """POST a new row through a collection navigation, e.g. a line into an order's ``OrderLinesArray``."""
-        return self._create(f"{entity.row_path(key)}/{navigation.name}", body)
+        return self._create(
+            f"{entity.row_path(key)}/{navigation.name}", body, f"{entity.name} {dict(key)}/{navigation.name}"
+        )
 
     def update(self, entity: EntitySet, key: Key, changes: Mapping[str, Any], etag: str) -> RowWithEtag:
         """PATCH ``changes`` if the row still has ``etag`` (``"*"``: no check); else ``IfsConflictError``.
@@ -212,6 +276,7 @@ class IfsClient:
             json_body=dict(changes),
             headers=headers,
             idempotent=True,
+            write=_Write(f"update of {entity.name} {dict(key)}", "read the row before writing again"),
         )
         if response.status_code == 204:
             return RowWithEtag({}, response.headers.get("ETag"))
@@ -229,7 +294,8 @@ class IfsClient:
         """Read the row, compute changes with ``change`` and PATCH them; on a conflict, read and try again.
 
         ``change`` returns the properties to set, or nothing when the row already is as wanted (then no
-        write happens). After ``attempts`` conflicts the last ``IfsConflictError`` propagates.
+        write happens). After ``attempts`` conflicts the last ``IfsConflictError`` propagates. An update
+        whose outcome is unknown is handled the same way: the re-read row shows whether it was applied.
         """
         for attempt in range(1, attempts + 1):
             current = self.get(entity, key)
@@ -240,7 +306,7 @@ class IfsClient:
                 raise IfsProtocolError(f"{entity.name} row {dict(key)} came without an ETag")
             try:
                 return self.update(entity, key, changes, current.etag)
-            except IfsConflictError:
+            except (IfsConflictError, IfsWriteOutcomeUnknownError):
                 if attempt == attempts:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
@@ -256,9 +322,10 @@ class IfsClient:
     ) -> Any:
         """Call a bound action such as ``CustomerOrder_ReleaseOrder``; returns its ``value`` (None for 204).
 
-        With a real ETag the call is retried like any guarded write: if an earlier try went through, the
-        ETag no longer matches and IFS refuses the repeat with 412 instead of acting twice. With ``"*"``
-        it is retried only when nothing reached IFS.
+        With a real ETag the call is retried like a guarded update: if an earlier try went through, the
+        ETag no longer matches and IFS refuses the repeat with 412 instead of acting twice, which the client
+        reports as ``IfsWriteOutcomeUnknownError`` (not a conflict) when an earlier try may have reached IFS.
+        With ``"*"`` it is retried only when nothing reached IFS; a timeout or 5xx is an unknown outcome.
         """
         path = f"{entity.row_path(key)}/{entity.qualified(action)}"
         response = self._send(
@@ -267,6 +334,9 @@ class IfsClient:
             json_body=dict(params or {}),
             headers={"If-Match": etag},
             idempotent=etag != "*",
+            write=_Write(
+                f"action {action} on {entity.name} {dict(key)}", "read the row before calling it again"
+            ),
         )
         if response.status_code == 204 or not response.content:
             return None
@@ -281,6 +351,10 @@ class IfsClient:
         Returns one outcome per item: an ``OperationResult`` for an operation, a list of them for a change
         set that succeeded, or the single failed ``OperationResult`` of a change set IFS rolled back.
         Without ``continue_on_error`` IFS stops at the first failure and later items get no outcome.
+
+        A batch of reads only is retried like a read. One that writes is sent again only when nothing
+        reached IFS: after a timeout or 5xx it raises ``IfsWriteOutcomeUnknownError``
+        (``IfsCreateOutcomeUnknownError`` when it creates rows), since its parts may have been applied.
         """
         operations = [
             op for item in items for op in (item.operations if isinstance(item, Atomic) else (item,))
@@ -303,7 +377,12 @@ class IfsClient:
             self._url(f"{projections.pop()}.svc/$batch"),
             content=body,
             headers=headers,
-            idempotent=all(op.idempotent for op in operations),
+            idempotent=all(op.is_read for op in operations),
+            write=_Write(
+                f"$batch of {len(operations)} operations",
+                "read what it writes before sending it again",
+                creates=any(op.creates for op in operations),
+            ),
         )
         try:
             decoded = decode_batch_response(response.headers.get("Content-Type", ""), response.content)
@@ -341,27 +420,37 @@ class IfsClient:
 
     # ---- plumbing ------------------------------------------------------------------------------
 
-    def _create(self, path: str, body: Mapping[str, Any]) -> RowWithEtag:
+    def _create(self, path: str, body: Mapping[str, Any], where: str) -> RowWithEtag:
         response = self._send(
             "POST",
             self._url(path),
             json_body=dict(body),
             headers={"Prefer": "return=representation"},
             idempotent=False,
+            write=_Write(f"create in {where}", "look it up before creating again", creates=True),
         )
         row = self._document(response)
         return RowWithEtag(row, _etag(row, response))
 
     def _iter(
-        self, path: str, query: Query, keys: tuple[str, ...], page_size: int | None
+        self, path: str, query: Query, keys: tuple[str, ...], page_size: int | None, where: str
     ) -> Iterator[dict[str, Any]]:
         size = self._page_size if page_size is None else page_size
         if size <= 0:
-            yield from self._follow(self._url(path, query.query_string()))
-            return
-        # $skip paging needs a stable order: Oracle gives none without ORDER BY.
-        ordered = query if query.orderby or not keys else query.with_(orderby=keys)
-        limit, offset, taken = query.top, query.skip or 0, 0
+            return self._follow(self._url(path, query.query_string()))
+        if keys:
+            # $skip paging needs a total order: Oracle gives none without ORDER BY, nor among equal values.
+            sorted_by = {item.partition(" ")[0] for item in query.orderby}
+            query = query.with_(orderby=(*query.orderby, *(k for k in keys if k not in sorted_by)))
+        elif query.top is None or query.top > size or query.skip:
+            raise ValueError(
+                f"$skip paging of {where} needs its key properties to order by: configure them as "
+                "Name(Key,…), or read with page size 0 (server-driven paging)"
+            )
+        return self._skip_pages(path, query, size)
+
+    def _skip_pages(self, path: str, ordered: Query, size: int) -> Iterator[dict[str, Any]]:
+        limit, offset, taken = ordered.top, ordered.skip or 0, 0
         while limit is None or taken < limit:
             top = size if limit is None else min(size, limit - taken)
             page = ordered.with_(top=top, skip=(offset + taken) or None)
@@ -405,13 +494,15 @@ class IfsClient:
         url: str,
         *,
         idempotent: bool,
+        write: _Write | None = None,
         json_body: dict[str, Any] | None = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        all_headers = {"Accept": "application/json", **(headers or {})}  # callers may override Accept
+        all_headers = {**self._headers, **(headers or {})}  # callers may override Accept
         request = self._http.build_request(method, url, json=json_body, content=content, headers=all_headers)
         used = ""
+        reached = False  # whether a try may have been executed by IFS (timeout, dropped connection, 5xx)
 
         def authorize(_attempt: int) -> None:
             nonlocal used
@@ -419,32 +510,45 @@ class IfsClient:
             request.headers["Authorization"] = f"Bearer {used}"
             self.requests_sent += 1
 
-        creating = method == "POST" and not idempotent
+        def note(outcome: httpx.Response | Exception) -> None:
+            nonlocal reached
+            reached = reached or may_have_run(outcome)
+
+        def send() -> httpx.Response:
+            return self._retry.send(
+                self._http, request, idempotent=idempotent, on_attempt=authorize, on_outcome=note
+            )
+
         try:
-            response = self._retry.send(self._http, request, idempotent=idempotent, on_attempt=authorize)
+            response = send()
             if response.status_code == 401:
                 # The cached token was revoked or expired early: fetch a new one, once.
                 response.close()
                 self._tokens.renew(used)
-                response = self._retry.send(self._http, request, idempotent=idempotent, on_attempt=authorize)
+                response = send()
         except httpx.TransportError as exc:
-            if creating and not isinstance(exc, _NOT_SENT):
-                raise IfsCreateOutcomeUnknownError(
-                    f"the create may have reached IFS ({type(exc).__name__}); look it up before retrying",
-                    method=method,
-                    url=url,
+            if write is not None and reached:
+                raise write.unknown(
+                    f"may have reached IFS ({type(exc).__name__}: {exc})", method=method, url=url
                 ) from exc
             raise IfsUnavailableError(f"{type(exc).__name__}: {exc}", method=method, url=url) from exc
         if response.status_code >= 400:
             error = error_from_response(response)
-            if creating and isinstance(error, IfsServerError):
-                raise IfsCreateOutcomeUnknownError(
-                    f"the create failed with {response.status_code} and may have been stored; look it up",
-                    status=error.status,
-                    code=error.code,
-                    details=error.details,
+            if write is not None and isinstance(error, IfsServerError):
+                raise write.unknown(
+                    f"failed with {response.status_code} and may have been applied",
                     method=method,
                     url=url,
+                    cause=error,
+                ) from error
+            if write is not None and reached and isinstance(error, IfsConflictError):
+                # The earlier try may have been applied and changed the ETag this retry still sends.
+                raise write.unknown(
+                    f"was refused with {response.status_code} after an earlier try may have been applied "
+                    "(timeout, dropped connection or 5xx)",
+                    method=method,
+                    url=url,
+                    cause=error,
                 ) from error
             raise error
         return response
@@ -475,9 +579,13 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
-def _split_by_length(filters: list[Any]) -> Iterator[list[Any]]:
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _split_by_length(filters: list[Filter]) -> Iterator[list[Filter]]:
     """Groups of filters whose ``or`` chain stays under the URL budget."""
-    group: list[Any] = []
+    group: list[Filter] = []
     length = 0
     for item in filters:
         size = len(item.text) + 6

@@ -94,10 +94,19 @@ class IfsUnavailableError(IfsError):
     transient = True
 
 
-class IfsCreateOutcomeUnknownError(IfsError):
-    """A create may have reached IFS (timeout, dropped connection, 5xx): look it up before creating again."""
+class IfsWriteOutcomeUnknownError(IfsError):
+    """A write may or may not have been applied: a try may have reached IFS (timeout, dropped link, 5xx).
+
+    Raised instead of the error the last try got when that error could be the echo of an earlier try that
+    IFS applied (a 412 because the earlier try already changed the ETag), or when the write must not be
+    repeated blindly. Read the row (or look it up) before writing again; the queue's redelivery can do that.
+    """
 
     transient = True
+
+
+class IfsCreateOutcomeUnknownError(IfsWriteOutcomeUnknownError):
+    """A create may have reached IFS (timeout, dropped connection, 5xx): look it up before creating again."""
 
 
 class IfsProtocolError(IfsError):

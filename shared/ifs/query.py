@@ -5,6 +5,10 @@ Literal rules (reference/ifs.md §3.2, §2.6): strings single-quoted with ``'`` 
 qualified literal ``IfsApp.<Projection>.<EnumType>'<Identifier>'`` (a plain string fails). Property names
 are checked so a caller's value can never turn into query syntax.
 
+Timestamps are written in UTC. IFS reads them as UTC only in a request carrying
+``X-Ifs-Time-Zone-Aware-Request: true`` (``TIME_ZONE_AWARE_HEADER``, which ``IfsClient`` sends unless told
+not to); without it IFS reads ``…Z`` in its server or site time zone.
+
 Filters are small immutable expressions combined with ``&`` / ``|`` / ``~``; ``Query`` carries the system
 query options and renders them in the order IFS documents them.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +30,9 @@ _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 # Characters left as they are in a query value: OData punctuation that every server reads literally.
 # Space, '+', '&', '#', '%' and non-ASCII are percent-encoded ('+' would otherwise read as a space).
 _QUERY_SAFE = "$,()':/@*!;=-._~"
+# Makes IFS read timestamp literals ("…Z") as UTC instead of in its server/site time zone (docs.ifs.com,
+# "Time zone aware APIs"; reference/ifs.md §3.2).
+TIME_ZONE_AWARE_HEADER = "X-Ifs-Time-Zone-Aware-Request"
 
 
 def check_name(name: str) -> str:
@@ -94,7 +101,10 @@ def literal(value: Scalar) -> str:  # noqa: PLR0911 - one branch per literal kin
 
 
 def timestamp_literal(value: datetime) -> str:
-    """An aware datetime as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (UTC); naive ones are refused as ambiguous."""
+    """An aware datetime as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (UTC); naive ones are refused as ambiguous.
+
+    IFS reads it as that UTC instant only with ``TIME_ZONE_AWARE_HEADER: true`` on the request.
+    """
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"timestamp needs a time zone (IFS's own default is ambiguous): {value!r}")
     utc = value.astimezone(UTC)
@@ -209,7 +219,6 @@ class Query:
     top: int | None = None
     skip: int | None = None
     count: bool = False
-    extra: tuple[tuple[str, str], ...] = field(default=())  # custom options, e.g. ("select-fields", "…")
 
     def __post_init__(self) -> None:
         for name in self.select:
@@ -246,7 +255,6 @@ class Query:
             pairs.append(("$skip", str(self.skip)))
         if self.count:
             pairs.append(("$count", "true"))
-        pairs.extend(self.extra)
         return pairs
 
     def query_string(self) -> str:

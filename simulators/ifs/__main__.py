@@ -6,12 +6,25 @@ plan ``POST /_admin/faults`` takes; 429s are off unless asked for: IFS documents
 
 from __future__ import annotations
 
+import argparse
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from simulators.common.faults import FaultPlan
 from simulators.common.server import cli_arguments, serve_forever
 from simulators.ifs.app import DEFAULT_REALM, IfsSimulator
 from simulators.ifs.tenant import TenantConfig
+
+
+def time_zone(name: str) -> tzinfo:
+    """An IANA time zone name (``Europe/Stockholm``) or ``UTC``."""
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"unknown time zone {name!r}") from exc
 
 
 def main() -> None:
@@ -33,6 +46,12 @@ def main() -> None:
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 503")
     parser.add_argument("--drop-rate", type=float, default=0.0, help="share of connections dropped")
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the random fault choices")
+    parser.add_argument(
+        "--server-time-zone",
+        type=time_zone,
+        default=UTC,
+        help="zone in which requests without X-Ifs-Time-Zone-Aware-Request read ...Z timestamps (IANA name)",
+    )
     args = parser.parse_args()
     config = TenantConfig(seed=args.seed, size=args.size)
     if args.no_captures:
@@ -44,6 +63,7 @@ def main() -> None:
         token_lifetime=args.token_lifetime,
         page_size=args.page_size,
         absolute_next_links=args.absolute_next_links,
+        server_time_zone=args.server_time_zone,
     )
     plan: dict[str, Any] = {
         "rates": {"throttle": args.throttle_rate, "error": args.error_rate, "drop": args.drop_rate},

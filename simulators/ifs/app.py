@@ -3,7 +3,9 @@
 ``IfsSimulator`` holds the state (tenant tables, issued tokens, the ``SimClock``) and exposes ``app``, wrapped
 in the toolkit's fault middleware; tests serve it with ``BackgroundServer``, the demo with
 ``python -m simulators.ifs``. Defaults match ``local.settings.sample.json`` (realm ``acme1``, client
-``ifs-d365-sync``), so the sample settings work against a local simulator.
+``ifs-d365-sync``), so the sample settings work against a local simulator. ``server_time_zone`` is the zone
+in which the simulated server reads ``…Z`` timestamps of requests that do not say
+``X-Ifs-Time-Zone-Aware-Request: true``.
 
 Admin actions (``POST /_admin/actions/<name>``), besides the toolkit's reset, faults, request log and clock:
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -63,6 +66,7 @@ class IfsSimulator:
         token_lifetime: int = 180,
         page_size: int = 100,
         absolute_next_links: bool = False,
+        server_time_zone: tzinfo = UTC,
         clock: SimClock | None = None,
     ) -> None:
         self.admin = Admin(SIM, clock=clock, responder=fault_response)
@@ -74,7 +78,12 @@ class IfsSimulator:
         self.iam = Iam(
             realm, clients or DEFAULT_CLIENTS, self.clock.now_datetime, token_lifetime=token_lifetime
         )
-        self.api = ProjectionApi(self.tenant, page_size=page_size, absolute_next_links=absolute_next_links)
+        self.api = ProjectionApi(
+            self.tenant,
+            page_size=page_size,
+            absolute_next_links=absolute_next_links,
+            server_time_zone=server_time_zone,
+        )
         self._late: _LateAnswers | None = None
         self._late_lock = threading.Lock()
         self._register_admin()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+from shared.ifs.query import TIME_ZONE_AWARE_HEADER
 from shared.platform.odata_batch import (
     BatchFormatError,
     BatchRequest,
@@ -26,6 +27,7 @@ from simulators.ifs.store import Store
 from simulators.ifs.wire import API_ROOT, ApiError, ApiRequest, ApiResponse
 
 Handler = Callable[[ApiRequest], ApiResponse]
+_INHERITED_HEADERS = (TIME_ZONE_AWARE_HEADER.lower(),)
 
 
 class _ChangeSetFailedError(Exception):
@@ -94,11 +96,15 @@ def _single(
         path, params = _resolve(request.url, base, created)
     except ApiError as error:
         return _error_part(request, error)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    for name in _INHERITED_HEADERS:  # request-wide settings of the batch apply to every part
+        if name in batch.headers:
+            headers.setdefault(name, batch.headers[name])
     inner = ApiRequest(
         method=request.method.upper(),
         path=path,
         params=params,
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=headers,
         body=request.body or b"",
         origin=batch.origin,
     )

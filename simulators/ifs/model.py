@@ -3,18 +3,16 @@
 Names and formats follow the captures and reference/ifs.md: ``CustomerOrderHandling`` (order headers and
 lines) is confirmed by a real capture and a real OpenAPI digest; ``CustomerHandling.CustomerInfoSet`` with
 ``CustomerInfoAddresses`` and ``SalesPartHandling.SalesPartSet`` by public client code (names and keys only);
-the quotation and potential-order projections by nothing public. Every set records its ``provenance`` and
-the simulator reports it in ``/_admin`` and in a response header, so no one mistakes an assumed shape for a
-confirmed one.
+the quotation and potential-order projections by nothing public. Enum *type* names are confirmed only for
+``CustomerOrderState`` (``CONFIRMED_ENUM_TYPES``); every other one is a guess in IFS's naming style, even on
+the captured sets. ``simulators.ifs.shapes`` declares all of this in ``/_admin/shapes``, so no one mistakes
+an assumed shape for a confirmed one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
-
-Provenance = Literal["captured", "documented", "assumed"]
 
 STRING = "Edm.String"
 DATE = "Edm.Date"
@@ -54,7 +52,6 @@ class EntitySetModel:
     keys: tuple[str, ...]
     key_types: Mapping[str, str]
     types: Mapping[str, str]  # property -> Edm type or qualified enum type; others inferred from values
-    provenance: Provenance
     collections: Mapping[str, Collection] = field(default_factory=dict)
     references: Mapping[str, Reference] = field(default_factory=dict)
     insertable: bool = True
@@ -135,7 +132,6 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
             "CustomerCategory": _enum(CH, "CustomerCategory"),
             "CreditLimit": DECIMAL,
         },
-        provenance="documented",
         collections={
             "CustomerInfoAddresses": Collection(
                 "CustomerInfoAddresses", "CustomerInfoAddressSet", {"CustomerId": "CustomerId"}
@@ -150,7 +146,6 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         keys=("CustomerId", "AddressId"),
         key_types={"CustomerId": STRING, "AddressId": STRING},
         types={"ValidFrom": DATE, "ValidTo": DATE},
-        provenance="assumed",
     ),
     EntitySetModel(
         projection=SP,
@@ -166,7 +161,6 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
             "Activeind": _enum(SP, "ActiveSalesPart"),
             "CatalogType": _enum(SP, "SalesPartType"),
         },
-        provenance="documented",
     ),
     EntitySetModel(
         projection=CO,
@@ -176,7 +170,6 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         keys=("OrderNo",),
         key_types={"OrderNo": STRING},
         types=_ORDER_TYPES,
-        provenance="captured",
         collections={
             "OrderLinesArray": Collection("OrderLinesArray", "CustomerOrderLineSet", {"OrderNo": "OrderNo"})
         },
@@ -194,7 +187,6 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         keys=("LineNo", "RelNo", "OrderNo", "LineItemNo"),
         key_types={"LineNo": STRING, "RelNo": STRING, "OrderNo": STRING, "LineItemNo": INTEGER},
         types=_LINE_TYPES,
-        provenance="captured",
     ),
     EntitySetModel(
         projection=SQ,
@@ -204,7 +196,6 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         keys=("QuotationNo",),
         key_types={"QuotationNo": STRING},
         types=_QUOTATION_TYPES,
-        provenance="assumed",
         collections={
             "QuotationLinesArray": Collection(
                 "QuotationLinesArray", "OrderQuotationLineSet", {"QuotationNo": "QuotationNo"}
@@ -219,7 +210,6 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         keys=("QuotationNo", "LineNo", "RelNo", "LineItemNo"),
         key_types={"QuotationNo": STRING, "LineNo": STRING, "RelNo": STRING, "LineItemNo": INTEGER},
         types=_QUOTATION_LINE_TYPES,
-        provenance="assumed",
     ),
     EntitySetModel(
         projection=BO,
@@ -235,9 +225,19 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
             "Probability": DECIMAL,
             "EstimatedValue": DECIMAL,
         },
-        provenance="assumed",
     ),
 )
+
+# Filtering with IfsApp.CustomerOrderHandling.CustomerOrderState'Released' is shown in public IFS OData notes
+# (reference/ifs.md §2.6); no other enum type name has been seen.
+CONFIRMED_ENUM_TYPES = frozenset({_enum(CO, "CustomerOrderState")})
+
+
+def assumed_enum_types() -> list[str]:
+    """The qualified enum type names the model uses that nothing public confirms, sorted."""
+    used = {kind for model in ENTITY_SETS for kind in model.types.values() if kind.startswith("IfsApp.")}
+    return sorted(used - CONFIRMED_ENUM_TYPES)
+
 
 # Sets reachable only through a navigation are not listed in the service document.
 HIDDEN_SETS = frozenset({"CustomerInfoAddressSet"})

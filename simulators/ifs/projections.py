@@ -2,15 +2,24 @@
 
 What it reproduces (reference/ifs.md, captures in tests/vectors/ifs):
 - collections as ``{"@odata.context": "<absolute …/$metadata#Set>", "value": […]}`` with
-  ``Content-Type: application/json;odata.metadata=minimal``; ``$select`` always brings the keys,
-  ``@odata.etag`` and ``@odata.id`` along and names them in the context (query-select-top1 cassette);
+  ``Content-Type: application/json;odata.metadata=minimal``; ``$select`` always brings the keys and
+  ``@odata.etag`` along and names them in the context, plus ``@odata.id`` when the select left keys out
+  (query-select-top1 cassette; the paging cassette selects every key and has none);
 - server-driven paging only when the client sends no ``$top``: then ``@odata.nextLink`` is relative to
   ``…/projection/v1/`` (``Svc.svc/Set?…&$skiptoken=N``); with ``$top`` exactly that many rows and no
   nextLink (paging cassette);
+- rows that ``$orderby`` leaves unordered (all of them without one, ties with one) come in an order of
+  their own, different for every query, as Oracle promises no order beyond ORDER BY: shuffled by the
+  tenant's seed and the query's options except ``$skiptoken``, so a nextLink chain stays consistent but
+  ``$skip`` pages without a total order overlap and miss rows;
 - ``$expand`` of one-to-one ``…Ref`` navigations only; a collection answers 501 ``ODP_NOT_IMPLEMENTED``;
-- enum properties compare only with qualified enum literals (``Objstate eq 'Released'`` is a 400);
+- enum properties compare only with qualified enum literals of their own type (``Objstate eq 'Released'``
+  is a 400, and so is another enum type's literal);
+- ``…Z`` timestamp literals read as UTC with ``X-Ifs-Time-Zone-Aware-Request: true``, else in the
+  simulated server's time zone (``server_time_zone``, UTC by default);
 - ETags on every row, ``If-Match`` on PATCH/DELETE/actions (stale -> 412, ``*`` skips the check, none on
-  PATCH -> upsert as the entity-upserts page documents);
+  PATCH -> upsert as the entity-upserts page documents); a PATCH answers 204 with the new ETag unless
+  ``Prefer: return=representation`` asks for the row (OData's default);
 - errors as ``{"error":{"code","message","details":[…]}}``; unknown projection -> 404 "Metadata not found."
   and unknown property -> 400 "Malformed Request." with the ODataLib detail (both recorded).
 Error codes no capture shows (the recorder redacted them) are assumed, named after codes seen in public code.
@@ -18,13 +27,17 @@ Error codes no capture shows (the recorder redacted them) are assumed, named aft
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, tzinfo
 from typing import Any
-from urllib.parse import quote
 
+from shared.ifs.query import TIME_ZONE_AWARE_HEADER, encode_query
 from simulators.common.odata import ODataError, Query, apply, parse_query
 from simulators.ifs.batch import run_batch
+from simulators.ifs.filters import IncompatibleEnumError, check_enum_types, in_server_time
 from simulators.ifs.model import HIDDEN_SETS, PROJECTIONS, EntitySetModel
 from simulators.ifs.resources import PathError, Segment, parse_segment, split_outside_quotes, split_path
 from simulators.ifs.store import Record
@@ -42,7 +55,6 @@ _KNOWN_OPTIONS = frozenset(
 )
 _UNSUPPORTED_OPTIONS = frozenset({"$apply", "$search", "$compute", "$deltatoken", "$levels"})
 _DELETABLE = frozenset({"CustomerOrderLineSet", "OrderQuotationLineSet"})
-_QUERY_SAFE = "$,()':/@*!;=-._~"
 
 
 class RecordView(Mapping[str, Any]):
@@ -72,7 +84,7 @@ class RecordView(Mapping[str, Any]):
                 yield name
 
     def __len__(self) -> int:
-        return 1 + len(self._properties)
+        return sum(1 for _ in self)
 
 
 def _not_found(what: str) -> ApiError:
@@ -96,19 +108,22 @@ def etag_matches(if_match: str, etag: str) -> bool:
     return any(candidate.strip() == etag for candidate in split_outside_quotes(if_match, '"')[0])
 
 
-def encode_params(pairs: Sequence[tuple[str, str]]) -> str:
-    """A query string for a nextLink."""
-    return "&".join(f"{quote(k, safe='$')}={quote(v, safe=_QUERY_SAFE)}" for k, v in pairs)
-
-
 class ProjectionApi:
     """Answers requests below ``…/projection/v1/`` for one tenant."""
 
-    def __init__(self, tenant: Tenant, *, page_size: int = 100, absolute_next_links: bool = False) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        *,
+        page_size: int = 100,
+        absolute_next_links: bool = False,
+        server_time_zone: tzinfo = UTC,
+    ) -> None:
         self.tenant = tenant
         self.page_size = page_size
         # Real tenants were seen sending relative nextLinks; some gateways rewrite them absolute.
         self.absolute_next_links = absolute_next_links
+        self.server_time_zone = server_time_zone
 
     def handle(self, request: ApiRequest) -> ApiResponse:  # noqa: PLR0911 - one answer per error kind
         """Answer one request; every failure becomes an IFS-shaped error response."""
@@ -239,6 +254,18 @@ class ProjectionApi:
         for path in query.select or ():
             if path[0] in navigations:
                 raise _malformed(f"The navigation property '{path[0]}' cannot be used in $select.")
+        if query.filter is not None:
+            sample = next(iter(state.table.rows.values()), None)
+            try:
+                check_enum_types(
+                    query.filter,
+                    lambda name: model.types.get(name) or model.key_types.get(name) or _infer(sample, name),
+                )
+            except IncompatibleEnumError as error:
+                raise _malformed(str(error)) from None
+            aware = request.headers.get(TIME_ZONE_AWARE_HEADER.lower(), "").strip().lower() == "true"
+            if not aware:
+                query = replace(query, filter=in_server_time(query.filter, self.server_time_zone))
         for name in query.expand:
             if name in model.collections:
                 raise ApiError(
@@ -269,6 +296,7 @@ class ProjectionApi:
             raise _malformed(f"The $skiptoken '{query.skiptoken}' is not valid.")
         properties = state.properties
         records = self.tenant.store.scan(state.table)
+        records = self._shuffled(request, records)  # $orderby then sorts them (stably)
         rows = [
             RecordView(r, properties)
             for r in records
@@ -291,11 +319,21 @@ class ProjectionApi:
         if page.next_skip is not None:
             kept = [(k, v) for k, v in request.params if k != "$skiptoken"]
             kept.append(("$skiptoken", str(page.next_skip)))
-            next_link = f"{request.path}?{encode_params(kept)}"
+            next_link = f"{request.path}?{encode_query(kept)}"
             body["@odata.nextLink"] = (
                 f"{request.origin}{API_ROOT}/{next_link}" if self.absolute_next_links else next_link
             )
         return ApiResponse(200, body)
+
+    def _shuffled(self, request: ApiRequest, records: list[Record]) -> list[Record]:
+        """The rows in an order of this query's own (the same for every page of a nextLink chain)."""
+        options = [(k, v) for k, v in request.params if k != "$skiptoken"]
+        salt = f"{self.tenant.config.seed}|{request.path}|{encode_query(options)}|".encode()
+
+        def scrambled(record: Record) -> bytes:
+            return hashlib.blake2b(salt + record.objid.encode(), digest_size=8).digest()
+
+        return sorted(records, key=scrambled)
 
     def _context(self, request: ApiRequest, state: SetState, query: Query, context: str) -> str:
         model = state.model
@@ -309,10 +347,9 @@ class ProjectionApi:
         """Meta first, keys next when selecting; expanded references filled in."""
         model = state.model
         if query.select is not None:
-            shaped: dict[str, Any] = {
-                "@odata.etag": row["@odata.etag"],
-                "@odata.id": self._odata_id(model, row),
-            }
+            shaped: dict[str, Any] = {"@odata.etag": row["@odata.etag"]}
+            if not set(model.keys) <= set(query.select_names or ()):
+                shaped["@odata.id"] = self._odata_id(model, row)
             for key in model.keys:
                 shaped[key] = row[key]
             for name, value in row.items():
@@ -393,7 +430,10 @@ class ProjectionApi:
         return self._written(request, state, record, 201)
 
     def _written(self, request: ApiRequest, state: SetState, record: Record, status: int) -> ApiResponse:
-        if "return=minimal" in request.headers.get("prefer", ""):
+        """A created row comes back unless the client prefers minimal; an updated one only if asked for."""
+        prefer = request.headers.get("prefer", "")
+        asked = "return=representation" in prefer if status == 200 else "return=minimal" not in prefer
+        if not asked:
             return ApiResponse(204, headers={"ETag": record.etag})
         return self._single(request, state, record, status)
 

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from simulators.common.faults import Fault, FaultKind
 from simulators.common.provenance import assumed, captured
+from simulators.ifs.model import CONFIRMED_ENUM_TYPES, assumed_enum_types
 
 SIM = "ifs"
 _KEBOOLA = "keboola/component-ex-ifs cassettes (tests/vectors/ifs/keboola-cassettes)"
@@ -35,7 +36,48 @@ assumed(
     "public client code, unverified",
 )
 captured(SIM, "CustomerOrderSet and CustomerOrderLineSet rows", f"{_MOREPUDDING}; write rules from {_DIGEST}")
-captured(SIM, "collection envelope, $select context, $top/$skip without nextLink", _KEBOOLA)
+captured(
+    SIM,
+    "collection envelope, $select context, @odata.id only when $select leaves keys out, $top/$skip without "
+    "nextLink",
+    f"{_KEBOOLA}/query-select-top1.json (keys left out: @odata.id) and paging-top60-skip-142-rows.json "
+    "(every key selected: none)",
+)
+captured(
+    SIM,
+    "enum type names " + ", ".join(sorted(CONFIRMED_ENUM_TYPES)),
+    "knakit/ifs-mcp-server-local src/resources/ifs-common-odata-reference.md (reference/ifs.md §2.6)",
+)
+assumed(
+    SIM,
+    "every other enum type name",
+    "no capture or document names them (the captured rows show only the identifiers); guessed in IFS's "
+    "naming style, so a client must take them from the tenant's $metadata (the simulator refuses a "
+    "literal of another enum type): " + ", ".join(assumed_enum_types()),
+)
+assumed(
+    SIM,
+    "400 for an enum literal of another type",
+    "ODataLib's 'A binary operator with incompatible types was detected' message; no IFS capture",
+)
+assumed(
+    SIM,
+    "row order beyond $orderby",
+    "Oracle returns rows in no defined order beyond ORDER BY (none without it, ties with it); the simulator "
+    "shuffles them per query (stable across one nextLink chain) so that $skip paging without a total order "
+    "shows its gaps",
+)
+assumed(
+    SIM,
+    "PATCH answers 204 with the ETag unless Prefer: return=representation",
+    "OData 4.01's default for updates; IFS's own default is not captured (creates answer 201 with the row)",
+)
+assumed(
+    SIM,
+    "timestamp literals without X-Ifs-Time-Zone-Aware-Request read in the server time zone",
+    "docs.ifs.com 'Time zone aware APIs' (reference/ifs.md §3.2) says server, user or site time zone "
+    "depending on the API; the simulator uses one server zone (--server-time-zone, UTC by default)",
+)
 assumed(
     SIM,
     "server paging with a relative @odata.nextLink",

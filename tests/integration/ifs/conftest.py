@@ -1,4 +1,9 @@
-"""Fixtures: the IFS simulator on a real loopback socket, settings pointing at it, and an IfsClient."""
+"""Fixtures: the IFS simulator on a real loopback socket, settings pointing at it, and an IfsClient.
+
+Every test client is built with ``trust_env=False``, and every test (but those needing Azurite, whose SDK
+reads the environment too) runs with proxy variables pointing at a closed loopback port: a client that
+honoured them could not reach the simulator, so none can slip through a proxy unnoticed.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +48,20 @@ class MemoryTokenCache:
 
     def put(self, name: str, token: AccessToken) -> None:
         self.tokens[name] = token
+
+
+# Port 9 (discard) on loopback: nothing listens there, so a proxied request fails at once.
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True)
+def proxies_that_must_not_be_used(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("azurite") is not None:
+        return
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, DEAD_PROXY)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -91,7 +110,7 @@ def settings(server: BackgroundServer) -> IfsSettings:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as client:
+    with httpx.Client(timeout=10, trust_env=False) as client:
         yield client
 
 
@@ -120,5 +139,5 @@ def server_url(server: BackgroundServer) -> str:
 @pytest.fixture
 def admin(server: BackgroundServer) -> Iterator[AdminClient]:
     """The simulator's /_admin over HTTP."""
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    with httpx.Client(base_url=server.url, timeout=10, trust_env=False) as http:
         yield AdminClient(http)

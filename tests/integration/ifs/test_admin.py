@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shared.config import IfsSettings
 from shared.ifs.auth import IfsTokenProvider
 from shared.ifs.client import IfsClient
+from shared.ifs.entities import EntitySet
 from shared.ifs.etag import decode_etag
 from shared.ifs.query import Query
 from simulators.common.admin_client import AdminClient, AdminRequestError
@@ -55,16 +58,23 @@ def test_reset_restores_the_seeded_tenant(
     assert admin.action("stats")["rows"] == seeded
 
 
-def test_assumed_shapes_are_listed(admin: AdminClient) -> None:
-    """Quotations and potential orders are declared assumed; the captured orders captured."""
-    shapes = {s["name"]: s["provenance"] for s in admin.shapes()}
-    assert shapes["CustomerOrderSet and CustomerOrderLineSet rows"] == "captured"
-    assert (
-        shapes["SalesQuotationHandling (OrderQuotationSet, OrderQuotationLineSet, QuotationLinesArray)"]
-        == "assumed"
-    )
-    assert shapes["BusinessOpportunityHandling.BusinessOpportunitySet (potential orders)"] == "assumed"
-    assert shapes["429 and 5xx fault bodies"] == "assumed"
+def test_every_enum_type_the_metadata_declares_has_one_provenance(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """Each enum type in $metadata is named by exactly one shape; only CustomerOrderState is captured."""
+    entities = vars(settings.entities).values()
+    projections = {entity.projection for entity in entities if isinstance(entity, EntitySet)}
+    types = {
+        kind
+        for projection in projections
+        for kind in re.findall(r'<Property Name="\w+" Type="(IfsApp\.[\w.]+)"', client.metadata(projection))
+    }
+    assert "IfsApp.CustomerOrderHandling.GenYesNo" in types
+    shapes = admin.shapes()
+    for kind in sorted(types):
+        naming = [shape["provenance"] for shape in shapes if kind in shape["name"] + shape["source"]]
+        confirmed = kind == "IfsApp.CustomerOrderHandling.CustomerOrderState"
+        assert naming == ["captured" if confirmed else "assumed"], kind
 
 
 def test_bad_admin_input_is_refused_with_the_reason(admin: AdminClient) -> None:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 
 from shared.config import IfsSettings
 from shared.ifs.auth import IfsTokenProvider
 from shared.ifs.client import IfsClient
-from shared.ifs.errors import IfsAuthenticationError
+from shared.ifs.errors import IfsAuthenticationError, IfsError, IfsServerError, IfsThrottledError
 from shared.ifs.query import Query
 from shared.platform.encryption import Cipher
+from shared.platform.retry import recording_waits
+from shared.platform.tokens import AccessToken
 from shared.state.tables import StateTables
 from shared.state.tokens import EncryptedTokenCache
+from simulators.common.admin_client import AdminClient
 from simulators.common.clock import SimClock
 from simulators.ifs.app import IfsSimulator
 from tests.integration.ifs.conftest import MemoryTokenCache, ifs_settings
@@ -141,3 +148,115 @@ def test_tokens_are_shared_through_the_encrypted_table_cache(
     )
     assert second.token() == token
     assert (first.fetch_count, second.fetch_count) == (1, 0)
+
+
+class CountingCache(MemoryTokenCache):
+    """The in-memory cache, counting reads (each one a Table GET and a decryption with the real cache)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def get(self, name: str) -> AccessToken | None:
+        self.reads += 1
+        return super().get(name)
+
+
+class GatedClock:
+    """The client's clock; once armed, its next ``parties`` readings wait for each other at a barrier."""
+
+    def __init__(self, clock: SimClock) -> None:
+        self._clock = clock
+        self._mutex = threading.Lock()
+        self._barrier: threading.Barrier | None = None
+        self._left = 0
+
+    def arm(self, parties: int) -> None:
+        self._barrier, self._left = threading.Barrier(parties, timeout=10), parties
+
+    def __call__(self) -> datetime:
+        with self._mutex:
+            gate = self._barrier if self._left > 0 else None
+            self._left = max(0, self._left - 1)
+        if gate is not None:
+            gate.wait()
+        return self._clock.now_datetime()
+
+
+@pytest.mark.parametrize(("status", "kind"), [(503, IfsServerError), (429, IfsThrottledError)])
+def test_an_iam_outage_is_transient(
+    tokens: IfsTokenProvider, admin: AdminClient, status: int, kind: type[IfsError]
+) -> None:
+    """5xx or 429 from the token endpoint past the retries: a transient error, not a refused client."""
+    step = {"kind": "throttle"} if status == 429 else {"kind": "error", "status": status}
+    admin.set_faults({"script": [{**step, "times": 9}], "paths": ["/auth/*"]})
+    with recording_waits() as waits, pytest.raises(kind) as caught:
+        tokens.token()
+    assert caught.value.transient
+    assert caught.value.status == status
+    assert not isinstance(caught.value, IfsAuthenticationError)
+    assert len(waits) == 4  # five tries
+
+
+def test_the_lifetime_comes_from_expires_in(
+    tokens: IfsTokenProvider, admin: AdminClient, client_clock: SimClock, cache: MemoryTokenCache
+) -> None:
+    """With 600 s tokens the provider keeps the first one for 570 s (600 less the 30 s margin)."""
+    admin.action("set_token_lifetime", {"seconds": 600})
+    first = tokens.token()
+    cached = cache.get(tokens.cache_name)
+    assert cached is not None
+    assert cached.expires_at - client_clock.now_datetime() == timedelta(seconds=600)
+    client_clock.advance(569)
+    assert tokens.token() == first
+    assert tokens.fetch_count == 1
+    client_clock.advance(2)
+    assert tokens.token() != first
+    assert tokens.fetch_count == 2
+
+
+def test_renew_takes_a_newer_token_another_instance_fetched(
+    http: httpx.Client, settings: IfsSettings, client_clock: SimClock, simulator: IfsSimulator
+) -> None:
+    """Instance B already replaced the refused token in the shared cache: A's renew() uses B's, no fetch."""
+    shared = MemoryTokenCache()
+    a = IfsTokenProvider.from_settings(http, settings, shared, clock=client_clock.now_datetime)
+    b = IfsTokenProvider.from_settings(http, settings, shared, clock=client_clock.now_datetime)
+    refused = a.token()
+    newer = b.renew(refused)
+    assert newer != refused
+    assert a.renew(refused) == newer
+    assert (a.fetch_count, b.fetch_count, simulator.iam.issued_count) == (1, 1, 2)
+
+
+def test_calls_read_the_shared_cache_only_near_expiry(
+    http: httpx.Client, settings: IfsSettings, client_clock: SimClock
+) -> None:
+    """The in-process copy serves every call until it nears expiry; only then is the shared cache read."""
+    shared = CountingCache()
+    provider = IfsTokenProvider.from_settings(http, settings, shared, clock=client_clock.now_datetime)
+    client = IfsClient.from_settings(http, settings, provider)
+    for _ in range(3):
+        client.get(settings.entities.orders, {"OrderNo": "C1000000933"})
+    assert (shared.reads, provider.fetch_count) == (1, 1)  # the first miss only
+    client_clock.advance(151)  # 29 s left
+    client.get(settings.entities.orders, {"OrderNo": "C1000000933"})
+    assert (shared.reads, provider.fetch_count) == (2, 2)
+
+
+def test_threads_missing_the_token_together_fetch_it_once(
+    http: httpx.Client, settings: IfsSettings, client_clock: SimClock
+) -> None:
+    """Eight threads find the local token near expiry at the same moment: one fetch, one shared-cache read."""
+    shared = CountingCache()
+    clock = GatedClock(client_clock)
+    provider = IfsTokenProvider.from_settings(http, settings, shared, clock=clock)
+    first = provider.token()
+    client_clock.advance(151)
+    clock.arm(8)  # every thread reads the clock in its unlocked check before any of them goes on
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: provider.token(), range(8)))
+    assert len(set(got)) == 1
+    assert got[0] != first
+    assert provider.fetch_count == 2
+    assert shared.reads == 2

@@ -59,7 +59,7 @@ def test_a_failing_line_rolls_back_the_whole_change_set(
 def test_reads_and_change_sets_side_by_side(client: IfsClient, settings: IfsSettings) -> None:
     """Each item gets its own outcome; a stale ETag inside a change set fails only that change set."""
     orders = settings.entities.orders
-    row, etag = client.get(orders, {"OrderNo": "C1000000933"})
+    _, etag = client.get(orders, {"OrderNo": "C1000000933"})
     outcomes = client.batch(
         [
             batch.read(orders, {"OrderNo": "C1000000933"}),
@@ -82,7 +82,55 @@ def test_reads_and_change_sets_side_by_side(client: IfsClient, settings: IfsSett
     assert isinstance(missing, OperationResult)
     assert missing.status == 404
     assert client.get(orders, {"OrderNo": "C1000000933"}).row["NoteText"] == "one"
-    assert row["OrderNo"] == "C1000000933"
+
+
+def test_lines_and_an_action_on_an_existing_order_in_one_change_set(
+    client: IfsClient, settings: IfsSettings
+) -> None:
+    """create_child adds lines under an existing order, then action releases it: all in one transaction."""
+    entities = settings.entities
+    order, etag = client.create(entities.orders, HEADER)
+    key = {"OrderNo": order["OrderNo"]}
+    nav = entities.order_lines_navigation
+    [outcome] = client.batch(
+        [
+            Atomic(
+                (
+                    batch.create_child(entities.orders, key, nav, LINE),
+                    batch.create_child(entities.orders, key, nav, {**LINE, "BuyQtyDue": 2}),
+                    batch.action(entities.orders, key, "CustomerOrder_ReleaseOrder", etag=etag or ""),
+                )
+            )
+        ]
+    )
+    assert isinstance(outcome, list)
+    assert [result.status for result in outcome] == [201, 201, 204]
+    assert [result.body["LineNo"] for result in outcome[:2] if result.body] == ["1", "2"]
+    assert client.get(entities.orders, key).row["Objstate"] == "Released"
+    lines = list(client.iter_children(entities.orders, key, nav))
+    assert [(line["BuyQtyDue"], line["Objstate"]) for line in lines] == [(1, "Released"), (2, "Released")]
+
+
+def test_a_stale_action_rolls_back_the_lines_before_it(client: IfsClient, settings: IfsSettings) -> None:
+    """The action's ETag is stale (412): the lines created earlier in the change set are undone."""
+    entities = settings.entities
+    order, stale = client.create(entities.orders, HEADER)
+    key = {"OrderNo": order["OrderNo"]}
+    client.update(entities.orders, key, {"NoteText": "changed"}, stale or "")
+    nav = entities.order_lines_navigation
+    [outcome] = client.batch(
+        [
+            Atomic(
+                (
+                    batch.create_child(entities.orders, key, nav, LINE),
+                    batch.action(entities.orders, key, "CustomerOrder_ReleaseOrder", etag=stale or ""),
+                )
+            )
+        ]
+    )
+    assert isinstance(outcome, OperationResult)
+    assert outcome.status == 412
+    assert list(client.iter_children(entities.orders, key, nav)) == []
 
 
 def test_processing_stops_at_the_first_failure_by_default(client: IfsClient, settings: IfsSettings) -> None:

@@ -43,7 +43,7 @@ def test_standalone_simulator_serves_seeded_data() -> None:
         line = process.stdout.readline().strip()
         assert line.startswith("serving on http://127.0.0.1:")
         url = line.removeprefix("serving on ")
-        with httpx.Client(base_url=url, timeout=10) as http:
+        with httpx.Client(base_url=url, timeout=10, trust_env=False) as http:
             token = http.post(
                 "/auth/realms/demo1/protocol/openid-connect/token",
                 data={"grant_type": "client_credentials", "client_id": "cli", "client_secret": "s3"},

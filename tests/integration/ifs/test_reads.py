@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from shared.config import IfsSettings
 from shared.ifs.auth import IfsTokenProvider
 from shared.ifs.client import IfsClient
+from shared.ifs.entities import EntitySet, Navigation
 from shared.ifs.errors import IfsBadRequestError, IfsNotFoundError, IfsNotImplementedError
 from shared.ifs.etag import decode_etag
 from shared.ifs.query import Query, enum, eq, ge, one_of
+from simulators.common.admin_client import AdminClient
 from simulators.common.clock import SimClock
 from simulators.ifs.app import IfsSimulator
+from tests.integration.ifs.conftest import ifs_settings
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "ifs"
 RELEASED = enum("CustomerOrderHandling", "CustomerOrderState", "Released")
@@ -183,12 +190,11 @@ def test_missing_row_and_unknown_projection(client: IfsClient, settings: IfsSett
     with pytest.raises(IfsNotFoundError):
         client.get(settings.entities.orders, {"OrderNo": "C0"})
     with pytest.raises(IfsNotFoundError, match="Metadata not found"):
-        list(client.iter_rows(settings.entities.orders.__class__("NoSuchHandling", "Set")))
+        list(client.iter_rows(EntitySet("NoSuchHandling", "Set", ("Id",))))
 
 
 def test_one_to_one_expands_and_collections_do_not(client: IfsClient, settings: IfsSettings) -> None:
     """CustomerNoRef expands inline; expanding OrderLinesArray is ODP_NOT_IMPLEMENTED."""
-    [row] = client.find_by(settings.entities.orders, {"OrderNo": "C1000000933"}, select=("OrderNo",))
     expanded = list(
         client.iter_rows(
             settings.entities.orders,
@@ -203,7 +209,6 @@ def test_one_to_one_expands_and_collections_do_not(client: IfsClient, settings: 
     with pytest.raises(IfsNotImplementedError) as caught:
         list(client.iter_rows(settings.entities.orders, Query(expand=("OrderLinesArray",))))
     assert caught.value.code == "ODP_NOT_IMPLEMENTED"
-    assert row["OrderNo"] == "C1000000933"
 
 
 def test_customers_with_addresses_and_sales_parts(client: IfsClient, settings: IfsSettings) -> None:
@@ -271,3 +276,150 @@ def test_timestamp_watermark_filter(
     }
     assert expected
     assert {r["OrderNo"] for r in rows} == expected
+
+
+def keys_read(http: httpx.Client, url: str, token: str, **options: str) -> list[str]:
+    response = http.get(url, params=options, headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    return [row["OrderNo"] for row in response.json()["value"]]
+
+
+def test_without_an_order_skip_pages_miss_and_repeat_rows(
+    http: httpx.Client, settings: IfsSettings, tokens: IfsTokenProvider
+) -> None:
+    """The simulator orders rows differently per query when no $orderby is sent, as Oracle may."""
+    url, token = settings.api_root + settings.entities.orders.path, tokens.token()
+    pages = [
+        keys_read(http, url, token, **{"$select": "OrderNo", "$top": "10", "$skip": str(skip)})
+        for skip in range(0, 50, 10)
+    ]
+    assert len({key for page in pages for key in page}) < 50
+    ordered = [
+        keys_read(
+            http,
+            url,
+            token,
+            **{"$select": "OrderNo", "$top": "10", "$skip": str(skip), "$orderby": "OrderNo"},
+        )
+        for skip in range(0, 50, 10)
+    ]
+    assert len({key for page in ordered for key in page}) == 50
+    again = keys_read(http, url, token, **{"$select": "OrderNo", "$top": "10", "$skip": "10"})
+    assert again == pages[1]  # the same query, the same order: reproducible by seed
+
+
+def test_a_caller_order_gets_the_keys_as_tie_breakers(
+    client: IfsClient, settings: IfsSettings, simulator: IfsSimulator
+) -> None:
+    """Ordered by CustomerNo (shared by many orders), $skip pages still hold every order exactly once."""
+    query = Query(select=("OrderNo", "CustomerNo"), orderby=("CustomerNo desc",))
+    rows = list(client.iter_rows(settings.entities.orders, query, page_size=7))
+    keys = [r["OrderNo"] for r in rows]
+    assert sorted(keys) == sorted(r["OrderNo"] for r in stored_orders(simulator))
+    customers = [r["CustomerNo"] for r in rows]
+    assert customers == sorted(customers, reverse=True)
+    assert len(set(customers)) < len(customers)  # ties exist, so the keys had to break them
+
+
+def test_order_lines_are_paged_by_their_keys(
+    client: IfsClient, settings: IfsSettings, simulator: IfsSimulator
+) -> None:
+    """The default OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo) pages an order's lines in key order."""
+    lines = simulator.tenant.of_table("CustomerOrderLine")
+    counts = Counter(r.values["OrderNo"] for r in simulator.tenant.store.scan(lines.table))
+    order_no, count = counts.most_common(1)[0]
+    assert count > 6
+    entities = settings.entities
+    read = list(
+        client.iter_children(
+            entities.orders, {"OrderNo": order_no}, entities.order_lines_navigation, page_size=3
+        )
+    )
+    keys = [tuple(line[k] for k in entities.order_lines.keys) for line in read]
+    assert len(set(keys)) == len(keys) == count
+    assert keys == sorted(keys)
+
+
+def test_skip_paging_without_keys_is_refused(client: IfsClient, settings: IfsSettings) -> None:
+    """A navigation configured without keys cannot be $skip-paged; server paging or one request still work."""
+    orders, bare = settings.entities.orders, Navigation("OrderLinesArray")
+    key = {"OrderNo": "C1000000933"}
+    with pytest.raises(ValueError, match=r"\$skip paging of CustomerOrderSet/OrderLinesArray needs its key"):
+        client.iter_children(orders, key, bare, page_size=2)
+    every = list(client.iter_children(orders, key, bare, page_size=0))
+    assert len(list(client.iter_children(orders, key, bare, Query(top=len(every)), page_size=1000))) == len(
+        every
+    )
+
+
+def test_timestamps_are_utc_with_the_time_zone_header(
+    http: httpx.Client,
+    client: IfsClient,
+    settings: IfsSettings,
+    tokens: IfsTokenProvider,
+    simulator: IfsSimulator,
+) -> None:
+    """A server in Stockholm (UTC+2 on 1 October) reads 12:00Z as 10:00 UTC unless the header says UTC."""
+    simulator.api.server_time_zone = ZoneInfo("Europe/Stockholm")
+    key = {"OrderNo": "C1000000933"}
+    orders = simulator.tenant.of_table("CustomerOrder")
+    simulator.tenant.touch(orders, key, {"OrderCreationDate": "2025-10-01T11:00:00Z"})
+    query = Query(
+        select=("OrderNo",),
+        filter=eq("OrderNo", "C1000000933") & ge("OrderCreationDate", datetime(2025, 10, 1, 12, tzinfo=UTC)),
+    )
+    unaware_settings = ifs_settings(settings.base_url, IFS_TIME_ZONE_AWARE="false")
+    unaware = IfsClient.from_settings(http, unaware_settings, tokens)
+    assert list(client.iter_rows(settings.entities.orders, query)) == []  # 11:00 UTC is before 12:00 UTC
+    assert [r["OrderNo"] for r in unaware.iter_rows(settings.entities.orders, query)] == ["C1000000933"]
+    sent = [r.headers for r in simulator.admin.log.entries(path="/main", method="GET")][-2:]
+    assert [h.get("x-ifs-time-zone-aware-request") for h in sent] == ["true", None]
+    simulator.api.server_time_zone = UTC
+    assert list(unaware.iter_rows(settings.entities.orders, query)) == []
+
+
+def test_odata_id_comes_only_when_the_select_leaves_keys_out(
+    client: IfsClient, settings: IfsSettings
+) -> None:
+    """As captured: @odata.id with $select=VoucherNo (keys left out), none when every key is selected."""
+    lines = settings.entities.order_lines
+    [some] = client.iter_rows(
+        lines, Query(select=("OrderNo", "CatalogNo"), filter=eq("OrderNo", "C1000000933"), top=1)
+    )
+    [every] = client.iter_rows(
+        lines, Query(select=(*lines.keys, "CatalogNo"), filter=eq("OrderNo", "C1000000933"), top=1)
+    )
+    assert some["@odata.id"].startswith("CustomerOrderLineSet(LineNo='")
+    assert list(some)[:2] == ["@odata.etag", "@odata.id"]
+    assert "@odata.id" not in every
+    assert list(every)[:5] == ["@odata.etag", *lines.keys]
+
+
+def test_an_enum_literal_of_another_type_is_refused(client: IfsClient, settings: IfsSettings) -> None:
+    """Objstate is a CustomerOrderState: the same identifier under another enum type is a 400."""
+    wrong = enum("CustomerOrderHandling", "CustomerOrderLineState", "Released")
+    with pytest.raises(IfsBadRequestError) as caught:
+        list(client.iter_rows(settings.entities.orders, Query(filter=eq("Objstate", wrong))))
+    assert caught.value.message == "Malformed Request."
+    assert caught.value.details[0].message == (
+        "A binary operator with incompatible types was detected. Found operand types "
+        "'IfsApp.CustomerOrderHandling.CustomerOrderState' and "
+        "'IfsApp.CustomerOrderHandling.CustomerOrderLineState' for operator kind 'Equal'."
+    )
+
+
+def test_long_key_lists_are_split_into_several_requests(
+    client: IfsClient, settings: IfsSettings, simulator: IfsSimulator, admin: AdminClient
+) -> None:
+    """250 keys make a filter longer than 6000 characters: two requests, each under the budget."""
+    stored = sorted(r["OrderNo"] for r in stored_orders(simulator))
+    keys = [{"OrderNo": no} for no in stored] + [{"OrderNo": f"C9{n:09d}"} for n in range(250 - len(stored))]
+    before = client.requests_sent
+    rows = list(client.get_many(settings.entities.orders, keys, select=("OrderNo",), chunk_size=250))
+    assert sorted(r["OrderNo"] for r in rows) == stored
+    assert client.requests_sent - before == 2
+    filters = [dict(parse_qsl(r["query"]))["$filter"] for r in admin.requests(path="/main", method="GET")][
+        -2:
+    ]
+    assert all(len(text) <= 6000 for text in filters)
+    assert sum(text.count(" eq ") for text in filters) == 250

@@ -1,16 +1,29 @@
-"""Faults over real HTTP: 429 storms, 5xx, timeouts, dropped connections, retried as each request allows."""
+"""Faults over real HTTP: 429 storms, 5xx, timeouts, dropped connections, retried as each request allows.
+
+A lost answer (IFS did the work, the client timed out) is played by ``LoseAnswers``: a transport that
+forwards the request to the simulator, reads and drops the answer, then raises ``httpx.ReadTimeout``, so no
+test races a client timeout against a server delay.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from shared.config import IfsSettings
+from shared.ifs import batch
 from shared.ifs.auth import IfsTokenProvider
+from shared.ifs.batch import Atomic
 from shared.ifs.client import IfsClient
-from shared.ifs.errors import IfsCreateOutcomeUnknownError, IfsServerError, IfsThrottledError
+from shared.ifs.errors import (
+    IfsConflictError,
+    IfsCreateOutcomeUnknownError,
+    IfsServerError,
+    IfsThrottledError,
+    IfsWriteOutcomeUnknownError,
+)
 from shared.ifs.query import Query
 from shared.platform.retry import RetryPolicy, recording_waits
 from simulators.common.admin_client import AdminClient
@@ -18,14 +31,73 @@ from simulators.ifs.app import IfsSimulator
 
 ORDER = {"CustomerNo": "FR018", "Contract": "FR020", "CustomerPoNo": "D365-SO-RETRY"}
 API = "/main/ifsapplications/projection/v1/*"
+CAPTURED = {"OrderNo": "C1000000935"}  # a real captured order
+
+
+class LoseAnswers(httpx.HTTPTransport):
+    """Forwards every request; drops the answer to the first ``times`` ones of ``method`` and times out."""
+
+    def __init__(self, method: str, times: int = 1) -> None:
+        super().__init__()
+        self.method, self.left = method, times
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.method == self.method and self.left > 0:
+            self.left -= 1
+            response.read()
+            response.close()
+            raise httpx.ReadTimeout("the answer was lost after IFS handled the request", request=request)
+        return response
+
+
+class RefuseFirst(httpx.HTTPTransport):
+    """Refuses the first connection for ``method`` (nothing reaches IFS); forwards everything else."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__()
+        self.method, self.refused = method, 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == self.method and not self.refused:
+            self.refused += 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return super().handle_request(request)
+
+
+ClientWith = Callable[[httpx.BaseTransport], IfsClient]
 
 
 @pytest.fixture
-def impatient(settings: IfsSettings, tokens: IfsTokenProvider) -> Iterator[IfsClient]:
-    """A client that gives up reading a response after 0.25 s."""
-    tokens.token()  # fetched up front so the token call never meets the faults under test
-    with httpx.Client(timeout=httpx.Timeout(5, read=0.25)) as http:
-        yield IfsClient.from_settings(http, settings, tokens, retry=RetryPolicy(attempts=4))
+def client_with(settings: IfsSettings, tokens: IfsTokenProvider) -> Iterator[ClientWith]:
+    """Builds IfsClients over a given transport (the token is fetched up front, outside the faults)."""
+    tokens.token()
+    opened: list[httpx.Client] = []
+
+    def build(transport: httpx.BaseTransport) -> IfsClient:
+        http = httpx.Client(transport=transport, timeout=10, trust_env=False)
+        opened.append(http)
+        return IfsClient.from_settings(http, settings, tokens, retry=RetryPolicy(attempts=4))
+
+    yield build
+    for http in opened:
+        http.close()
+
+
+@pytest.fixture
+def planned(client: IfsClient, settings: IfsSettings) -> dict[str, str]:
+    """The key of a new order, in state Planned (ready to be released)."""
+    row, _ = client.create(settings.entities.orders, {**ORDER, "CustomerPoNo": "D365-SO-PLANNED"})
+    return {"OrderNo": row["OrderNo"]}
+
+
+def after_handling(status: int, method: str) -> dict[str, object]:
+    """A fault plan: the next ``method`` request is handled by IFS, then answered ``status``."""
+    return {
+        "script": [{"kind": "error", "status": status, "after": True}],
+        "paths": [API],
+        "methods": [method],
+    }
 
 
 def stored_with_po(simulator: IfsSimulator, po: str) -> list[str]:
@@ -77,31 +149,42 @@ def test_server_errors_on_guarded_writes_are_retried(
         )
     assert updated["NoteText"] == "x"
     assert new_etag != etag
+    assert row["NoteText"] != "x"
     assert len(waits) == 2
-    assert row["OrderNo"] == "C1000000935"
 
 
-def test_a_read_that_times_out_is_retried(
-    impatient: IfsClient, settings: IfsSettings, admin: AdminClient
+def test_a_guarded_update_failing_on_every_try_has_an_unknown_outcome(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
 ) -> None:
-    """The first GET is held back 0.6 s (client gives up at 0.25 s); the retry gets the row."""
-    admin.set_faults({"script": [{"kind": "latency", "latency_ms": 600}], "paths": [API]})
+    """503 on all four tries of a PATCH: any of them may have been applied, so the outcome is unknown."""
+    _, etag = client.get(settings.entities.orders, CAPTURED)
+    admin.set_faults({"script": [{"kind": "error", "status": 503, "times": 4}], "paths": [API]})
+    with recording_waits() as waits, pytest.raises(IfsWriteOutcomeUnknownError) as caught:
+        client.update(settings.entities.orders, CAPTURED, {"NoteText": "x"}, etag or "")
+    assert len(waits) == 3
+    assert caught.value.status == 503
+    assert isinstance(caught.value.__cause__, IfsServerError)
+
+
+def test_a_read_that_times_out_is_retried(client_with: ClientWith, settings: IfsSettings) -> None:
+    """The first GET's answer is lost (read timeout); the retry gets the row."""
+    client = client_with(LoseAnswers("GET"))
     with recording_waits() as waits:
-        row, etag = impatient.get(settings.entities.orders, {"OrderNo": "C1000000933"})
+        row, etag = client.get(settings.entities.orders, {"OrderNo": "C1000000933"})
     assert etag == row["@odata.etag"]
     assert len(waits) == 1
+    assert client.requests_sent == 2
 
 
 def test_a_create_that_times_out_is_not_duplicated(
-    impatient: IfsClient, settings: IfsSettings, admin: AdminClient, simulator: IfsSimulator
+    client_with: ClientWith, settings: IfsSettings, simulator: IfsSimulator
 ) -> None:
-    """IFS stores the order but answers too late: no second POST; the lookup finds the one order."""
-    admin.action("respond_late", {"seconds": 0.6, "methods": ["POST"]})
-    before = impatient.requests_sent
-    with recording_waits() as waits, pytest.raises(IfsCreateOutcomeUnknownError):
+    """IFS stores the order but its answer is lost: no second POST; the lookup finds the one order."""
+    impatient = client_with(LoseAnswers("POST"))
+    with recording_waits() as waits, pytest.raises(IfsCreateOutcomeUnknownError, match="ReadTimeout"):
         impatient.create(settings.entities.orders, ORDER)
     assert waits == []
-    assert impatient.requests_sent - before == 1
+    assert impatient.requests_sent == 1
     [order_no] = stored_with_po(simulator, ORDER["CustomerPoNo"])
     (row, etag), created = impatient.create_unique(
         settings.entities.orders, ORDER, unique_on=("CustomerPoNo",)
@@ -134,6 +217,7 @@ def test_a_5xx_on_create_is_not_retried(
         client.create(settings.entities.orders, ORDER)
     assert caught.value.status == 500
     assert isinstance(caught.value.__cause__, IfsServerError)
+    assert "the create in CustomerOrderSet failed with 500" in str(caught.value)
     assert waits == []
     assert len(stored_with_po(simulator, ORDER["CustomerPoNo"])) == 1
 
@@ -143,17 +227,146 @@ def test_a_create_is_retried_when_nothing_reached_ifs(
 ) -> None:
     """A refused connection is safe to retry even for a create: the second try goes through."""
     tokens.token()
-    attempts: list[int] = []
-
-    class RefuseOnce(httpx.HTTPTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            attempts.append(1)
-            if len(attempts) == 1:
-                raise httpx.ConnectError("connection refused", request=request)
-            return super().handle_request(request)
-
-    with httpx.Client(transport=RefuseOnce(), timeout=5) as http, recording_waits() as waits:
+    with (
+        httpx.Client(transport=RefuseFirst("POST"), timeout=5, trust_env=False) as http,
+        recording_waits() as waits,
+    ):
         client = IfsClient.from_settings(http, settings, tokens, retry=RetryPolicy(attempts=3))
         row, _ = client.create(settings.entities.orders, ORDER)
     assert len(waits) == 1
     assert stored_with_po(simulator, ORDER["CustomerPoNo"]) == [row["OrderNo"]]
+
+
+def test_an_update_applied_before_a_5xx_is_not_reported_as_a_conflict(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """IFS saves the PATCH, then answers 502; the retry meets its own new ETag (412): outcome unknown."""
+    orders = settings.entities.orders
+    _, etag = client.get(orders, CAPTURED)
+    admin.set_faults(after_handling(502, "PATCH"))
+    with recording_waits(), pytest.raises(IfsWriteOutcomeUnknownError) as caught:
+        client.update(orders, CAPTURED, {"NoteText": "saved once"}, etag or "")
+    assert not isinstance(caught.value, IfsCreateOutcomeUnknownError)
+    assert caught.value.status == 412
+    assert caught.value.transient
+    assert "the update of CustomerOrderSet {'OrderNo': 'C1000000935'} was refused with 412" in str(
+        caught.value
+    )
+    assert client.get(orders, CAPTURED).row["NoteText"] == "saved once"
+
+
+def test_an_update_whose_answer_was_lost_is_not_reported_as_a_conflict(
+    client_with: ClientWith, settings: IfsSettings
+) -> None:
+    """IFS saves the PATCH but the answer is lost (timeout); the retry's 412 means: outcome unknown."""
+    client = client_with(LoseAnswers("PATCH"))
+    orders = settings.entities.orders
+    _, etag = client.get(orders, CAPTURED)
+    with recording_waits(), pytest.raises(IfsWriteOutcomeUnknownError):
+        client.update(orders, CAPTURED, {"NoteText": "saved once"}, etag or "")
+    assert client.requests_sent == 3  # the read, the lost PATCH, the refused retry
+    assert client.get(orders, CAPTURED).row["NoteText"] == "saved once"
+
+
+def test_a_412_after_a_try_that_never_left_is_a_conflict(
+    client_with: ClientWith, settings: IfsSettings, simulator: IfsSimulator
+) -> None:
+    """A refused connection reached nothing, so the retry's 412 is a real conflict (someone else's edit)."""
+    client = client_with(RefuseFirst("PATCH"))
+    orders = settings.entities.orders
+    _, etag = client.get(orders, CAPTURED)
+    simulator.tenant.touch(simulator.tenant.of_table("CustomerOrder"), CAPTURED, {"NoteText": "user"})
+    with recording_waits() as waits, pytest.raises(IfsConflictError):
+        client.update(orders, CAPTURED, {"NoteText": "ours"}, etag or "")
+    assert len(waits) == 1
+
+
+def test_modify_reads_again_after_an_unknown_outcome(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """modify(): the PATCH is saved but answered 502, the retry gets 412; the re-read shows it is done."""
+    seen: list[str | None] = []
+
+    def change(row: dict[str, object]) -> dict[str, object] | None:
+        seen.append(row["NoteText"])  # type: ignore[arg-type]
+        return None if row["NoteText"] == "wanted" else {"NoteText": "wanted"}
+
+    admin.set_faults(after_handling(502, "PATCH"))
+    with recording_waits():
+        row, _ = client.modify(settings.entities.orders, CAPTURED, change)
+    assert row["NoteText"] == "wanted"
+    assert seen == [None, "wanted"]
+    assert len(admin.requests(path="/main", method="PATCH")) == 2
+
+
+def test_a_guarded_action_applied_before_a_5xx_is_an_unknown_outcome(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient, planned: dict[str, str]
+) -> None:
+    """Release is applied, then 503; the retry's 412 is reported as unknown, not as a conflict."""
+    orders = settings.entities.orders
+    _, etag = client.get(orders, planned)
+    admin.set_faults(after_handling(503, "POST"))
+    with recording_waits(), pytest.raises(IfsWriteOutcomeUnknownError) as caught:
+        client.call_action(orders, planned, "CustomerOrder_ReleaseOrder", etag=etag or "")
+    assert caught.value.status == 412
+    assert "the action CustomerOrder_ReleaseOrder on CustomerOrderSet" in str(caught.value)
+    assert client.get(orders, planned).row["Objstate"] == "Released"
+
+
+def test_an_unguarded_action_is_not_repeated_after_a_5xx(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient, planned: dict[str, str]
+) -> None:
+    """With If-Match: * a repeat could act twice: one try only, and the error names the action."""
+    orders = settings.entities.orders
+    admin.set_faults(after_handling(500, "POST"))
+    before = client.requests_sent
+    with recording_waits() as waits, pytest.raises(IfsWriteOutcomeUnknownError) as caught:
+        client.call_action(orders, planned, "CustomerOrder_ReleaseOrder", etag="*")
+    assert client.requests_sent - before == 1
+    assert client.get(orders, planned).row["Objstate"] == "Released"
+    assert waits == []
+    assert not isinstance(caught.value, IfsCreateOutcomeUnknownError)
+    message = str(caught.value)
+    assert "the action CustomerOrder_ReleaseOrder on CustomerOrderSet" in message
+    assert "failed with 500 and may have been applied" in message
+    assert "create" not in message
+
+
+def test_a_writing_batch_is_not_repeated_after_a_5xx(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """A batch of a guarded update is sent once; a 5xx is an unknown outcome worded for the batch."""
+    orders = settings.entities.orders
+    _, etag = client.get(orders, CAPTURED)
+    admin.set_faults(after_handling(502, "POST"))
+    before = client.requests_sent
+    with recording_waits(), pytest.raises(IfsWriteOutcomeUnknownError) as caught:
+        client.batch([Atomic((batch.update(orders, CAPTURED, {"NoteText": "batched"}, etag or ""),))])
+    assert client.requests_sent - before == 1
+    assert not isinstance(caught.value, IfsCreateOutcomeUnknownError)
+    assert str(caught.value).startswith(
+        "IFS 502 [ODP_SERVER_ERROR] the $batch of 1 operations failed with 502"
+    )
+    assert client.get(orders, CAPTURED).row["NoteText"] == "batched"
+
+
+def test_a_batch_that_creates_raises_the_create_outcome_error(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient, simulator: IfsSimulator
+) -> None:
+    """An order with lines in one change set, answered 500 after it was stored: look it up, do not resend."""
+    entities = settings.entities
+    admin.set_faults(after_handling(500, "POST"))
+    line = {"CatalogNo": "D0579K", "BuyQtyDue": 1}
+    with recording_waits(), pytest.raises(IfsCreateOutcomeUnknownError):
+        client.create_with_children(entities.orders, ORDER, entities.order_lines_navigation, [line])
+    assert len(stored_with_po(simulator, ORDER["CustomerPoNo"])) == 1
+
+
+def test_a_batch_of_reads_is_retried(client: IfsClient, settings: IfsSettings, admin: AdminClient) -> None:
+    """Reads only: a 503 is retried like any read."""
+    admin.set_faults({"script": [503], "paths": [API], "methods": ["POST"]})
+    with recording_waits() as waits:
+        [outcome] = client.batch([batch.read(settings.entities.orders, CAPTURED)])
+    assert len(waits) == 1
+    assert not isinstance(outcome, list)
+    assert outcome.status == 200

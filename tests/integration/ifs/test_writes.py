@@ -139,15 +139,24 @@ def test_star_skips_the_check_and_missing_rows_stay_missing(client: IfsClient, s
 def test_patch_without_if_match_is_an_upsert(
     http: httpx.Client, settings: IfsSettings, tokens: IfsTokenProvider
 ) -> None:
-    """As documented: no If-Match updates an existing row, or creates it from the URL's key (201)."""
+    """As documented: no If-Match updates an existing row, or creates it from the URL's key (201).
+
+    An update answers 204 with the new ETag unless ``Prefer: return=representation`` asks for the row.
+    """
     headers = {"Authorization": f"Bearer {tokens.token()}"}
     url = settings.api_root + settings.entities.potential_orders.row_path({"OpportunityNo": "BO-D365-1"})
     created = http.patch(url, json={"Description": "Pump upgrade", "CustomerId": "FR018"}, headers=headers)
     assert created.status_code == 201
     assert created.json()["OpportunityNo"] == "BO-D365-1"
     updated = http.patch(url, json={"Description": "Pump upgrade, phase 2"}, headers=headers)
-    assert updated.status_code == 200
-    assert updated.json()["Description"] == "Pump upgrade, phase 2"
+    assert (updated.status_code, updated.content) == (204, b"")
+    assert updated.headers["ETag"] != created.headers["ETag"]
+    represented = http.patch(
+        url, json={"Probability": 40}, headers={**headers, "Prefer": "return=representation"}
+    )
+    assert represented.status_code == 200
+    assert represented.json()["Description"] == "Pump upgrade, phase 2"
+    assert represented.json()["@odata.etag"] == represented.headers["ETag"]
 
 
 def test_not_updatable_attributes_are_refused(client: IfsClient, settings: IfsSettings) -> None:

@@ -27,7 +27,7 @@ class FixedTokens:
 
 
 def client_for(handler: httpx.MockTransport, tokens: FixedTokens | None = None) -> IfsClient:
-    http = httpx.Client(transport=handler)
+    http = httpx.Client(transport=handler, trust_env=False)
     return IfsClient(
         http, api_root=ROOT, tokens=tokens or FixedTokens(), retry=RetryPolicy(attempts=1), page_size=0
     )
@@ -66,3 +66,38 @@ def test_a_second_401_after_renewal_is_raised() -> None:
     with pytest.raises(IfsUnauthorizedError, match="Unauthorized"):
         client_for(transport, tokens).get(ORDERS, {"OrderNo": "A"})
     assert tokens.renewed == 1
+
+
+def test_an_update_answered_204_returns_the_etag_header() -> None:
+    """IFS may ignore Prefer: return=representation and answer 204: the new ETag comes from the header."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204, headers={"ETag": 'W/"new"'})
+
+    row, etag = client_for(httpx.MockTransport(answer)).update(
+        ORDERS, {"OrderNo": "A"}, {"NoteText": "x"}, 'W/"old"'
+    )
+    assert (row, etag) == ({}, 'W/"new"')
+    assert seen[0].headers["Prefer"] == "return=representation"
+    assert seen[0].headers["If-Match"] == 'W/"old"'
+
+
+@pytest.mark.parametrize("value", [None, "", "  "])
+def test_create_unique_refuses_empty_match_values(value: str | None) -> None:
+    """A missing or empty unique_on value would look up 'X eq null' and find an unrelated row: refused."""
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    client = client_for(httpx.MockTransport(answer))
+    with pytest.raises(ValueError, match=r"\['CustomerPoNo'\] are not"):
+        client.create_unique(
+            ORDERS, {"CustomerNo": "C1", "CustomerPoNo": value}, unique_on=("CustomerNo", "CustomerPoNo")
+        )
+    with pytest.raises(ValueError, match=r"\['CustomerPoNo'\] are not"):
+        client.create_unique(ORDERS, {"CustomerNo": "C1"}, unique_on=("CustomerPoNo",))
+    assert sent == []

@@ -59,7 +59,10 @@ def test_settings_defaults_name_the_captured_projections() -> None:
     """Without overrides, orders and lines point at CustomerOrderHandling as captured."""
     settings = AppSettings(REQUIRED).get(IfsSettings)
     assert settings.entities.orders == EntitySet("CustomerOrderHandling", "CustomerOrderSet", ("OrderNo",))
-    assert settings.entities.order_lines_navigation == Navigation("OrderLinesArray")
+    assert settings.entities.order_lines_navigation == Navigation(
+        "OrderLinesArray", ("LineNo", "RelNo", "OrderNo", "LineItemNo")
+    )
+    assert settings.entities.quotation_lines_navigation.keys == settings.entities.quotation_lines.keys
     assert settings.entities.customer_addresses == Navigation(
         "CustomerInfoAddresses", ("CustomerId", "AddressId")
     )
@@ -84,3 +87,47 @@ def test_settings_problems_are_reported_together() -> None:
     assert "IFS_CLIENT_SECRET is missing" in message
     assert "IFS_ORDERS_ENTITY is invalid" in message
     assert "IFS_PAGE_SIZE is invalid" in message
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://acme.ifs.cloud", True),
+        ("http://127.0.0.1:8480", True),
+        ("http://localhost:8480", True),
+        ("http://acme.ifs.cloud", False),
+        ("http://127.0.0.1.example.com", False),
+    ],
+)
+def test_the_tenant_url_must_be_https_except_on_loopback(url: str, accepted: bool) -> None:
+    """Plain http would send the client secret and tokens in clear; only a local simulator may use it."""
+    settings = AppSettings({**REQUIRED, "IFS_BASE_URL": url})
+    if accepted:
+        assert settings.get(IfsSettings).base_url == url
+    else:
+        with pytest.raises(ConfigError, match="IFS_BASE_URL is invalid: expected https"):
+            settings.get(IfsSettings)
+
+
+def test_the_client_secret_stays_out_of_repr() -> None:
+    """Settings get logged and shown in tracebacks; the secret must not be in them."""
+    settings = AppSettings(REQUIRED).get(IfsSettings)
+    assert settings.client_secret == "s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+def test_entity_settings_are_parsed_by_the_entity_classes() -> None:
+    """A malformed navigation is named with what was expected; the time-zone flag is a boolean."""
+    values = {
+        **REQUIRED,
+        "IFS_ORDER_LINES_NAVIGATION": "OrderLinesArray(LineNo,)",
+        "IFS_TIME_ZONE_AWARE": "maybe",
+    }
+    with pytest.raises(ConfigError) as caught:
+        AppSettings(values).get(IfsSettings)
+    assert "IFS_ORDER_LINES_NAVIGATION is invalid: expected <Navigation> or <Navigation>(<Key>,…)" in str(
+        caught.value
+    )
+    assert "IFS_TIME_ZONE_AWARE is invalid: expected true or false" in str(caught.value)
+    assert AppSettings(REQUIRED).get(IfsSettings).time_zone_aware
+    assert not AppSettings({**REQUIRED, "IFS_TIME_ZONE_AWARE": "false"}).get(IfsSettings).time_zone_aware

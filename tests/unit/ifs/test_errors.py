@@ -50,6 +50,7 @@ def test_language_tagged_messages_are_read() -> None:
         (501, b'{"error":{"code":"ODP_NOT_IMPLEMENTED","message":"n/a"}}', IfsNotImplementedError, "n/a"),
         (400, b'{"error":{"code":"ODP_NOT_IMPLEMENTED","message":"n/a"}}', IfsNotImplementedError, "n/a"),
         (502, b"<html>Bad gateway</html>", IfsServerError, "<html>Bad gateway</html>"),
+        (409, b'{"error":{"code":"ODP_CONFLICT","message":"Changed."}}', IfsConflictError, "Changed."),
         (418, b"", IfsError, "I'm a teapot"),
     ],
 )

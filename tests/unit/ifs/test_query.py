@@ -34,6 +34,7 @@ from shared.ifs.query import (
         (True, "true"),
         (None, "null"),
         (Decimal("271.70"), "271.70"),
+        (Decimal("1E+3"), "1000"),  # str() would give 1E+3, which OData does not read as a decimal
         (1.5, "1.5"),
         (date(2025, 1, 15), "2025-01-15"),
         (datetime(2025, 1, 15, 2, 0, 42, tzinfo=UTC), "2025-01-15T02:00:42Z"),

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from simulators.common.odata.nodes import Literal
+from simulators.common.odata.parser import Context, parse_filter
+from simulators.ifs.__main__ import time_zone
+from simulators.ifs.filters import in_server_time, walk
 from simulators.ifs.iam import Iam
+from simulators.ifs.projections import RecordView
 from simulators.ifs.resources import PathError, parse_segment
 from simulators.ifs.seed import generate
-from simulators.ifs.store import Store, ifs_column, keyref, next_objversion, rowid
+from simulators.ifs.store import Record, Store, ifs_column, keyref, next_objversion, rowid
 
 NOON = datetime(2025, 11, 12, 12, 0, tzinfo=UTC)
 
@@ -148,3 +155,35 @@ def test_iam_answers_like_keycloak() -> None:
     assert iam.accepts(header)
     now[0] += timedelta(seconds=180)
     assert not iam.accepts(header)
+
+
+def test_a_record_view_counts_what_it_lists() -> None:
+    """len() agrees with iteration, also when a row carries attributes beyond the set's property list."""
+    record = Record({"OrderNo": "A", "NoteText": "n", "Cf_Extra": 1}, "AAAZI2AAWAAHoj7AAE", "20251112120000")
+    view = RecordView(record, ["OrderNo", "NoteText", "CustomerNo"])
+    assert list(view) == ["@odata.etag", "OrderNo", "NoteText", "CustomerNo", "Cf_Extra"]
+    assert len(view) == 5
+    assert dict(view)["CustomerNo"] is None
+
+
+def test_server_time_zone_option() -> None:
+    """--server-time-zone takes UTC or an IANA name and refuses anything else."""
+    assert time_zone("utc") is UTC
+    assert time_zone("Europe/Stockholm") == ZoneInfo("Europe/Stockholm")
+    with pytest.raises(ArgumentTypeError, match="unknown time zone"):
+        time_zone("Mars/Olympus")
+
+
+def test_z_timestamps_are_read_in_the_server_zone() -> None:
+    """Only literals written with Z move; an explicit offset and dates stay as they are."""
+    context = Context(properties=frozenset({"At", "Day"}))
+    expr = parse_filter(
+        "At ge 2025-10-01T12:00:00Z and At lt 2025-10-01T12:00:00+02:00 and Day eq 2025-10-01", context
+    )
+    moved = in_server_time(expr, ZoneInfo("Europe/Stockholm"))
+    literals = [node.value for node in walk(moved) if isinstance(node, Literal)]
+    assert literals == [
+        datetime(2025, 10, 1, 10, 0, tzinfo=UTC),
+        datetime(2025, 10, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+        date(2025, 10, 1),
+    ]
