@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
@@ -15,21 +14,6 @@ from devhost.functions import FunctionIndexError
 from devhost.host import LocalHost
 from shared.config import ConfigError
 from tests.e2e.sample import SAMPLE, host_settings, messages, raw_queue, send
-
-
-@pytest.fixture
-def settings(azurite_connection_string: str, unique_name: str) -> dict[str, str]:
-    return {
-        "AzureWebJobsStorage": azurite_connection_string,
-        "SAMPLE_QUEUE": unique_name,
-        "SAMPLE_SCHEDULE": "0 0 * * * *",
-    }
-
-
-@pytest.fixture
-def host(settings: dict[str, str]) -> Iterator[LocalHost]:
-    with LocalHost(app_module=SAMPLE, settings=settings, host_settings=host_settings()) as running:
-        yield running
 
 
 def test_http_route_parameters_query_and_body(host: LocalHost) -> None:

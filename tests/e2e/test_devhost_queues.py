@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,6 @@ from devhost.host import REPO_ROOT, LocalHost
 from devhost.hostjson import HostSettings
 from devhost.queues import QueuePoller
 from tests.e2e.sample import SAMPLE, host_settings, messages, raw_queue, send, stored
-
-
-@pytest.fixture
-def settings(azurite_connection_string: str, unique_name: str) -> dict[str, str]:
-    return {
-        "AzureWebJobsStorage": azurite_connection_string,
-        "SAMPLE_QUEUE": unique_name,
-        "SAMPLE_SCHEDULE": "0 0 * * * *",
-    }
-
-
-@pytest.fixture
-def host(settings: dict[str, str]) -> Iterator[LocalHost]:
-    with LocalHost(app_module=SAMPLE, settings=settings, host_settings=host_settings()) as running:
-        yield running
 
 
 def host_json(directory: Path, **queues: object) -> HostSettings:
