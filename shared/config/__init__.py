@@ -1,0 +1,58 @@
+"""Typed settings read from app settings (the environment, or ``local.settings.json`` locally).
+
+Every setting the connector reads is declared once in ``CATALOG`` with its feature, description and a
+sample value; ``local.settings.sample.json`` and the README document the same list (a test keeps them in
+step). Settings are validated per feature: asking for a feature's settings reports *every* missing or
+invalid key of that feature in one ``ConfigError``, while features that are fine keep working, and the
+health endpoint lists the problems of all of them.
+
+The package: ``setting`` (what a setting is), ``reader`` (validation that collects every problem),
+one module per area declaring its settings and feature classes (``platform``, ``dataverse``, ``ifs``),
+``catalog`` (all of them) and ``app`` (``AppSettings``). Import from here.
+"""
+
+from __future__ import annotations
+
+from shared.config.app import DORMANT_FEATURES, FEATURES, AppSettings, read_local_settings
+from shared.config.catalog import CATALOG, SETTINGS_BY_NAME
+from shared.config.dataverse import DataverseSettings
+from shared.config.ifs import IfsEntities, IfsSettings
+from shared.config.platform import (
+    ENTRA_CREDENTIALS,
+    DevhostSettings,
+    EntraSettings,
+    HeartbeatSettings,
+    SecretsSettings,
+    StorageSettings,
+    TelemetrySettings,
+    TlsSettings,
+    TokenCacheSettings,
+)
+from shared.config.reader import FeatureSettings, SettingsReader, parse_key_bytes
+from shared.config.setting import ConfigError, Setting
+
+__all__ = [
+    "CATALOG",
+    "DORMANT_FEATURES",
+    "ENTRA_CREDENTIALS",
+    "FEATURES",
+    "SETTINGS_BY_NAME",
+    "AppSettings",
+    "ConfigError",
+    "DataverseSettings",
+    "DevhostSettings",
+    "EntraSettings",
+    "FeatureSettings",
+    "HeartbeatSettings",
+    "IfsEntities",
+    "IfsSettings",
+    "SecretsSettings",
+    "Setting",
+    "SettingsReader",
+    "StorageSettings",
+    "TelemetrySettings",
+    "TlsSettings",
+    "TokenCacheSettings",
+    "parse_key_bytes",
+    "read_local_settings",
+]

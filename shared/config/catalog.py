@@ -1,0 +1,14 @@
+"""Every setting the connector reads, declared once (by the feature modules) and gathered here.
+
+``local.settings.sample.json`` and the README document the same list; a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.config import dataverse, ifs, platform
+from shared.config.setting import Setting
+
+CATALOG: tuple[Setting, ...] = (*platform.SETTINGS, *dataverse.SETTINGS, *ifs.SETTINGS)
+SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in CATALOG}

@@ -1,0 +1,342 @@
+"""Settings of the platform features: storage, token cache, heartbeat, telemetry, devhost, TLS, secrets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Self
+from urllib.parse import urlsplit
+
+from shared.config.reader import SettingsReader, needed, optional_file
+from shared.config.setting import Setting
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "AzureWebJobsStorage",
+        "storage",
+        "Storage account connection string: the Functions host's own storage, queues and state tables.",
+        "UseDevelopmentStorage=true",
+        secret=True,
+    ),
+    Setting(
+        "STATE_TABLE_PREFIX",
+        "storage",
+        "Prefix of the state table names (letters and digits, starts with a letter, at most 20 characters).",
+        "sync",
+        default="sync",
+    ),
+    Setting(
+        "TOKEN_ENCRYPTION_KEY",
+        "token_cache",
+        "Base64 of 32 random bytes: the AES-256-GCM key that encrypts cached API tokens at rest. "
+        "Required unless KEY_VAULT_URL is set; then it is read from the secret token-encryption-key.",
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "HEARTBEAT_SCHEDULE",
+        "heartbeat",
+        "NCRONTAB schedule (six fields, seconds first) of the heartbeat timer.",
+        "0 */5 * * * *",
+    ),
+    Setting(
+        "ECHO_QUEUE",
+        "heartbeat",
+        "Queue the heartbeat writes and the echo worker reads (proves timer -> queue -> worker end to end).",
+        "heartbeat-echo",
+    ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "telemetry",
+        "Application Insights connection string; telemetry is exported only when it is set.",
+        "",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "DEVHOST_CHECK_KEYS",
+        "devhost",
+        "Local host only: check function keys (?code= or x-functions-key) as Azure does.",
+        "false",
+        default="false",
+    ),
+    Setting(
+        "DEVHOST_FUNCTION_KEY",
+        "devhost",
+        "Local host only: the key accepted for functions with auth level FUNCTION when keys are checked.",
+        "local-function-key",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "DEVHOST_MASTER_KEY",
+        "devhost",
+        "Local host only: the master key, accepted for every auth level when keys are checked.",
+        "local-master-key",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "ENTRA_CREDENTIAL",
+        "entra",
+        "How the connector signs in to Entra ID: client_secret, certificate, or managed_identity "
+        "(in Azure only).",
+        "client_secret",
+        default="client_secret",
+    ),
+    Setting(
+        "ENTRA_TENANT_ID",
+        "entra",
+        "Directory (tenant) id of the app registration; needed for client_secret and certificate.",
+        "00000000-0000-4000-8000-00000000e1a0",
+        default="",
+    ),
+    Setting(
+        "ENTRA_CLIENT_ID",
+        "entra",
+        "Application (client) id of the app registration; with managed_identity, the client id of a "
+        "user-assigned identity (empty: the system-assigned identity).",
+        "00000000-0000-4000-8000-0000000c1e47",
+        default="",
+    ),
+    Setting(
+        "ENTRA_CLIENT_SECRET",
+        "entra",
+        "Client secret value, for ENTRA_CREDENTIAL=client_secret (in Azure, a Key Vault reference).",
+        "demo-client-secret",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "ENTRA_CLIENT_CERTIFICATE_PATH",
+        "entra",
+        "PEM file with the certificate and its RSA private key, for ENTRA_CREDENTIAL=certificate.",
+        "",
+        default="",
+    ),
+    Setting(
+        "ENTRA_AUTHORITY",
+        "entra",
+        "Entra authority (scheme and host). A host other than the Azure clouds' (e.g. the local simulator) "
+        "turns instance discovery off.",
+        "https://login.microsoftonline.com",
+        default="https://login.microsoftonline.com",
+    ),
+    Setting(
+        "TLS_CA_BUNDLE",
+        "tls",
+        "PEM file of the CAs that Entra, Key Vault and API clients trust instead of the default bundle (the "
+        "simulators' self-signed certificate); leave empty in Azure.",
+        "",
+        default="",
+    ),
+    Setting(
+        "KEY_VAULT_URL",
+        "secrets",
+        "Key Vault the secret provider reads (https://<name>.vault.azure.net); empty: secrets come from app "
+        "settings.",
+        "",
+        default="",
+    ),
+    Setting(
+        "SECRET_CACHE_SECONDS",
+        "secrets",
+        "How long the secret provider reuses a secret before reading it again (0-86400 seconds).",
+        "300",
+        default="300",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the host's queues and the connector's state tables live."""
+
+    FEATURE: ClassVar[str] = "storage"
+    connection_string: str = field(repr=False)
+    table_prefix: str
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read AzureWebJobsStorage and STATE_TABLE_PREFIX."""
+        return cls(
+            connection_string=reader.text("AzureWebJobsStorage"),
+            table_prefix=reader.pattern(
+                "STATE_TABLE_PREFIX",
+                r"[A-Za-z][A-Za-z0-9]{0,19}",
+                "letters and digits, starting with a letter",
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class TokenCacheSettings:
+    """The key that encrypts cached tokens: from app settings, or None when it is read from Key Vault."""
+
+    FEATURE: ClassVar[str] = "token_cache"
+    encryption_key: bytes | None = field(repr=False)
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read TOKEN_ENCRYPTION_KEY; without it, KEY_VAULT_URL must say where to read it from."""
+        if reader.vaulted("TOKEN_ENCRYPTION_KEY") is None:
+            return cls(encryption_key=None)
+        return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
+
+
+@dataclass(frozen=True)
+class HeartbeatSettings:
+    """The heartbeat timer and its echo queue."""
+
+    FEATURE: ClassVar[str] = "heartbeat"
+    schedule: str
+    echo_queue: str
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read HEARTBEAT_SCHEDULE and ECHO_QUEUE."""
+        return cls(
+            schedule=reader.schedule("HEARTBEAT_SCHEDULE"),
+            echo_queue=reader.pattern(
+                "ECHO_QUEUE",
+                r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}",
+                "a queue name (3-63 lowercase, digits, -)",
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class TelemetrySettings:
+    """Where telemetry goes (nowhere when the connection string is empty)."""
+
+    FEATURE: ClassVar[str] = "telemetry"
+    connection_string: str = field(repr=False)
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read APPLICATIONINSIGHTS_CONNECTION_STRING."""
+        value = reader.text("APPLICATIONINSIGHTS_CONNECTION_STRING")
+        if value and "InstrumentationKey=" not in value:
+            reader.problems.append(
+                "APPLICATIONINSIGHTS_CONNECTION_STRING is invalid: it has no InstrumentationKey"
+            )
+        return cls(connection_string=value)
+
+
+@dataclass(frozen=True)
+class DevhostSettings:
+    """How the local host checks function keys."""
+
+    FEATURE: ClassVar[str] = "devhost"
+    check_keys: bool
+    function_key: str = field(repr=False)
+    master_key: str = field(repr=False)
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read DEVHOST_CHECK_KEYS, DEVHOST_FUNCTION_KEY and DEVHOST_MASTER_KEY."""
+        settings = cls(
+            check_keys=reader.flag("DEVHOST_CHECK_KEYS"),
+            function_key=reader.text("DEVHOST_FUNCTION_KEY"),
+            master_key=reader.text("DEVHOST_MASTER_KEY"),
+        )
+        if settings.check_keys and not (settings.function_key or settings.master_key):
+            reader.problems.append(
+                "DEVHOST_CHECK_KEYS is true but neither DEVHOST_FUNCTION_KEY nor DEVHOST_MASTER_KEY is set"
+            )
+        return settings
+
+
+ENTRA_CREDENTIALS = ("client_secret", "certificate", "managed_identity")
+_GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_TENANT = rf"{_GUID}|[0-9A-Za-z][0-9A-Za-z.-]{{0,255}}"
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """Extra trust for HTTPS clients: the CA file of the simulators' self-signed certificate, if any."""
+
+    FEATURE: ClassVar[str] = "tls"
+    ca_bundle: str | None
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read TLS_CA_BUNDLE."""
+        return cls(ca_bundle=optional_file(reader, "TLS_CA_BUNDLE"))
+
+
+@dataclass(frozen=True)
+class EntraSettings:
+    """How the connector gets Entra ID tokens (``shared.platform.credentials.build_credential``)."""
+
+    FEATURE: ClassVar[str] = "entra"
+    credential: str  # one of ENTRA_CREDENTIALS
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    certificate_path: str
+    authority: str
+    ca_bundle: str | None
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read the ENTRA_* settings and TLS_CA_BUNDLE; which are required depends on ENTRA_CREDENTIAL."""
+        credential = reader.pattern(
+            "ENTRA_CREDENTIAL", "|".join(ENTRA_CREDENTIALS), "client_secret, certificate or managed_identity"
+        )
+        tenant_id, client_id = reader.text("ENTRA_TENANT_ID"), reader.text("ENTRA_CLIENT_ID")
+        secret, certificate = reader.text("ENTRA_CLIENT_SECRET"), reader.text("ENTRA_CLIENT_CERTIFICATE_PATH")
+        authority = reader.url("ENTRA_AUTHORITY", https=True)
+        if authority and urlsplit(authority).path not in ("", "/"):
+            reader.problems.append(
+                f"ENTRA_AUTHORITY is invalid: expected scheme and host only, got {authority!r}"
+            )
+        if credential in ("client_secret", "certificate"):
+            why = f"for ENTRA_CREDENTIAL={credential}"
+            needed(reader, "ENTRA_TENANT_ID", tenant_id, why)
+            needed(reader, "ENTRA_CLIENT_ID", client_id, why)
+            if credential == "client_secret":
+                needed(reader, "ENTRA_CLIENT_SECRET", secret, why)
+            else:
+                needed(reader, "ENTRA_CLIENT_CERTIFICATE_PATH", certificate, why)
+        if tenant_id and not re.fullmatch(_TENANT, tenant_id):
+            reader.problems.append(
+                f"ENTRA_TENANT_ID is invalid: expected a GUID or domain, got {tenant_id!r}"
+            )
+        if client_id and not re.fullmatch(_GUID, client_id):
+            reader.problems.append(f"ENTRA_CLIENT_ID is invalid: expected a GUID, got {client_id!r}")
+        if credential == "certificate" and certificate and not Path(certificate).is_file():
+            reader.problems.append(
+                f"ENTRA_CLIENT_CERTIFICATE_PATH is invalid: expected an existing file, got {certificate!r}"
+            )
+        return cls(
+            credential=credential,
+            tenant_id=tenant_id,
+            client_id=client_id,
+            client_secret=secret,
+            certificate_path=certificate,
+            authority=authority,
+            ca_bundle=optional_file(reader, "TLS_CA_BUNDLE"),
+        )
+
+
+@dataclass(frozen=True)
+class SecretsSettings:
+    """Where secrets come from (Key Vault, else app settings) and how long they are cached."""
+
+    FEATURE: ClassVar[str] = "secrets"
+    vault_url: str | None
+    cache_seconds: int
+    ca_bundle: str | None
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read KEY_VAULT_URL, SECRET_CACHE_SECONDS and TLS_CA_BUNDLE."""
+        vault_url = reader.url("KEY_VAULT_URL", https=True) if reader.text("KEY_VAULT_URL") else None
+        return cls(
+            vault_url=vault_url or None,
+            cache_seconds=reader.integer("SECRET_CACHE_SECONDS", minimum=0, maximum=86_400),
+            ca_bundle=optional_file(reader, "TLS_CA_BUNDLE"),
+        )
