@@ -88,7 +88,9 @@ def _work(entity: str, msg: func.QueueMessage) -> None:
 
 
 @app.function_name("poll_customers")
-@app.timer_trigger(schedule="%SYNC_CUSTOMERS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+@app.timer_trigger(
+    schedule="%SYNC_CUSTOMERS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
 def poll_customers(timer: func.TimerRequest) -> None:
     """Detect changed IFS customers and enqueue them."""
     _poll("customers")
@@ -102,7 +104,9 @@ def sync_customers(msg: func.QueueMessage) -> None:
 
 
 @app.function_name("poll_sales_parts")
-@app.timer_trigger(schedule="%SYNC_SALES_PARTS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+@app.timer_trigger(
+    schedule="%SYNC_SALES_PARTS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
 def poll_sales_parts(timer: func.TimerRequest) -> None:
     """Detect changed IFS sales parts and enqueue them."""
     _poll("sales_parts")

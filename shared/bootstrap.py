@@ -164,7 +164,9 @@ class SyncRuntime:
     def poll(self, entity: str) -> PollResult:
         """Detect ``entity``'s changes in IFS and enqueue them."""
         self.engine.mapping(entity)  # a bad mapping disables its entity: raise before touching IFS
-        return self.poller.poll(entity, self.sources[entity], self.entities[entity].queue, self.detection(entity))
+        return self.poller.poll(
+            entity, self.sources[entity], self.entities[entity].queue, self.detection(entity)
+        )
 
 
 def tls_verify(settings: AppSettings) -> ssl.SSLContext | bool:
@@ -227,9 +229,7 @@ def _sync_runtime(values: tuple[tuple[str, str], ...]) -> SyncRuntime:
     }
     flows: dict[str, Flow] = {
         "customers": customers.CustomersFlow(sync.company, addressable, target),
-        "sales_parts": products.ProductsFlow(
-            sync.sales_part_sites, addressable, References(target, idmap)
-        ),
+        "sales_parts": products.ProductsFlow(sync.sales_part_sites, addressable, References(target, idmap)),
     }
     clock = utc_now
     bindings = {

@@ -33,15 +33,16 @@ def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple
         Setting(
             f"SYNC_{prefix}_DETECTION",
             feature,
-            "How changes are detected: etag-ledger (scan keys and ETags in scope, compare with the ledger) or "
-            "watermark (a timestamp column at or after the stored watermark minus the overlap).",
+            "How changes are detected: etag-ledger (scan keys and ETags in scope, compare with the "
+            "ledger) or watermark (a timestamp column at or after the stored watermark minus the overlap).",
             "etag-ledger",
             default="etag-ledger",
         ),
         Setting(
             f"SYNC_{prefix}_SCOPE",
             feature,
-            f"OData $filter limiting the {what} polled in IFS (empty: all); records leaving it are read once more.",
+            f"OData $filter limiting the {what} polled in IFS (empty: all); records leaving it are read "
+            "once more.",
             "",
             default="",
         ),
@@ -81,7 +82,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SYNC_MAPPINGS_DIR",
         "sync",
-        "Folder of the mapping files (customers.toml, sales_parts.toml …); empty: the ones shipped in shared/mappings.",
+        "Folder of the mapping files (customers.toml, sales_parts.toml …); empty: the ones shipped in "
+        "shared/mappings.",
         "",
         default="",
     ),

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from shared.dataverse.bulk import BulkUpserter, RecordResult
 from shared.dataverse.client import DataverseClient
+from shared.dataverse.errors import NotFoundError
 from shared.dataverse.keys import RecordId
 
 # Encoded $filter characters per request; the whole URL must stay under 32,768 characters.
@@ -51,7 +52,9 @@ def _chunks(terms: Sequence[str], budget: int) -> Iterator[list[str]]:
 class DataverseTarget:
     """Writes and looks up rows for the sync engine."""
 
-    def __init__(self, client: DataverseClient, upserter: BulkUpserter, *, max_filter_chars: int = MAX_FILTER_CHARS) -> None:
+    def __init__(
+        self, client: DataverseClient, upserter: BulkUpserter, *, max_filter_chars: int = MAX_FILTER_CHARS
+    ) -> None:
         self._client = client
         self._upserter = upserter
         self._budget = max_filter_chars
@@ -82,7 +85,9 @@ class DataverseTarget:
                     found[asked] = uuid.UUID(str(row[pk]))
         return found
 
-    def find(self, entity_set: str, filters: Mapping[str, Any], select: Sequence[str]) -> list[dict[str, Any]]:
+    def find(
+        self, entity_set: str, filters: Mapping[str, Any], select: Sequence[str]
+    ) -> list[dict[str, Any]]:
         """Every row whose columns equal ``filters`` (None: the column is empty)."""
         condition = " and ".join(f"{column} eq {literal(value)}" for column, value in filters.items())
         return list(self._client.query(entity_set, select=list(select), filter=condition or None))
@@ -93,3 +98,10 @@ class DataverseTarget:
         if written.id is None:
             raise ValueError(f"creating a row in {entity_set} returned no id")
         return written.id
+
+    def delete(self, entity_set: str, row_id: uuid.UUID) -> None:
+        """Delete one row by id; one already gone is fine (the goal is that it is not there)."""
+        try:
+            self._client.delete(entity_set, row_id)
+        except NotFoundError:
+            return

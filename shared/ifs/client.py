@@ -196,8 +196,9 @@ class IfsClient:
     def iter_matching(
         self, entity: EntitySet, name: str, values: Iterable[Scalar], *, select: Iterable[str] = ()
     ) -> Iterator[dict[str, Any]]:
-        """The rows whose property ``name`` is one of ``values``: an ``or`` of ``eq`` per chunk of values,
-        each chunk small enough for the URL (e.g. every sales-part row of many catalog numbers).
+        """The rows whose property ``name`` is one of ``values`` (every sales-part row of many catalogs).
+
+        One request per chunk of values: an ``or`` of ``eq``, each chunk small enough for the URL.
         """
         chosen = tuple(select)
         for part in _split_by_length([eq(name, value) for value in values]):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from shared.ifs.batch import Operation, OperationResult
@@ -72,17 +72,21 @@ class AggregateSource:
         """Every aggregate in scope with its version (root and child ETags hashed together)."""
         return self._versions(self._scope, ())
 
-    def scan_since(self, column: str, since: datetime) -> Iterator[tuple[str, str, datetime | None]]:
-        """Aggregates whose root ``column`` is at or after ``since``, with their version and that value."""
+    def scan_since(self, column: str, since: date | datetime) -> Iterator[tuple[str, str, str | None]]:
+        """Aggregates whose root ``column`` is at or after ``since``, with their version and that value.
+
+        ``since`` is a ``date`` for an ``Edm.Date`` column, a ``datetime`` for a timestamp; the value comes
+        back as IFS wrote it (ISO text), the latest of the aggregate's root rows.
+        """
         changed = ge(column, since)
-        stamps: dict[str, datetime | None] = {}
+        stamps: dict[str, str | None] = {}
         for key, version in self._versions(
             changed if self._scope is None else self._scope & changed, (column,), stamps
         ):
             yield key, version, stamps.get(key)
 
     def _versions(
-        self, filter: Filter | None, extra: tuple[str, ...], stamps: dict[str, datetime | None] | None = None
+        self, filter: Filter | None, extra: tuple[str, ...], stamps: dict[str, str | None] | None = None
     ) -> Iterator[tuple[str, str]]:
         select = tuple(dict.fromkeys((*self._root.keys, self._group_by, *extra)))
         groups: dict[str, list[str]] = {}
@@ -95,7 +99,10 @@ class AggregateSource:
             if self._children:
                 parents.setdefault(key, []).append(row)
             if stamps is not None and extra:
-                stamps[key] = _latest(stamps.get(key), _timestamp(row.get(extra[0])))
+                value = row.get(extra[0])
+                stamps[key] = max(
+                    filter_none((stamps.get(key), value if isinstance(value, str) else None)), default=None
+                )
         if self._children:
             for key, child, row in self._child_rows(parents, keys_only=True):
                 row_key = _row_key(row, child.navigation.keys)
@@ -174,19 +181,6 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(parts)).encode("utf-8")).hexdigest()[:32]
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
+def filter_none(values: Iterable[str | None]) -> list[str]:
+    """The values that are not None (ISO texts of one column compare in time order)."""
+    return [v for v in values if v is not None]

@@ -1,4 +1,4 @@
-"""Where a record's main Dataverse row is written: by id, by alternate key, or by a stable id.
+r"""Where a record's main Dataverse row is written: by id, by alternate key, or by a stable id.
 
 Dataverse rows are upserted by alternate key (``accounts(accountnumber='C1')``) when the key value can be
 a key value: it fits the column and holds none of the characters a URL cannot address

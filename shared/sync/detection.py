@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from shared.sync.messages import ChangedKey, new_correlation_id, pack_changes
@@ -33,6 +33,23 @@ CHANGES = "changes"
 Strategy = Literal["etag-ledger", "watermark"]
 STRATEGIES: tuple[str, ...] = ("etag-ledger", "watermark")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _since(watermark: str | None, overlap: timedelta) -> date | datetime:
+    """Where a watermark poll starts: the watermark minus the overlap, in the column's own type.
+
+    A date column (``Edm.Date``, a watermark like ``2025-11-12``) is compared with a date literal and
+    starts a whole day earlier when there is any overlap; a timestamp column with a UTC timestamp.
+    """
+    if watermark is None:
+        return _EPOCH
+    if len(watermark) == 10:
+        day = date.fromisoformat(watermark)
+        return day - timedelta(days=1) if overlap else day
+    moment = datetime.fromisoformat(watermark.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment - overlap
 
 
 @dataclass(frozen=True)
@@ -127,8 +144,9 @@ class Poller:
             raise ValueError(f"{entity}: the watermark strategy needs a watermark column")
         stream = f"{entity}:{column}"
         read = self._watermarks.get(stream)
-        since = _EPOCH if read is None else datetime.fromisoformat(read.value) - detection.overlap
-        rows = list(source.scan_since(column, since))
+        rows = list(
+            source.scan_since(column, _since(None if read is None else read.value, detection.overlap))
+        )
         entries = self._ledger.entries(entity, [key for key, _, _ in rows])
         changed = {
             key: version
@@ -139,12 +157,11 @@ class Poller:
         self._enqueue(entity, queue, [ChangedKey(k, changed[k]) for k in sorted(changed)], result)
         self._ledger.mark_seen(entity, changed)
         newest = max((stamp for _, _, stamp in rows if stamp is not None), default=None)
-        if newest is not None:
-            value = newest.astimezone(UTC).isoformat()
-            self._watermarks.advance(stream, value, read=read)
-            result.watermark = value
-        else:
-            result.watermark = None if read is None else read.value
+        previous = None if read is None else read.value
+        if newest is not None and (previous is None or newest > previous):
+            self._watermarks.advance(stream, newest, read=read)
+            previous = newest
+        result.watermark = previous
         result.keys = sorted(changed)
 
     def _enqueue(

@@ -26,8 +26,8 @@ from typing import Any
 
 from shared.records import AuditEntry, LedgerEntry, ParkedRecord, SyncMark
 from shared.sync.failures import Failure, classify
-from shared.sync.flow import Flow, Link, PlanFailure
-from shared.sync.mapping.evaluate import ValueProblem
+from shared.sync.flow import Flow, Link, RecordError
+from shared.sync.mapping.evaluate import MappingValueError
 from shared.sync.mapping.load import MappingError, load_mapping
 from shared.sync.mapping.model import EntityMapping
 from shared.sync.messages import ChangedKey
@@ -37,6 +37,8 @@ from shared.sync.ports import AuditLog, ChangeSource, IdLinks, Ledger, ParkingLo
 _log = logging.getLogger(__name__)
 DIRECTION = "ifs->dataverse"
 _LOOKUP_CACHE_SECONDS = 300.0
+# Outcomes of a record that was written (a plan may name its own: linked, deactivated, retired).
+WRITTEN = frozenset({"created", "updated", "linked", "deactivated", "retired"})
 
 
 class TransientSyncError(Exception):
@@ -73,8 +75,8 @@ class Report:
 
     @property
     def written(self) -> int:
-        """Records created or updated."""
-        return self.outcomes["created"] + self.outcomes["updated"]
+        """Records written (created, updated, linked, deactivated, retired)."""
+        return sum(count for outcome, count in self.outcomes.items() if outcome in WRITTEN)
 
 
 @dataclass
@@ -112,7 +114,7 @@ class SyncEngine:
         self._parking = parking
         self._clock = clock
         self._mappings: dict[str, EntityMapping] = {}
-        self._lookups: dict[tuple[str, str, Any], tuple[uuid.UUID | None, float]] = {}
+        self._lookups: dict[tuple[str, str, Any], tuple[uuid.UUID, float]] = {}
         self._depth = 0
 
     # ---- mappings ------------------------------------------------------------------------------
@@ -233,13 +235,13 @@ class SyncEngine:
                     continue
                 item.plan = flow.plan(key, item.version, aggregate, mapping, links[key])
                 item.payload = {"source": _summary(aggregate)}
-            except (ValueProblem, PlanFailure) as exc:
+            except (MappingValueError, RecordError) as exc:
                 item.failure = classify(exc)
 
     def _resolve(
         self, entity: str, mapping: EntityMapping, work: Mapping[str, _Work], correlation_id: str
     ) -> None:
-        """Turn every pending lookup into an ``@odata.bind``; a record whose lookup finds nothing is parked."""
+        """Turn every pending lookup into an ``@odata.bind``; a record whose lookup finds nothing parks."""
         pending = [
             (item, row) for item in work.values() if item.plan and not item.failure for row in item.plan.rows
         ]
@@ -252,7 +254,8 @@ class SyncEngine:
                 if rule.entity is not None:
                     by_entity.setdefault(rule.entity, set()).add(str(lookup.value))
                 else:
-                    assert rule.table is not None and rule.by is not None
+                    assert rule.table is not None
+                    assert rule.by is not None
                     by_column.setdefault((rule.entity_set, rule.table, rule.by), set()).add(lookup.value)
         column_ids = {spec: self._column_ids(*spec, values) for spec, values in by_column.items()}
         entity_ids = {
@@ -269,34 +272,37 @@ class SyncEngine:
                     what = f"IFS {rule.entity} {lookup.value!r} is not in Dataverse and could not be synced"
                     error_class = "missing_dependency"
                 else:
-                    assert rule.table is not None and rule.by is not None
+                    assert rule.table is not None
+                    assert rule.by is not None
                     found = column_ids[(rule.entity_set, rule.table, rule.by)].get(lookup.value)
                     what = f"no {rule.table} with {rule.by} = {lookup.value!r} in Dataverse"
                     error_class = "missing_reference"
                 if found is None:
-                    item.failure = classify(PlanFailure(error_class, f"{lookup.rule.location}: {what}"))
+                    item.failure = classify(RecordError(error_class, f"{lookup.rule.location}: {what}"))
                     break
                 row.values[f"{rule.bind}@odata.bind"] = f"/{rule.entity_set}({found})"
 
     def _column_ids(
         self, entity_set: str, table: str, column: str, values: Iterable[Any]
     ) -> dict[Any, uuid.UUID]:
+        """Ids of reference rows by a column's value; found ones are cached a while.
+
+        Misses are never cached: a currency an administrator adds must be found by the very next replay.
+        """
         now = time.monotonic()
         found: dict[Any, uuid.UUID] = {}
         missing = []
         for value in values:
             cached = self._lookups.get((table, column, value))
             if cached is not None and now - cached[1] < _LOOKUP_CACHE_SECONDS:
-                if cached[0] is not None:
-                    found[value] = cached[0]
+                found[value] = cached[0]
             else:
                 missing.append(value)
         if missing:
             fetched = self._target.ids_by(entity_set, table, column, missing)
-            for value in missing:
-                self._lookups[(table, column, value)] = (fetched.get(value), now)
-                if value in fetched:
-                    found[value] = fetched[value]
+            for value, row_id in fetched.items():
+                self._lookups[(table, column, value)] = (row_id, now)
+                found[value] = row_id
         return found
 
     def _entity_ids(
@@ -354,6 +360,9 @@ class SyncEngine:
                 for row in item.plan.rows:
                     if row.target.name != target_name:
                         continue
+                    if row.delete:
+                        self._delete(item, row)
+                        continue
                     if not self._bind_refs(item, row):
                         break
                     batch.append((item, row))
@@ -375,13 +384,20 @@ class SyncEngine:
                     unknown.append((item, row))
             self._fill_ids(target.entity_set, target.table, target.key, unknown)
 
+    def _delete(self, item: _Work, row: TargetRow) -> None:
+        assert isinstance(row.record, uuid.UUID)  # only rows the connector wrote by a stable id are deleted
+        try:
+            self._target.delete(row.target.entity_set, row.record)
+        except Exception as exc:
+            item.failure = item.failure or classify(exc)
+
     def _bind_refs(self, item: _Work, row: TargetRow) -> bool:
         assert item.plan is not None
         for bind, other_name in row.refs.items():
             other = item.plan.row(other_name)
             if other is None or other.id is None:
                 item.failure = classify(
-                    PlanFailure(
+                    RecordError(
                         "missing_dependency", f"{row.target.name} needs the {other_name} row, which has no id"
                     )
                 )
@@ -423,14 +439,14 @@ class SyncEngine:
     def _link(self, entity: str, work: Mapping[str, _Work]) -> None:
         links = {}
         for key, item in work.items():
-            if item.plan is None or item.outcome not in ("created", "updated", "deactivated"):
+            if item.plan is None or item.outcome not in WRITTEN:
                 continue
             main_id = item.plan.main.id
             if main_id is not None and str(main_id) != item.previous_id:
                 links[key] = str(main_id)
         self._idmap.link_many(entity, links)
 
-    def _finish(
+    def _finish(  # noqa: PLR0917 - one call site, the run's pieces in order
         self,
         binding: EntityBinding,
         entity: str,
@@ -441,6 +457,7 @@ class SyncEngine:
     ) -> None:
         now = self._clock()
         latency = round((now - since).total_seconds() * 1000, 1)
+        parked_before = self._parking.open_keys(entity)
         entries = []
         for key, item in work.items():
             failure = item.failure
@@ -460,6 +477,8 @@ class SyncEngine:
                 )
             if item.outcome is None:
                 continue  # transient or throttled: retried or requeued, audited when it goes through
+            if item.outcome != "parked" and key in parked_before:
+                self._parking.resolve(entity, key)  # the cause was fixed and the record went through
             report.outcomes[item.outcome] += 1
             target_id = str(item.plan.main.id) if item.plan and item.plan.main.id else item.previous_id
             entries.append(

@@ -2,9 +2,10 @@
 
 The service layer does not import the adapters, so it reads what their errors say about themselves: every
 error of the IFS and Dataverse clients carries ``transient`` (worth trying again) and a throttling error
-``retry_after`` (seconds the service asked for). Errors of the sync itself (``ValueProblem``) and anything
-else are permanent unless they say otherwise. The error class recorded with a parked record is the error
-type's name in snake case (``bad_request_error``), or the class the error names itself (``error_class``).
+``retry_after`` (seconds the service asked for). Errors of the sync itself (``MappingValueError``,
+``RecordError``) and anything else are permanent unless they say otherwise. The error class recorded with a
+parked record is the class the error names itself (``error_class``), else its type's name in snake case
+(``bad_request_error``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class Link:
     target_id: uuid.UUID | None
 
 
-class PlanFailure(Exception):
+class RecordError(Exception):
     """A record cannot be planned for a permanent reason (``error_class`` says which); it is parked."""
 
     def __init__(self, error_class: str, message: str) -> None:
@@ -51,7 +51,7 @@ class Flow(Protocol):
     def plan(
         self, key: str, version: str | None, aggregate: Aggregate, mapping: EntityMapping, link: Link
     ) -> RecordPlan:
-        """The rows to write for one record; ValueProblem or PlanFailure when it cannot be written."""
+        """The rows to write for one record; MappingValueError or RecordError when it cannot be written."""
         ...
 
     def plan_missing(self, key: str, mapping: EntityMapping, link: Link) -> RecordPlan | None:
@@ -59,7 +59,7 @@ class Flow(Protocol):
         ...
 
     def prepare(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
-        """Make sure reference rows the plans point at exist; failures by record key (those are not written)."""
+        """Make sure the reference rows the plans point at exist; failures by record key (not written)."""
         ...
 
 

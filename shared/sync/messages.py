@@ -61,7 +61,13 @@ class Envelope:
     def with_body(self, body: Mapping[str, Any]) -> Envelope:
         """The same envelope with ``body`` merged into its body."""
         return Envelope(
-            self.type, self.entity, self.keys, self.correlation_id, self.enqueued_at, {**self.body, **body}, self.v
+            self.type,
+            self.entity,
+            self.keys,
+            self.correlation_id,
+            self.enqueued_at,
+            {**self.body, **body},
+            self.v,
         )
 
     @classmethod

@@ -24,7 +24,7 @@ ID_NAMESPACE = uuid.UUID("6f1d0c3e-5b7a-4c2e-9d8f-1a2b3c4d5e6f")
 
 
 def stable_id(*parts: str) -> uuid.UUID:
-    """The same GUID for the same parts, in every run and on every instance (a row written twice is one row)."""
+    """The same GUID for the same parts, in every run and on every instance (written twice: one row)."""
     return uuid.uuid5(ID_NAMESPACE, "|".join(parts))
 
 
@@ -39,6 +39,9 @@ class TargetRow:
     # navigation property -> name of another target of the same plan whose row id it binds to
     refs: Mapping[str, str] = field(default_factory=dict)
     id: uuid.UUID | None = None  # known before writing (id map, ledger, or a stable id)
+    delete: bool = (
+        False  # a row the connector wrote earlier and IFS no longer has (by id; gone already is fine)
+    )
 
     @property
     def key_value(self) -> Any:
@@ -69,13 +72,17 @@ class RecordPlan:
         return next((r for r in self.rows if r.target.name == target), None)
 
     def values_hash(self) -> str:
-        """A hash of what the plan writes (addresses, values, references), stable across runs."""
+        """A hash of what the plan writes (column values, key values, references), stable across runs.
+
+        Where a row is written (by alternate key now, by its linked id later) is left out: the same values
+        written to the same record hash the same whichever address reaches it.
+        """
         canonical = [
             {
                 "t": row.target.name,
-                "r": str(row.record) if isinstance(row.record, uuid.UUID) else dict(row.record),
-                "v": row.values,
+                "v": row.values if isinstance(row.record, uuid.UUID) else {**row.record, **row.values},
                 "refs": dict(row.refs),
+                **({"deleted": str(row.record)} if row.delete else {}),
             }
             for row in self.rows
         ]

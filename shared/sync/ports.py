@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from shared.records import AuditEntry, LedgerEntry, ParkedRecord, SyncMark
@@ -38,6 +38,14 @@ class ParkingLot(Protocol):
         """Park ``record`` (or count another attempt of its open entry)."""
         ...
 
+    def open_keys(self, entity: str) -> set[str]:
+        """Keys of ``entity`` with an open entry."""
+        ...
+
+    def resolve(self, entity: str, source_key: str) -> bool:
+        """Close the open entry of one record (it went through); False if there was none."""
+        ...
+
 
 # ---- the sync engine's ports -------------------------------------------------------------------------
 
@@ -54,8 +62,8 @@ class ChangeSource(Protocol):
         """Every record in the configured scope: (key, version), versions covering the child rows too."""
         ...
 
-    def scan_since(self, column: str, since: datetime) -> Iterator[tuple[str, str, datetime | None]]:
-        """Records whose ``column`` is at or after ``since``: (key, version, the column's value)."""
+    def scan_since(self, column: str, since: date | datetime) -> Iterator[tuple[str, str, str | None]]:
+        """Records whose ``column`` is at or after ``since``: (key, version, the column's ISO value)."""
         ...
 
     def read(self, keys: Sequence[str]) -> Mapping[str, Aggregate]:
@@ -167,6 +175,10 @@ class Target(Protocol):
         """Create one row; its id."""
         ...
 
+    def delete(self, entity_set: str, row_id: uuid.UUID) -> None:
+        """Delete one row by id; a row already gone is not an error."""
+        ...
+
 
 class Requeue(Protocol):
     """Hands work back to the queue, e.g. throttled keys after the service's Retry-After."""
@@ -177,10 +189,16 @@ class Requeue(Protocol):
 
 
 class KeyProvisioner(Protocol):
-    """Creates alternate keys and waits until they are Active (``shared.dataverse.provisioning.Provisioner``)."""
+    """Creates alternate keys and waits until Active (``shared.dataverse.provisioning.Provisioner``)."""
 
     def ensure_alternate_key(
-        self, entity: str, schema_name: str, key_attributes: Iterable[str], *, timeout: float = ..., poll: float = ...
+        self,
+        entity: str,
+        schema_name: str,
+        key_attributes: Iterable[str],
+        *,
+        timeout: float = ...,
+        poll: float = ...,
     ) -> Any:
         """The Active key, created first when missing."""
         ...

@@ -7,7 +7,8 @@ configured site. The mapping file reads these view parts:
 - ``product`` target: ``part`` — the row of the master site (the first of the configured sites that has
   the part, in the configured order) — and ``status`` (``state``: ``active`` when the part is active on at
   least one site, else ``retired``: a part inactive everywhere becomes a retired product);
-- ``price`` target (a ``productpricelevel`` per site): ``site`` — that site's row — and ``part``.
+- ``price`` target (a ``productpricelevel`` per site): ``site`` — that site's row — and ``part``. A site
+  row that is not active has no item: one the connector wrote earlier is removed from that price list.
 
 The flow adds what the mapping does not describe: the product's unit group and default unit (the master
 row's sales unit, as a unit created on demand, see ``shared.sync.references``), its default price list
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.sync.addressing import Addressable, address
-from shared.sync.flow import Link, PlanFailure
+from shared.sync.flow import Link, RecordError
 from shared.sync.mapping.evaluate import evaluate
 from shared.sync.mapping.load import MappingSchema, TargetSchema
 from shared.sync.mapping.model import EntityMapping
@@ -73,16 +74,20 @@ class ProductsFlow:
         """The product and its price-list items for one catalog number."""
         rows = self._rows(aggregate)
         if not rows:
-            raise PlanFailure("out_of_scope", f"sales part {key!r} exists on none of the configured sites")
+            raise RecordError("out_of_scope", f"sales part {key!r} exists on none of the configured sites")
         master = rows[0]
         active = any(self._active(r, mapping) for r in rows)
         product_target = mapping.target("product")
         view = {"part": master, "status": {"state": "active" if active else "retired"}}
         evaluated = evaluate(mapping, product_target, view)
-        record, key_values, known_id = address(product_target, self.entity, key, link.target_id, self.addressable)
+        record, key_values, known_id = address(
+            product_target, self.entity, key, link.target_id, self.addressable
+        )
         unit = str(master.get("SalesUnitMeas") or "")
         if not unit:
-            raise PlanFailure("missing_value", f"sales part {key!r} on {master.get('Contract')} has no sales unit")
+            raise RecordError(
+                "missing_value", f"sales part {key!r} on {master.get('Contract')} has no sales unit"
+            )
         product = TargetRow(
             product_target, record, {**key_values, **evaluated.values}, evaluated.lookups, id=known_id
         )
@@ -90,12 +95,14 @@ class ProductsFlow:
         plan = RecordPlan(key, version, [product], context={"unit": unit, "lists": [], "master": master_list})
         price_target = mapping.target("price")
         for row in rows:
-            if not self._active(row, mapping):
-                continue
             currency = str(row.get("CurrencyCode") or "")
+            item_id = stable_id(self.entity, key, str(row.get("Contract")), currency, unit)
+            if not self._active(row, mapping):
+                # No longer sold on that site: its item leaves the site's price list (written by us, by id).
+                plan.rows.append(TargetRow(price_target, item_id, {}, id=item_id, delete=True))
+                continue
             plan.context["lists"].append((str(row.get("Contract")), currency))
             price = evaluate(mapping, price_target, {"part": master, "site": row})
-            item_id = stable_id(self.entity, key, str(row.get("Contract")), currency, unit)
             plan.rows.append(
                 TargetRow(
                     price_target,
@@ -132,10 +139,11 @@ class ProductsFlow:
                 if master_currency:
                     default_list = self.references.price_list(master_site, master_currency)
                     product.values["pricelevelid@odata.bind"] = f"/pricelevels({default_list})"
-                for row, (site, currency) in zip(plan.rows[1:], lists, strict=True):
+                items = [row for row in plan.rows[1:] if not row.delete]
+                for row, (site, currency) in zip(items, lists, strict=True):
                     list_id = self.references.price_list(site, currency)
                     row.values["pricelevelid@odata.bind"] = f"/pricelevels({list_id})"
                     row.values["uomid@odata.bind"] = f"/uoms({unit_id})"
-            except PlanFailure as exc:
+            except RecordError as exc:
                 failures[plan.key] = exc
         return failures

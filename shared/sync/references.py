@@ -6,7 +6,7 @@ units of different kinds do not convert into each other. Price lists are one per
 ``IFS <site> <currency>``. Each is found by name first (a row made by an earlier run or by hand is reused),
 created only when missing, and remembered in the id map, so later runs cost no request. Currencies are
 organization set-up (they carry exchange rates): the connector never creates one; a missing currency is a
-``PlanFailure`` that parks the record with that reason.
+``RecordError`` that parks the record with that reason.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
-from shared.sync.flow import PlanFailure
+from shared.sync.flow import RecordError
 from shared.sync.ports import IdLinks, Target
 
 UNIT_GROUPS, UNITS, PRICE_LISTS = "unit_groups", "units", "price_lists"
@@ -59,21 +59,24 @@ class References:
                 group = self.target.create("uomschedules", {"name": name, "baseuomname": code})
             units = self.target.find("uoms", {"_uomscheduleid_value": group, "name": code}, ["uomid"])
             if not units:
-                raise PlanFailure("missing_reference", f"unit group {name!r} has no unit {code!r}")
+                raise RecordError("missing_reference", f"unit group {name!r} has no unit {code!r}")
             unit = uuid.UUID(str(units[0]["uomid"]))
             return self._remember(UNIT_GROUPS, code, group), self._remember(UNITS, code, unit)
 
     def currency(self, code: str) -> uuid.UUID:
-        """The id of the currency with ISO code ``code``; PlanFailure when the org does not have it."""
+        """The id of the currency with ISO code ``code``; RecordError when the org does not have it."""
         with self._lock:
             known = self._cache.get(("currency", code))
             if known is not None:
                 return known
-            found = self.target.ids_by("transactioncurrencies", "transactioncurrency", "isocurrencycode", [code])
+            found = self.target.ids_by(
+                "transactioncurrencies", "transactioncurrency", "isocurrencycode", [code]
+            )
             if code not in found:
-                raise PlanFailure(
-                    "missing_currency",
-                    f"currency {code!r} is not set up in Dataverse; add it (with its exchange rate) in the org",
+                raise RecordError(
+                    "missing_reference",
+                    f"no transactioncurrency with isocurrencycode = {code!r} in Dataverse: currencies are "
+                    "organization set-up; add it with its exchange rate",
                 )
             self._cache[("currency", code)] = found[code]
             return found[code]

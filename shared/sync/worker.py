@@ -31,7 +31,7 @@ class QueueRequeue:
         self._clock = clock
 
     def __call__(self, keys: Sequence[ChangedKey], *, delay_seconds: int, body: Mapping[str, Any]) -> None:
-        """Send ``keys`` back, hidden for ``delay_seconds``, with ``body`` (e.g. ``force``) on each message."""
+        """Send ``keys`` back, hidden for ``delay_seconds``, with ``body`` (``force`` …) on each message."""
         envelopes = pack_changes(
             CHANGES, self._entity, keys, correlation_id=new_correlation_id(), enqueued_at=self._clock()
         )

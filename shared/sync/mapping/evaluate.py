@@ -1,7 +1,7 @@
 """Apply a target mapping to one record's view: the column values to write, and the lookups to resolve.
 
 A value problem found here (a value with no mapping, a text too long, a required value missing, a value
-of the wrong type) is a ``ValueProblem``: a permanent fault of that record, parked with its class and the
+of the wrong type) is a ``MappingValueError``: a permanent fault of that record, parked with its class and the
 rule's file, line and field, while the rest of the batch goes on.
 """
 
@@ -20,7 +20,7 @@ KEEP = "*"  # a fallback of "*" keeps the source value
 NO_VALUE = ""  # a mapped value of "" means: no value (TOML has no null)
 
 
-class ValueProblem(Exception):
+class MappingValueError(Exception):
     """A record's value cannot be written as the mapping says; ``error_class`` classifies it for parking."""
 
     def __init__(self, error_class: str, message: str) -> None:
@@ -46,7 +46,7 @@ class Evaluated:
 
 
 def evaluate(mapping: EntityMapping, target: TargetMapping, view: View) -> Evaluated:
-    """The columns IFS owns in ``target``, computed from ``view``; ValueProblem on a bad value."""
+    """The columns IFS owns in ``target``, computed from ``view``; MappingValueError on a bad value."""
     values: dict[str, Any] = {}
     lookups: list[PendingLookup] = []
     for rule in target.written():
@@ -57,7 +57,7 @@ def evaluate(mapping: EntityMapping, target: TargetMapping, view: View) -> Evalu
             value = _mapped(mapping, rule, value)
         if value is None:
             if rule.required:
-                raise ValueProblem("missing_value", f"{rule.location}: {rule.source} has no value")
+                raise MappingValueError("missing_value", f"{rule.location}: {rule.source} has no value")
             if rule.lookup is None:
                 values[rule.column] = None
             continue
@@ -89,7 +89,7 @@ def _mapped(mapping: EntityMapping, rule: ColumnRule, value: Any) -> Any:
         found = None
     if text in table.entries or table.has_fallback:
         return None if found == NO_VALUE else found
-    raise ValueProblem(
+    raise MappingValueError(
         "unmapped_value",
         f"{rule.location}: value {text!r} of {rule.source} has no entry in value map {table.name!r} "
         f'({mapping.path}:{table.location.line}); add it or a "*" fallback',
@@ -105,10 +105,10 @@ def _map_key(value: Any) -> str:
 
 
 def convert(rule: ColumnRule, value: Any) -> Any:  # noqa: PLR0912 - one branch per kind
-    """``value`` as the rule's type wants it in the Web API's JSON; ValueProblem if it cannot be."""
+    """``value`` as the rule's type wants it in the Web API's JSON; MappingValueError if it cannot be."""
 
-    def bad(expected: str) -> ValueProblem:
-        return ValueProblem(
+    def bad(expected: str) -> MappingValueError:
+        return MappingValueError(
             "invalid_value", f"{rule.location}: {value!r} from {rule.source or 'value'} is not {expected}"
         )
 
@@ -156,7 +156,7 @@ def convert(rule: ColumnRule, value: Any) -> Any:  # noqa: PLR0912 - one branch 
             raise bad("a timestamp with a time zone")
     if isinstance(result, str) and rule.max_length is not None and len(result) > rule.max_length:
         if not rule.truncate:
-            raise ValueProblem(
+            raise MappingValueError(
                 "value_too_long",
                 f"{rule.location}: {len(result)} characters from {rule.source or 'value'} exceed "
                 f"max_length {rule.max_length} (set truncate = true to cut it)",

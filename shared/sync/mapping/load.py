@@ -183,7 +183,7 @@ def _maps(check: _Checker, section: Any) -> dict[str, ValueMap]:
     return maps
 
 
-def _target(
+def _target(  # noqa: PLR0917 - the checker, where, and what the section is checked against
     check: _Checker,
     name: str,
     section: dict[str, Any],
@@ -244,7 +244,7 @@ def _target(
     )
 
 
-def _rule(  # noqa: PLR0912 - one check per option, in the order a reader meets them
+def _rule(  # noqa: PLR0912, PLR0917 - one check per option, in the order a reader meets them
     check: _Checker,
     path: tuple[str, ...],
     column: str,
