@@ -9,7 +9,7 @@ targetScope = 'resourceGroup'
 
 @minLength(1)
 @maxLength(20)
-@description('Short name of this deployment (e.g. prod, test): part of every resource name, and the azd environment name.')
+@description('Short name of this deployment (letters, digits, hyphens; e.g. prod): part of every resource name, and the azd environment name.')
 param environmentName string
 
 @description('Azure region of every resource. Flex Consumption is not offered in every region.')
@@ -123,16 +123,17 @@ param operatorPrincipalType string = 'User'
 param tags object = {}
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var nameStem = toLower(environmentName)
 var allTags = union(tags, {
   'azd-env-name': environmentName
 })
-var identityName = 'id-${environmentName}-${resourceToken}'
+var identityName = 'id-${nameStem}-${resourceToken}'
 var storageAccountName = 'st${resourceToken}'
 var keyVaultName = 'kv-${resourceToken}'
-var logAnalyticsName = 'log-${environmentName}-${resourceToken}'
-var applicationInsightsName = 'appi-${environmentName}-${resourceToken}'
-var planName = 'plan-${environmentName}-${resourceToken}'
-var functionAppName = 'func-${environmentName}-${resourceToken}'
+var logAnalyticsName = 'log-${nameStem}-${resourceToken}'
+var applicationInsightsName = 'appi-${nameStem}-${resourceToken}'
+var planName = 'plan-${nameStem}-${resourceToken}'
+var functionAppName = 'func-${nameStem}-${resourceToken}'
 var deploymentContainerName = 'app-package'
 // The connector's own defaults (shared/config), repeated here so every setting the app reads is visible.
 var stateTablePrefix = 'sync'
