@@ -11,13 +11,27 @@ from azure.storage.queue import QueueClient, QueueServiceClient
 
 from devhost.functions import Capture, FunctionIndexError, LocalFunction
 
+# The settings of an identity-based connection (``<connection>__accountName``...), as the host reads them.
+_IDENTITY_SUFFIXES = ("accountName", "queueServiceUri", "tableServiceUri", "blobServiceUri", "serviceUri")
+
 
 def connection_string(settings: Mapping[str, str], name: str) -> str:
-    """The value of the app setting a binding's ``connection`` names; its absence stops indexing."""
+    """The value of the app setting a binding's ``connection`` names; its absence stops indexing.
+
+    devhost reaches storage (Azurite) by connection string only. An identity-based connection
+    (``<name>__accountName``...) is what Azure uses; here it is refused by name rather than reported missing.
+    """
     value = settings.get(name, "")
-    if not value:
-        raise FunctionIndexError(f"binding connection {name!r} refers to a missing app setting {name}")
-    return value
+    if value:
+        return value
+    identity = [f"{name}__{suffix}" for suffix in _IDENTITY_SUFFIXES if settings.get(f"{name}__{suffix}")]
+    if identity:
+        raise FunctionIndexError(
+            f"binding connection {name!r} is an identity-based connection ({', '.join(identity)}), which "
+            f"needs a managed identity in Azure; devhost needs a connection string in app setting {name} "
+            "(e.g. Azurite's: python -m devhost.azurite -- ... sets it)"
+        )
+    raise FunctionIndexError(f"binding connection {name!r} refers to a missing app setting {name}")
 
 
 def raw_queue_client(connection_string: str, name: str) -> QueueClient:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 from azure.core.credentials import TokenCredential
+from azure.identity import ManagedIdentityCredential
 
 from shared.config import (
     ENTITY_SETTINGS,
@@ -72,20 +73,49 @@ class StorageServices:
 
 
 @functools.lru_cache(maxsize=8)
-def _storage(connection_string: str, prefix: str) -> StorageServices:
-    tables = StateTables.from_connection_string(connection_string, prefix)
+def _storage(config: StorageSettings) -> StorageServices:
+    tables, publisher = storage_clients(config)
     return StorageServices(
-        tables=tables,
-        publisher=QueuePublisher.from_connection_string(connection_string),
-        audit=AuditTrail(tables),
-        parked=ParkedRecords(tables),
+        tables=tables, publisher=publisher, audit=AuditTrail(tables), parked=ParkedRecords(tables)
     )
+
+
+def storage_clients(config: StorageSettings) -> tuple[StateTables, QueuePublisher]:
+    """The state tables and the queue publisher of the account, sharing one credential; sends nothing.
+
+    By connection string when there is one (Azurite locally), else through the identity-based endpoints
+    with the managed identity (``storage_credential``).
+    """
+    credential = storage_credential(config)
+    return StateTables.from_settings(config, credential), QueuePublisher.from_settings(config, credential)
 
 
 def storage(settings: AppSettings) -> StorageServices:
     """Storage adapters for the account in ``settings`` (ConfigError if its settings are incomplete)."""
-    config = settings.get(StorageSettings)
-    return _storage(config.connection_string, config.table_prefix)
+    return _storage(settings.get(StorageSettings))
+
+
+def storage_credential(
+    config: StorageSettings,
+    *,
+    managed_identity: Callable[..., TokenCredential] = ManagedIdentityCredential,
+) -> TokenCredential | None:
+    """The credential of an identity-based storage connection; None when a connection string is used.
+
+    As the Functions host does for ``AzureWebJobsStorage__credential=managedidentity``: the managed
+    identity, user-assigned when ``AzureWebJobsStorage__clientId`` is set. Building it asks for no token.
+    """
+    if config.connection_string or config.identity is None:
+        return None
+    return _managed_identity(config.identity.client_id, managed_identity)
+
+
+@functools.lru_cache(maxsize=4)
+def _managed_identity(
+    client_id: str | None, managed_identity: Callable[..., TokenCredential]
+) -> TokenCredential:
+    # One credential per identity, shared by the table and queue clients: it caches the tokens.
+    return managed_identity(client_id=client_id)
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,9 +15,50 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "AzureWebJobsStorage",
         "storage",
-        "Storage account connection string: the Functions host's own storage, queues and state tables.",
+        "Storage account connection string: the Functions host's own storage, queues and state tables "
+        "(locally Azurite's). In Azure leave it unset and use the identity-based AzureWebJobsStorage__* "
+        "settings; when both are set, the connection string wins, as in the Functions host.",
         "UseDevelopmentStorage=true",
+        default="",
         secret=True,
+    ),
+    Setting(
+        "AzureWebJobsStorage__accountName",
+        "storage",
+        "Identity-based connection (Azure): the storage account's name; the queue and table endpoints "
+        "are https://<name>.queue|table.core.windows.net unless the service URIs below are set.",
+        "",
+        default="",
+    ),
+    Setting(
+        "AzureWebJobsStorage__credential",
+        "storage",
+        "Identity-based connection: managedidentity (the only kind the connector builds); empty: the same.",
+        "",
+        default="",
+    ),
+    Setting(
+        "AzureWebJobsStorage__clientId",
+        "storage",
+        "Identity-based connection: client id of the user-assigned managed identity (empty: system-assigned)",
+        "",
+        default="",
+    ),
+    Setting(
+        "AzureWebJobsStorage__queueServiceUri",
+        "storage",
+        "Identity-based connection: queue endpoint (https://<name>.queue.core.windows.net); needed without "
+        "AzureWebJobsStorage__accountName, or for other clouds and custom domains.",
+        "",
+        default="",
+    ),
+    Setting(
+        "AzureWebJobsStorage__tableServiceUri",
+        "storage",
+        "Identity-based connection: table endpoint (https://<name>.table.core.windows.net); needed without "
+        "AzureWebJobsStorage__accountName, or for other clouds and custom domains.",
+        "",
+        default="",
     ),
     Setting(
         "STATE_TABLE_PREFIX",
@@ -117,6 +158,15 @@ SETTINGS: tuple[Setting, ...] = (
         default="",
     ),
     Setting(
+        "ENTRA_CLIENT_CERTIFICATE",
+        "entra",
+        "PEM text of the certificate and its RSA private key, for ENTRA_CREDENTIAL=certificate, instead of "
+        "ENTRA_CLIENT_CERTIFICATE_PATH (in Azure, a Key Vault reference: no file is needed on the instance).",
+        "",
+        default="",
+        secret=True,
+    ),
+    Setting(
         "ENTRA_AUTHORITY",
         "entra",
         "Entra authority (scheme and host). A host other than the Azure clouds' (e.g. the local simulator) "
@@ -151,24 +201,91 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 @dataclass(frozen=True)
+class StorageIdentity:
+    """An identity-based storage connection: the endpoints, reached with a managed identity."""
+
+    queue_service_uri: str
+    table_service_uri: str
+    client_id: str | None  # the user-assigned identity's client id; None: the system-assigned identity
+
+
+@dataclass(frozen=True)
 class StorageSettings:
-    """Where the host's queues and the connector's state tables live."""
+    """Where the host's queues and the connector's state tables live, and how to reach them.
+
+    Either a connection string (``AzureWebJobsStorage``: Azurite locally and in tests) or, in Azure, an
+    identity-based connection (``AzureWebJobsStorage__accountName`` and friends, as the Functions host
+    reads them), in which case ``identity`` is set and ``connection_string`` is empty.
+    """
 
     FEATURE: ClassVar[str] = "storage"
     connection_string: str = field(repr=False)
     table_prefix: str
+    identity: StorageIdentity | None = None
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
-        """Read AzureWebJobsStorage and STATE_TABLE_PREFIX."""
+        """Read AzureWebJobsStorage (or the identity-based AzureWebJobsStorage__*) and STATE_TABLE_PREFIX."""
+        connection_string = reader.text("AzureWebJobsStorage")
         return cls(
-            connection_string=reader.text("AzureWebJobsStorage"),
+            connection_string=connection_string,
             table_prefix=reader.pattern(
                 "STATE_TABLE_PREFIX",
                 r"[A-Za-z][A-Za-z0-9]{0,19}",
                 "letters and digits, starting with a letter",
             ),
+            identity=None if connection_string else _storage_identity(reader),
         )
+
+
+_STORAGE = "AzureWebJobsStorage"
+
+
+def _storage_identity(reader: SettingsReader) -> StorageIdentity | None:
+    """The identity-based connection from the ``AzureWebJobsStorage__*`` settings, or None with a problem."""
+    given = {
+        key: bool(reader.text(f"{_STORAGE}__{key}"))
+        for key in ("accountName", "queueServiceUri", "tableServiceUri")
+    }
+    account = (
+        reader.pattern(
+            f"{_STORAGE}__accountName",
+            r"[a-z0-9]{3,24}",
+            "a storage account name (3-24 lowercase letters, digits)",
+        )
+        if given["accountName"]
+        else ""
+    )
+    uris = {
+        service: reader.url(f"{_STORAGE}__{service}ServiceUri", https=True)
+        if given[f"{service}ServiceUri"]
+        else ""
+        for service in ("queue", "table")
+    }
+    credential = reader.text(f"{_STORAGE}__credential")
+    if credential and credential.lower() != "managedidentity":
+        reader.problems.append(
+            f"{_STORAGE}__credential is invalid: expected managedidentity (the only kind the connector "
+            f"builds), got {credential!r}"
+        )
+    client_id = reader.text(f"{_STORAGE}__clientId")
+    if client_id and not re.fullmatch(_GUID, client_id):
+        reader.problems.append(f"{_STORAGE}__clientId is invalid: expected a GUID, got {client_id!r}")
+    if not any(given.values()):
+        reader.problems.append(
+            f"{_STORAGE} is missing: set a connection string in {_STORAGE} (locally, Azurite's), or "
+            f"{_STORAGE}__accountName for an identity-based connection through a managed identity (in Azure)"
+        )
+        return None
+    for service in ("queue", "table"):
+        if not uris[service] and account:
+            uris[service] = f"https://{account}.{service}.core.windows.net"
+        elif not uris[service] and not given["accountName"]:
+            reader.problems.append(
+                f"{_STORAGE}__{service}ServiceUri is missing (needed for an identity-based connection "
+                f"without {_STORAGE}__accountName)"
+            )
+    return StorageIdentity(uris["queue"], uris["table"], client_id or None)
 
 
 @dataclass(frozen=True)
@@ -254,6 +371,14 @@ _GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f
 _TENANT = rf"{_GUID}|[0-9A-Za-z][0-9A-Za-z.-]{{0,255}}"
 
 
+def _holds_key_and_certificate(text: str) -> bool:
+    """Whether ``text`` holds a PEM certificate and a PEM private key (the value itself is never shown)."""
+    return (
+        "-----BEGIN CERTIFICATE-----" in text
+        and re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", text) is not None
+    )
+
+
 @dataclass(frozen=True)
 class TlsSettings:
     """Extra trust for HTTPS clients: the CA file of the simulators' self-signed certificate, if any."""
@@ -279,6 +404,7 @@ class EntraSettings:
     certificate_path: str
     authority: str
     ca_bundle: str | None
+    certificate_pem: str = field(repr=False, default="")  # the PEM itself, instead of certificate_path
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
@@ -288,6 +414,7 @@ class EntraSettings:
         )
         tenant_id, client_id = reader.text("ENTRA_TENANT_ID"), reader.text("ENTRA_CLIENT_ID")
         secret, certificate = reader.text("ENTRA_CLIENT_SECRET"), reader.text("ENTRA_CLIENT_CERTIFICATE_PATH")
+        certificate_pem = reader.text("ENTRA_CLIENT_CERTIFICATE")
         authority = reader.url("ENTRA_AUTHORITY", https=True)
         if authority and urlsplit(authority).path not in ("", "/"):
             reader.problems.append(
@@ -299,14 +426,27 @@ class EntraSettings:
             needed(reader, "ENTRA_CLIENT_ID", client_id, why)
             if credential == "client_secret":
                 needed(reader, "ENTRA_CLIENT_SECRET", secret, why)
-            else:
-                needed(reader, "ENTRA_CLIENT_CERTIFICATE_PATH", certificate, why)
+            elif certificate and certificate_pem:
+                reader.problems.append(
+                    "ENTRA_CLIENT_CERTIFICATE and ENTRA_CLIENT_CERTIFICATE_PATH are both set: set one"
+                )
+            elif not certificate_pem:
+                unless = f"{why}, unless ENTRA_CLIENT_CERTIFICATE holds the PEM"
+                needed(reader, "ENTRA_CLIENT_CERTIFICATE_PATH", certificate, unless)
         if tenant_id and not re.fullmatch(_TENANT, tenant_id):
             reader.problems.append(
                 f"ENTRA_TENANT_ID is invalid: expected a GUID or domain, got {tenant_id!r}"
             )
         if client_id and not re.fullmatch(_GUID, client_id):
             reader.problems.append(f"ENTRA_CLIENT_ID is invalid: expected a GUID, got {client_id!r}")
+        if (
+            credential == "certificate"
+            and certificate_pem
+            and not _holds_key_and_certificate(certificate_pem)
+        ):
+            reader.problems.append(
+                "ENTRA_CLIENT_CERTIFICATE is invalid: expected PEM text with a CERTIFICATE and a PRIVATE KEY"
+            )
         if credential == "certificate" and certificate and not Path(certificate).is_file():
             reader.problems.append(
                 f"ENTRA_CLIENT_CERTIFICATE_PATH is invalid: expected an existing file, got {certificate!r}"
@@ -319,6 +459,7 @@ class EntraSettings:
             certificate_path=certificate,
             authority=authority,
             ca_bundle=optional_file(reader, "TLS_CA_BUNDLE"),
+            certificate_pem=certificate_pem,
         )
 
 

@@ -5,7 +5,9 @@ client and the Key Vault ``SecretClient`` ask for tokens (``get_token("<resource
 ``default_scope``). Which credential depends on ``ENTRA_CREDENTIAL``:
 
 - ``client_secret``: ``ClientSecretCredential(tenant, client id, secret)``;
-- ``certificate``: ``CertificateCredential(tenant, client id, certificate_path=<PEM with RSA key>)``;
+- ``certificate``: ``CertificateCredential(tenant, client id, certificate_path=<PEM with RSA key>)``, or
+  ``certificate_data=`` the PEM itself when ``ENTRA_CLIENT_CERTIFICATE`` holds it (a Key Vault reference in
+  Azure, where no file can be provisioned from the vault);
 - ``managed_identity`` (in Azure only): ``ManagedIdentityCredential``, user-assigned when
   ``ENTRA_CLIENT_ID`` is set.
 
@@ -67,11 +69,13 @@ def build_credential(
     if settings.credential == "managed_identity":
         return managed_identity(client_id=settings.client_id or None)
     if settings.credential == "certificate":
+        certificate: dict[str, Any] = (
+            {"certificate_data": settings.certificate_pem.encode("ascii")}
+            if settings.certificate_pem
+            else {"certificate_path": settings.certificate_path}
+        )
         return CertificateCredential(
-            settings.tenant_id,
-            settings.client_id,
-            certificate_path=settings.certificate_path,
-            **credential_options(settings),
+            settings.tenant_id, settings.client_id, **certificate, **credential_options(settings)
         )
     if settings.credential == "client_secret":
         return ClientSecretCredential(

@@ -11,6 +11,7 @@ import contextlib
 import threading
 from collections.abc import Iterable
 
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import (
     QueueClient,
@@ -18,6 +19,8 @@ from azure.storage.queue import (
     TextBase64DecodePolicy,
     TextBase64EncodePolicy,
 )
+
+from shared.config import StorageSettings
 
 MAX_ENCODED_BYTES = 64 * 1024
 
@@ -43,6 +46,22 @@ class QueuePublisher:
     def from_connection_string(cls, connection_string: str) -> QueuePublisher:
         """A publisher for the account named by ``connection_string``."""
         return cls(QueueServiceClient.from_connection_string(connection_string))
+
+    @classmethod
+    def from_settings(
+        cls, settings: StorageSettings, credential: TokenCredential | None = None
+    ) -> QueuePublisher:
+        """A publisher by connection string, or else at the identity-based endpoint with ``credential``."""
+        if settings.connection_string:
+            return cls.from_connection_string(settings.connection_string)
+        if settings.identity is None or credential is None:
+            raise ValueError("an identity-based storage connection needs its endpoints and a credential")
+        return cls(QueueServiceClient(settings.identity.queue_service_uri, credential=credential))
+
+    @property
+    def service(self) -> QueueServiceClient:
+        """The account's queue service client (its ``url`` and ``credential`` say where and as whom)."""
+        return self._service
 
     def queue(self, name: str) -> QueueClient:
         """A base64-encoding client of queue ``name``, created once per process."""

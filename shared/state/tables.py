@@ -13,8 +13,11 @@ from typing import Any
 
 import tenacity
 from azure.core import MatchConditions
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableClient, TableEntity, TableServiceClient, UpdateMode
+
+from shared.config import StorageSettings
 
 Entity = dict[str, Any]
 # Table Storage allows at most 100 operations in one transaction, all in one partition.
@@ -38,6 +41,23 @@ class StateTables:
     def from_connection_string(cls, connection_string: str, prefix: str) -> StateTables:
         """State tables in the account named by ``connection_string``."""
         return cls(TableServiceClient.from_connection_string(connection_string), prefix)
+
+    @classmethod
+    def from_settings(
+        cls, settings: StorageSettings, credential: TokenCredential | None = None
+    ) -> StateTables:
+        """State tables by connection string, or else at the identity-based endpoint with ``credential``."""
+        if settings.connection_string:
+            return cls.from_connection_string(settings.connection_string, settings.table_prefix)
+        if settings.identity is None or credential is None:
+            raise ValueError("an identity-based storage connection needs its endpoints and a credential")
+        service = TableServiceClient(endpoint=settings.identity.table_service_uri, credential=credential)
+        return cls(service, settings.table_prefix)
+
+    @property
+    def service(self) -> TableServiceClient:
+        """The account's table service client (its ``url`` and ``credential`` say where and as whom)."""
+        return self._service
 
     def table(self, name: str) -> TableClient:
         """The client of table ``<prefix><name>``, creating the table once per process."""

@@ -164,6 +164,23 @@ def test_missing_connection_setting_is_named(
     assert "SAMPLE_QUEUE" not in os.environ
 
 
+def test_identity_only_storage_is_refused_by_name(
+    settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure's identity-based storage settings alone stop indexing with a message naming them."""
+    monkeypatch.delenv("SAMPLE_QUEUE", raising=False)
+    identity_only = {k: v for k, v in settings.items() if k != "AzureWebJobsStorage"} | {
+        "AzureWebJobsStorage__accountName": "stconnector01",
+        "AzureWebJobsStorage__credential": "managedidentity",
+    }
+    with pytest.raises(FunctionIndexError) as caught:
+        LocalHost(app_module=SAMPLE, settings=identity_only, host_settings=host_settings())
+    message = str(caught.value)
+    assert "is an identity-based connection (AzureWebJobsStorage__accountName)" in message
+    assert "devhost needs a connection string in app setting AzureWebJobsStorage" in message
+    assert "SAMPLE_QUEUE" not in os.environ
+
+
 def test_bad_devhost_settings_leave_the_environment_alone(
     settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,6 +54,35 @@ def test_certificate_needs_an_existing_file(tmp_path: Path) -> None:
     )
 
 
+def test_certificate_pem_may_come_from_the_setting_itself() -> None:
+    """ENTRA_CLIENT_CERTIFICATE (a Key Vault reference in Azure) replaces the file path, and never shows."""
+    pem = (
+        "-----BEGIN PRIVATE KEY-----\nsecret-key\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nc\n"
+    )
+    base = {"ENTRA_CREDENTIAL": "certificate", "ENTRA_TENANT_ID": TENANT, "ENTRA_CLIENT_ID": CLIENT}
+    settings = AppSettings({**base, "ENTRA_CLIENT_CERTIFICATE": pem}).get(EntraSettings)
+    assert (settings.certificate_pem, settings.certificate_path) == (pem.strip(), "")
+    assert "secret-key" not in repr(settings)
+
+
+def test_certificate_pem_is_checked_without_being_echoed(tmp_path: Path) -> None:
+    """Text that is not a PEM key and certificate is named, not shown; setting both forms is refused."""
+    base = {"ENTRA_CREDENTIAL": "certificate", "ENTRA_TENANT_ID": TENANT, "ENTRA_CLIENT_ID": CLIENT}
+    message = problems({**base, "ENTRA_CLIENT_CERTIFICATE": "hunter2"}, EntraSettings)
+    assert (
+        "ENTRA_CLIENT_CERTIFICATE is invalid: expected PEM text with a CERTIFICATE and a PRIVATE KEY"
+        in message
+    )
+    assert "hunter2" not in message
+    path = tmp_path / "client.pem"
+    path.write_text("pem")
+    both = {**base, "ENTRA_CLIENT_CERTIFICATE": "x", "ENTRA_CLIENT_CERTIFICATE_PATH": str(path)}
+    assert "ENTRA_CLIENT_CERTIFICATE and ENTRA_CLIENT_CERTIFICATE_PATH are both set" in problems(
+        both, EntraSettings
+    )
+    assert "unless ENTRA_CLIENT_CERTIFICATE holds the PEM" in problems(base, EntraSettings)
+
+
 @pytest.mark.parametrize(
     ("values", "reason"),
     [

@@ -45,6 +45,24 @@ def test_certificate_credential_from_settings_gets_a_token(stack: IdentityStack,
     assert claims.app_id == client_id
 
 
+def test_certificate_text_from_settings_gets_a_token(stack: IdentityStack) -> None:
+    """ENTRA_CLIENT_CERTIFICATE holding the PEM (as a Key Vault reference resolves it) signs in, no file."""
+    certificate = generate_client_certificate()
+    client_id = "5d0c7a11-0000-4000-8000-00000000beef"
+    stack.entra.register(
+        ClientApp(stack.client.tenant_id, client_id, certificates=(certificate.certificate_pem,))
+    )
+    values = {
+        **stack.app_settings(),
+        "ENTRA_CREDENTIAL": "certificate",
+        "ENTRA_CLIENT_ID": client_id,
+        "ENTRA_CLIENT_CERTIFICATE": certificate.key_and_certificate_pem.decode("ascii"),
+    }
+    credential = build_credential(AppSettings(values).get(EntraSettings))
+    claims = validate(credential.get_token(default_scope(RESOURCE)).token, RESOURCE, now=stack.clock.now())
+    assert claims.app_id == client_id
+
+
 def test_wrong_secret_in_settings_names_the_aadsts_error(stack: IdentityStack) -> None:
     """A wrong ENTRA_CLIENT_SECRET fails with Entra's own explanation."""
     values = {**stack.app_settings(), "ENTRA_CLIENT_SECRET": "not-it"}

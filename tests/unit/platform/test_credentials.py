@@ -75,6 +75,13 @@ def test_certificate_settings_build_a_certificate_credential(tmp_path: Path) -> 
     assert isinstance(build_credential(settings), CertificateCredential)
 
 
+def test_certificate_text_builds_a_certificate_credential() -> None:
+    """ENTRA_CLIENT_CERTIFICATE's PEM is loaded as certificate_data: no file on the instance."""
+    pem = generate_client_certificate().key_and_certificate_pem.decode("ascii")
+    settings = entra(ENTRA_CREDENTIAL="certificate", ENTRA_CLIENT_CERTIFICATE=pem)
+    assert isinstance(build_credential(settings), CertificateCredential)
+
+
 @pytest.mark.parametrize(("client_id", "expected"), [("", None), (CLIENT, CLIENT)])
 def test_managed_identity_is_user_assigned_when_a_client_id_is_set(
     client_id: str, expected: str | None
