@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from shared import bootstrap
-from shared.config import AppSettings, ConfigError, HeartbeatSettings
+from shared.config import AppSettings, ConfigError, HeartbeatSettings, SyncSettings
 from shared.platform import telemetry
 from shared.sync import heartbeat as heartbeat_flow
+from shared.sync.registry import mapping_problems
+from shared.sync.worker import handle_message
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 # A malformed connection string is reported by /api/health; it must not stop the app from loading.
@@ -27,8 +29,14 @@ with contextlib.suppress(ConfigError):
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Report whether each feature's settings are complete (names of problems only, never values)."""
-    problems = AppSettings.from_environment().problems()
-    body = {"status": "degraded" if problems else "ok", "configuration": problems}
+    settings = AppSettings.from_environment()
+    problems = settings.problems()
+    body: dict[str, object] = {"status": "degraded" if problems else "ok", "configuration": problems}
+    with contextlib.suppress(ConfigError):  # a bad SYNC_MAPPINGS_DIR is already listed above
+        mappings = mapping_problems(settings.get(SyncSettings).mappings_dir)
+        if mappings:  # a bad mapping disables its entity only; the others keep running
+            body["status"] = "degraded"
+            body["mappings"] = mappings
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
 
 
@@ -58,3 +66,54 @@ def heartbeat_echo(msg: func.QueueMessage) -> None:
         queue=queue,
         now=datetime.now(UTC),
     )
+
+
+# ---- IFS → Dynamics: a poll (timer) and a worker (queue) per entity ------------------------------------
+
+
+def _poll(entity: str) -> None:
+    bootstrap.sync_runtime(AppSettings.from_environment()).poll(entity)
+
+
+def _work(entity: str, msg: func.QueueMessage) -> None:
+    runtime = bootstrap.sync_runtime(AppSettings.from_environment())
+    handle_message(
+        runtime.engine,
+        entity,
+        msg.get_body(),
+        message_id=str(msg.id),
+        parking=runtime.storage.parked,
+        queue=runtime.entities[entity].queue,
+    )
+
+
+@app.function_name("poll_customers")
+@app.timer_trigger(
+    schedule="%SYNC_CUSTOMERS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
+def poll_customers(timer: func.TimerRequest) -> None:
+    """Detect changed IFS customers and enqueue them."""
+    _poll("customers")
+
+
+@app.function_name("sync_customers")
+@app.queue_trigger(arg_name="msg", queue_name="%SYNC_CUSTOMERS_QUEUE%", connection="AzureWebJobsStorage")
+def sync_customers(msg: func.QueueMessage) -> None:
+    """Write the current state of changed IFS customers to Dataverse accounts."""
+    _work("customers", msg)
+
+
+@app.function_name("poll_sales_parts")
+@app.timer_trigger(
+    schedule="%SYNC_SALES_PARTS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
+def poll_sales_parts(timer: func.TimerRequest) -> None:
+    """Detect changed IFS sales parts and enqueue them."""
+    _poll("sales_parts")
+
+
+@app.function_name("sync_sales_parts")
+@app.queue_trigger(arg_name="msg", queue_name="%SYNC_SALES_PARTS_QUEUE%", connection="AzureWebJobsStorage")
+def sync_sales_parts(msg: func.QueueMessage) -> None:
+    """Write the current state of changed IFS sales parts to Dataverse products and price lists."""
+    _work("sales_parts", msg)

@@ -19,6 +19,7 @@ import httpx
 
 from devhost import demo_adapters
 from devhost.host import REPO_ROOT, LocalHost
+from devhost.scenario import NEVER
 from shared.config import AppSettings, read_local_settings
 from shared.state.audit import AuditTrail
 from shared.state.tables import StateTables
@@ -35,6 +36,8 @@ def demo_settings(storage: str) -> dict[str, str]:
     settings["AzureWebJobsStorage"] = storage
     settings["STATE_TABLE_PREFIX"] = "demo"
     settings["HEARTBEAT_SCHEDULE"] = "* * * * * *"
+    # This part shows the heartbeat only; the sync's timers would poll the sample's (unreal) IFS tenant.
+    settings["SYNC_CUSTOMERS_SCHEDULE"] = settings["SYNC_SALES_PARTS_SCHEDULE"] = NEVER
     return settings
 
 

@@ -59,6 +59,18 @@ param tokenEncryptionKey string = ''
 @description('NCRONTAB schedule (six fields, seconds first, UTC) of the heartbeat timer (HEARTBEAT_SCHEDULE).')
 param heartbeatSchedule string = '0 */5 * * * *'
 
+@description('IFS company whose credit limit, payment terms and currency accounts get (IFS_COMPANY; empty: any).')
+param ifsCompany string = ''
+
+@description('IFS sites whose sales parts are synced, in priority order, comma-separated; the first is the master site (SALES_PARTS_SITES; empty: all).')
+param salesPartSites string = ''
+
+@description('NCRONTAB schedule of the poll that detects changed IFS customers (SYNC_CUSTOMERS_SCHEDULE).')
+param customersSchedule string = '0 */5 * * * *'
+
+@description('NCRONTAB schedule of the poll that detects changed IFS sales parts (SYNC_SALES_PARTS_SCHEDULE).')
+param salesPartsSchedule string = '30 */15 * * * *'
+
 // Dataverse's service protection refuses an application user's requests once 52 or more run at the same
 // time ("Number of concurrent requests exceeded the limit of 52"), counted across every instance of the
 // app. On Flex Consumption each queue-triggered function scales on its own instances, up to
@@ -239,6 +251,22 @@ var appSettings = {
   IFS_QUOTATION_LINES_NAVIGATION: 'QuotationLinesArray(QuotationNo,LineNo,RelNo,LineItemNo)'
   IFS_POTENTIAL_ORDERS_ENTITY: 'BusinessOpportunityHandling.svc/BusinessOpportunitySet(OpportunityNo)'
   IFS_TIME_ZONE_AWARE: 'true'
+  // The IFS -> Dynamics sync: shared options, then per entity (poll schedule, queue, change detection).
+  IFS_COMPANY: ifsCompany
+  SALES_PARTS_SITES: salesPartSites
+  SYNC_MAPPINGS_DIR: ''
+  SYNC_CUSTOMERS_SCHEDULE: customersSchedule
+  SYNC_CUSTOMERS_QUEUE: 'sync-customers'
+  SYNC_CUSTOMERS_DETECTION: 'etag-ledger'
+  SYNC_CUSTOMERS_SCOPE: ''
+  SYNC_CUSTOMERS_WATERMARK_COLUMN: ''
+  SYNC_CUSTOMERS_OVERLAP_SECONDS: '300'
+  SYNC_SALES_PARTS_SCHEDULE: salesPartsSchedule
+  SYNC_SALES_PARTS_QUEUE: 'sync-sales-parts'
+  SYNC_SALES_PARTS_DETECTION: 'etag-ledger'
+  SYNC_SALES_PARTS_SCOPE: ''
+  SYNC_SALES_PARTS_WATERMARK_COLUMN: ''
+  SYNC_SALES_PARTS_OVERLAP_SECONDS: '300'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -45,3 +45,38 @@ class ParkedRecord:
     attempts: int = 1
     first_parked_at: datetime | None = None
     last_parked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the connector knows about one source record (an IFS customer, part, order …).
+
+    ``version_seen`` is the version the poller last enqueued, ``version_synced`` the one the worker last
+    wrote, ``values_hash`` a hash of the values written (compare before writing: equal means no request),
+    ``read_at`` when the written state was read from the source (a write of an older read never counts as
+    newer), ``left_scope_at`` when the record left the polled scope (read once more by key, then no longer
+    compared), ``etag`` the ledger row's own version (for conditional updates).
+    """
+
+    entity: str
+    key: str
+    version_seen: str | None
+    version_synced: str | None
+    target_id: str | None
+    seen_at: datetime | None
+    synced_at: datetime | None
+    values_hash: str | None = None
+    read_at: datetime | None = None
+    left_scope_at: datetime | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncMark:
+    """What a worker wrote for one source record: the ledger update after a successful write."""
+
+    key: str
+    version: str | None
+    target_id: str | None
+    values_hash: str
+    read_at: datetime

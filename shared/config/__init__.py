@@ -31,27 +31,39 @@ from shared.config.platform import (
 )
 from shared.config.reader import FeatureSettings, SettingsReader, parse_key_bytes
 from shared.config.setting import ConfigError, Setting
+from shared.config.sync import (
+    ENTITY_SETTINGS,
+    CustomersSyncSettings,
+    EntitySyncSettings,
+    SalesPartsSyncSettings,
+    SyncSettings,
+)
 
 __all__ = [
     "CATALOG",
     "DORMANT_FEATURES",
+    "ENTITY_SETTINGS",
     "ENTRA_CREDENTIALS",
     "FEATURES",
     "SETTINGS_BY_NAME",
     "AppSettings",
     "ConfigError",
+    "CustomersSyncSettings",
     "DataverseSettings",
     "DevhostSettings",
+    "EntitySyncSettings",
     "EntraSettings",
     "FeatureSettings",
     "HeartbeatSettings",
     "IfsEntities",
     "IfsSettings",
+    "SalesPartsSyncSettings",
     "SecretsSettings",
     "Setting",
     "SettingsReader",
     "StorageIdentity",
     "StorageSettings",
+    "SyncSettings",
     "TelemetrySettings",
     "TlsSettings",
     "TokenCacheSettings",

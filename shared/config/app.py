@@ -24,6 +24,7 @@ from shared.config.platform import (
 )
 from shared.config.reader import FeatureSettings, SettingsReader
 from shared.config.setting import ConfigError
+from shared.config.sync import ENTITY_SETTINGS, SyncSettings
 
 FEATURES: tuple[type[FeatureSettings], ...] = (
     StorageSettings,
@@ -33,11 +34,14 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     DevhostSettings,
     TlsSettings,
     SecretsSettings,
+    EntraSettings,
+    DataverseSettings,
+    IfsSettings,
+    SyncSettings,
+    *ENTITY_SETTINGS,
 )
-# Declared but not yet needed by any function, so /api/health does not report them: EntraSettings and
-# DataverseSettings join FEATURES when the first function calls Dataverse.
-# IfsSettings joins FEATURES when the first function reads IFS.
-DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = (EntraSettings, DataverseSettings, IfsSettings)
+# Declared but not yet needed by any function, so /api/health does not report them.
+DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = ()
 F = TypeVar("F", bound=FeatureSettings)
 
 

@@ -51,6 +51,7 @@ from shared.ifs.query import (
     any_of,
     check_name,
     encode_query,
+    eq,
     matching,
 )
 from shared.platform.odata_batch import (
@@ -191,6 +192,21 @@ class IfsClient:
         while chunk := list(islice(iterator, chunk_size)):
             for part in _split_by_length([entity.filter_for(k) for k in chunk]):
                 yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(part)))
+
+    def iter_matching(
+        self, entity: EntitySet, name: str, values: Iterable[Scalar], *, select: Iterable[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """The rows whose property ``name`` is one of ``values`` (every sales-part row of many catalogs).
+
+        One request per chunk of values: an ``or`` of ``eq``, each chunk small enough for the URL.
+        """
+        chosen = tuple(select)
+        for part in _split_by_length([eq(name, value) for value in values]):
+            yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(part)))
+
+    def follow(self, link: str) -> Iterator[dict[str, Any]]:
+        """The rows of an ``@odata.nextLink`` IFS sent (e.g. inside a ``$batch`` answer) and of its chain."""
+        return self._follow(self._resolve_next(link))
 
     def find_by(
         self, entity: EntitySet, values: Mapping[str, Scalar], *, select: Iterable[str] = ()

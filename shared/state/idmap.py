@@ -7,11 +7,11 @@ leaves a forward row that the next link repairs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from shared.state.clock import Clock, utc_now
 from shared.state.keys import decode_key, encode_key
-from shared.state.tables import StateTables, get_entity
+from shared.state.tables import StateTables, get_entity, upsert_in_batches
 
 
 class IdMap:
@@ -49,6 +49,27 @@ class IdMap:
                 "SourceKey": source_key,
                 "LinkedAt": now,
             }
+        )
+
+    def link_many(self, entity: str, links: Mapping[str, str]) -> None:
+        """Link many source keys to their target ids: forward rows, then reverse rows, in transactions."""
+        if not links:
+            return
+        now = self._clock()
+        forward, reverse = self._forward(entity), self._reverse(entity)
+        upsert_in_batches(
+            self._table,
+            [
+                {"PartitionKey": forward, "RowKey": encode_key(k), "TargetId": v, "LinkedAt": now}
+                for k, v in links.items()
+            ],
+        )
+        upsert_in_batches(
+            self._table,
+            [
+                {"PartitionKey": reverse, "RowKey": encode_key(v.lower()), "SourceKey": k, "LinkedAt": now}
+                for k, v in links.items()
+            ],
         )
 
     def target_id(self, entity: str, source_key: str) -> str | None:

@@ -2,34 +2,35 @@
 
 The etag-ledger strategy compares a scan's versions (IFS ``@odata.etag``) with ``versions()`` and moves
 on only the rows whose version differs; ``mark_seen`` records them after they are safely enqueued and
-``mark_synced`` records what the worker wrote, with the target id.
+``mark_synced`` records what the worker wrote, with the target id. ``record_synced`` does the same for a
+whole message in transactions, conditionally: a row another worker synced since it was read is not
+overwritten but reported, so the caller can sync that record again from the current source state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from azure.data.tables import TableEntity
+from azure.core import MatchConditions
+from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 
+from shared.records import LedgerEntry, SyncMark
 from shared.state.clock import Clock, utc_now
 from shared.state.keys import decode_key, encode_key
-from shared.state.tables import StateTables, get_entity, mutate, upsert_in_batches
+from shared.state.tables import (
+    TRANSACTION_LIMIT,
+    ConcurrencyConflictError,
+    StateTables,
+    get_entity,
+    mutate,
+    upsert_in_batches,
+)
 
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """What the connector knows about one source row."""
-
-    entity: str
-    key: str
-    version_seen: str | None
-    version_synced: str | None
-    target_id: str | None
-    seen_at: datetime | None
-    synced_at: datetime | None
+# Up to this many keys are read one by one (in parallel); more are read as one RowKey range.
+_POINT_READS = 64
+_READERS = 8
 
 
 def _entry(entity: str, row: Mapping[str, Any]) -> LedgerEntry:
@@ -41,6 +42,10 @@ def _entry(entity: str, row: Mapping[str, Any]) -> LedgerEntry:
         target_id=row.get("TargetId"),
         seen_at=row.get("SeenAt"),
         synced_at=row.get("SyncedAt"),
+        values_hash=row.get("ValuesHash"),
+        read_at=row.get("ReadAt"),
+        left_scope_at=row.get("LeftScopeAt"),
+        etag=getattr(row, "metadata", {}).get("etag"),
     )
 
 
@@ -59,11 +64,44 @@ class LedgerRepository:
         return None if row is None else _entry(entity, row)
 
     def versions(self, entity: str) -> dict[str, str]:
-        """Every known source key of ``entity`` with the version last seen."""
+        """Every source key of ``entity`` in the polled scope, with the version last seen.
+
+        Rows that left the scope (``mark_left_scope``) are not listed: a scan that no longer finds them
+        is not news, and one that finds them again sees them as changed.
+        """
         rows = self._table.query_entities(
-            "PartitionKey eq @p", parameters={"p": encode_key(entity)}, select=["RowKey", "VersionSeen"]
+            "PartitionKey eq @p",
+            parameters={"p": encode_key(entity)},
+            select=["RowKey", "VersionSeen", "InScope"],
         )
-        return {decode_key(r["RowKey"]): r["VersionSeen"] for r in rows if r.get("VersionSeen") is not None}
+        return {
+            decode_key(r["RowKey"]): r["VersionSeen"]
+            for r in rows
+            if r.get("VersionSeen") is not None and r.get("InScope") is not False
+        }
+
+    def entries(self, entity: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The entries of ``keys`` (absent keys are left out): point reads for a few, a RowKey range for many.
+
+        A message's keys come sorted from the poller, so a range read returns mostly wanted rows, in one
+        request per 1,000 rows instead of one per key.
+        """
+        wanted = {encode_key(key): key for key in keys}
+        if not wanted:
+            return {}
+        partition = encode_key(entity)
+        if len(wanted) <= _POINT_READS:
+            with ThreadPoolExecutor(min(_READERS, len(wanted))) as pool:
+                rows = list(pool.map(lambda rk: get_entity(self._table, partition, rk), wanted))
+        else:
+            ordered = sorted(wanted)
+            rows = list(
+                self._table.query_entities(
+                    "PartitionKey eq @p and RowKey ge @first and RowKey le @last",
+                    parameters={"p": partition, "first": ordered[0], "last": ordered[-1]},
+                )
+            )
+        return {wanted[row["RowKey"]]: _entry(entity, row) for row in rows if row and row["RowKey"] in wanted}
 
     def changed(self, entity: str, scanned: Mapping[str, str]) -> dict[str, str]:
         """The subset of ``scanned`` (key → version) that is new or differs from the ledger."""
@@ -71,16 +109,96 @@ class LedgerRepository:
         return {key: version for key, version in scanned.items() if known.get(key) != version}
 
     def mark_seen(self, entity: str, versions: Mapping[str, str]) -> None:
-        """Record versions as seen (merge: keeps the synced columns), in transactions of 100."""
+        """Record versions as seen and in scope (merge: keeps the synced columns), in transactions of 100."""
         now = self._clock()
         partition = encode_key(entity)
         upsert_in_batches(
             self._table,
             [
-                {"PartitionKey": partition, "RowKey": encode_key(k), "VersionSeen": v, "SeenAt": now}
+                {
+                    "PartitionKey": partition,
+                    "RowKey": encode_key(k),
+                    "VersionSeen": v,
+                    "SeenAt": now,
+                    "InScope": True,
+                }
                 for k, v in versions.items()
             ],
         )
+
+    def mark_left_scope(self, entity: str, keys: Iterable[str]) -> None:
+        """Record that ``keys`` no longer appear in the polled scope (their last state is read once more)."""
+        now = self._clock()
+        partition = encode_key(entity)
+        upsert_in_batches(
+            self._table,
+            [
+                {"PartitionKey": partition, "RowKey": encode_key(k), "InScope": False, "LeftScopeAt": now}
+                for k in keys
+            ],
+        )
+
+    def record_synced(
+        self, entity: str, marks: Sequence[SyncMark], read: Mapping[str, LedgerEntry]
+    ) -> list[str]:
+        """Record what a worker wrote; returns the keys another worker synced since ``read`` was taken.
+
+        ``read`` holds the entries as they were before the worker read the source. A row whose synced
+        state changed since then (another worker wrote the same record meanwhile, in an order nobody can
+        know) is left as the other worker wrote it, and its key is returned: the caller syncs it again
+        from the current source state. Rows nobody touched are written in transactions of 100,
+        conditionally on their ETag; a transaction refused because the poller touched one of its rows
+        (a new version seen) falls back to one conditional update per row.
+        """
+        now = self._clock()
+        partition = encode_key(entity)
+        conflicts: list[str] = []
+        for start in range(0, len(marks), TRANSACTION_LIMIT):
+            chunk = marks[start : start + TRANSACTION_LIMIT]
+            operations: list[Any] = []
+            for mark in chunk:
+                before = read.get(mark.key)
+                entity_row = {"PartitionKey": partition, "RowKey": encode_key(mark.key), **_synced(mark, now)}
+                if before is None or before.etag is None:
+                    operations.append(("create", {**entity_row, "VersionSeen": mark.version, "SeenAt": now}))
+                else:
+                    operations.append(
+                        (
+                            "update",
+                            entity_row,
+                            {
+                                "mode": UpdateMode.MERGE,
+                                "etag": before.etag,
+                                "match_condition": MatchConditions.IfNotModified,
+                            },
+                        )
+                    )
+            try:
+                self._table.submit_transaction(operations)
+            except TableTransactionError:
+                conflicts += [m.key for m in chunk if not self._synced_one(entity, m, read.get(m.key), now)]
+        return conflicts
+
+    def _synced_one(self, entity: str, mark: SyncMark, before: LedgerEntry | None, now: Any) -> bool:
+        """Record one mark unless another worker synced the row since ``before``; False if one did."""
+        expected = None if before is None else before.read_at
+
+        def change(current: TableEntity | None) -> dict[str, Any] | None:
+            if current is not None and current.get("ReadAt") != expected:
+                return None
+            row: dict[str, Any] = dict(current or {})
+            row.pop("PartitionKey", None)
+            row.pop("RowKey", None)
+            row.update(_synced(mark, now))
+            if row.get("VersionSeen") is None:
+                row.update(VersionSeen=mark.version, SeenAt=now)
+            return row
+
+        try:
+            written = mutate(self._table, encode_key(entity), encode_key(mark.key), change)
+        except ConcurrencyConflictError:
+            return False
+        return written is not None
 
     def mark_synced(self, entity: str, key: str, version: str | None, target_id: str | None) -> LedgerEntry:
         """Record that ``version`` of the row was written to the target as ``target_id``."""
@@ -108,3 +226,15 @@ class LedgerRepository:
         partition = encode_key(entity)
         for key in keys:
             self._table.delete_entity(partition, encode_key(key))
+
+
+def _synced(mark: SyncMark, now: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "VersionSynced": mark.version,
+        "SyncedAt": now,
+        "ValuesHash": mark.values_hash,
+        "ReadAt": mark.read_at,
+    }
+    if mark.target_id is not None:
+        row["TargetId"] = mark.target_id
+    return {k: v for k, v in row.items() if v is not None}

@@ -112,6 +112,13 @@ class ParkedRecords:
         for row in rows:
             yield _record(row)
 
+    def open_keys(self, entity: str) -> set[str]:
+        """The source keys of ``entity`` with an open entry (one partition read of keys only)."""
+        rows = self._table.query_entities(
+            "PartitionKey eq @entity", parameters={"entity": encode_key(entity)}, select=["RowKey"]
+        )
+        return {decode_key(row["RowKey"]) for row in rows}
+
     def resolve(self, entity: str, source_key: str) -> bool:
         """Close the entry (after a successful replay or sync); False if there was none."""
         partition, row_key = encode_key(entity), encode_key(source_key)

@@ -58,6 +58,18 @@ class Envelope:
             ensure_ascii=False,
         )
 
+    def with_body(self, body: Mapping[str, Any]) -> Envelope:
+        """The same envelope with ``body`` merged into its body."""
+        return Envelope(
+            self.type,
+            self.entity,
+            self.keys,
+            self.correlation_id,
+            self.enqueued_at,
+            {**self.body, **body},
+            self.v,
+        )
+
     @classmethod
     def from_json(cls, text: str | bytes) -> Envelope:
         """Parse and validate an envelope; raises MessageFormatError with the reason."""

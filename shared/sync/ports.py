@@ -6,10 +6,13 @@ never import this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
 
-from shared.records import AuditEntry, ParkedRecord
+from shared.records import AuditEntry, LedgerEntry, ParkedRecord, SyncMark
+from shared.sync.messages import ChangedKey
 
 
 class MessagePublisher(Protocol):
@@ -33,4 +36,169 @@ class ParkingLot(Protocol):
 
     def park(self, record: ParkedRecord) -> ParkedRecord:
         """Park ``record`` (or count another attempt of its open entry)."""
+        ...
+
+    def open_keys(self, entity: str) -> set[str]:
+        """Keys of ``entity`` with an open entry."""
+        ...
+
+    def resolve(self, entity: str, source_key: str) -> bool:
+        """Close the open entry of one record (it went through); False if there was none."""
+        ...
+
+
+# ---- the sync engine's ports -------------------------------------------------------------------------
+
+# One source record as the source adapter reads it: named parts, each a list of source rows (the root
+# rows, e.g. one customer or the sales-part rows of one catalog number on every site, and child rows).
+Aggregate = Mapping[str, Sequence[Mapping[str, Any]]]
+RecordRef = uuid.UUID | Mapping[str, Any]  # a Dataverse row by id or by alternate-key values
+
+
+class ChangeSource(Protocol):
+    """Reads one IFS entity as aggregates: keys with versions for change detection, and current state."""
+
+    def scan(self) -> Iterator[tuple[str, str]]:
+        """Every record in the configured scope: (key, version), versions covering the child rows too."""
+        ...
+
+    def scan_since(self, column: str, since: date | datetime) -> Iterator[tuple[str, str, str | None]]:
+        """Records whose ``column`` is at or after ``since``: (key, version, the column's ISO value)."""
+        ...
+
+    def read(self, keys: Sequence[str]) -> Mapping[str, Aggregate]:
+        """The current state of ``keys``, read in bulk; keys that do not exist are absent."""
+        ...
+
+
+class Ledger(Protocol):
+    """Per-record versions seen and synced (``shared.state.ledger.LedgerRepository``)."""
+
+    def versions(self, entity: str) -> dict[str, str]:
+        """Keys in the polled scope with the version last seen."""
+        ...
+
+    def entries(self, entity: str, keys: Iterable[str]) -> Mapping[str, LedgerEntry]:
+        """The entries of ``keys`` that exist."""
+        ...
+
+    def mark_seen(self, entity: str, versions: Mapping[str, str]) -> None:
+        """Record versions as seen (after they were enqueued)."""
+        ...
+
+    def mark_left_scope(self, entity: str, keys: Iterable[str]) -> None:
+        """Record that keys left the polled scope."""
+        ...
+
+    def record_synced(
+        self, entity: str, marks: Sequence[SyncMark], read: Mapping[str, LedgerEntry]
+    ) -> list[str]:
+        """Record what was written; returns keys another worker synced meanwhile."""
+        ...
+
+
+class IdLinks(Protocol):
+    """The id map (``shared.state.idmap.IdMap``)."""
+
+    def link_many(self, entity: str, links: Mapping[str, str]) -> None:
+        """Link source keys to target ids."""
+        ...
+
+    def target_ids(self, entity: str, source_keys: Iterable[str]) -> dict[str, str]:
+        """Target ids of the linked keys."""
+        ...
+
+
+class Watermarks(Protocol):
+    """Stream positions, advanced conditionally (``shared.state.watermarks.WatermarkRepository``)."""
+
+    def get(self, stream: str) -> Any:
+        """The stream's watermark (with what ``advance`` needs to check it), or None."""
+        ...
+
+    def advance(self, stream: str, value: str, *, read: Any) -> Any:
+        """Move the stream to ``value`` if nobody moved it since ``read``."""
+        ...
+
+
+class PollLocks(Protocol):
+    """Keeps two polls of one entity from running at once (``shared.state.locks.PollLocks``)."""
+
+    def acquire(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Take the lock for ``ttl_seconds`` unless someone else holds it; True when taken."""
+        ...
+
+    def release(self, name: str, holder: str) -> None:
+        """Give the lock back (only if ``holder`` still holds it)."""
+        ...
+
+
+class RowResult(Protocol):
+    """The outcome of writing one row (``shared.dataverse.bulk.RecordResult`` satisfies it)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the row was written."""
+        ...
+
+    @property
+    def id(self) -> uuid.UUID | None:
+        """The row's id, when the write told it."""
+        ...
+
+    @property
+    def error(self) -> Exception | None:
+        """Why the row was not written."""
+        ...
+
+
+class Target(Protocol):
+    """Writes Dataverse rows for the sync (``shared.dataverse.target.DataverseTarget``)."""
+
+    def upsert(
+        self, entity_set: str, table: str, rows: Sequence[tuple[RecordRef, Mapping[str, Any]]]
+    ) -> Sequence[RowResult]:
+        """Upsert every row by alternate key or id; one result per row, in order."""
+        ...
+
+    def ids_by(self, entity_set: str, table: str, column: str, values: Iterable[Any]) -> dict[Any, uuid.UUID]:
+        """The ids of the rows whose ``column`` has each of ``values`` (values with no row are absent)."""
+        ...
+
+    def find(
+        self, entity_set: str, filters: Mapping[str, Any], select: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Rows whose columns equal ``filters``."""
+        ...
+
+    def create(self, entity_set: str, values: Mapping[str, Any]) -> uuid.UUID:
+        """Create one row; its id."""
+        ...
+
+    def delete(self, entity_set: str, row_id: uuid.UUID) -> None:
+        """Delete one row by id; a row already gone is not an error."""
+        ...
+
+
+class Requeue(Protocol):
+    """Hands work back to the queue, e.g. throttled keys after the service's Retry-After."""
+
+    def __call__(self, keys: Sequence[ChangedKey], *, delay_seconds: int, body: Mapping[str, Any]) -> None:
+        """Enqueue ``keys`` again for the same entity, invisible for ``delay_seconds``."""
+        ...
+
+
+class KeyProvisioner(Protocol):
+    """Creates alternate keys and waits until Active (``shared.dataverse.provisioning.Provisioner``)."""
+
+    def ensure_alternate_key(
+        self,
+        entity: str,
+        schema_name: str,
+        key_attributes: Iterable[str],
+        *,
+        timeout: float = ...,
+        poll: float = ...,
+    ) -> Any:
+        """The Active key, created first when missing."""
         ...

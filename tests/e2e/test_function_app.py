@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from devhost.host import LocalHost
+from devhost.host import REPO_ROOT, LocalHost
+from devhost.scenario import NEVER
+from shared.config import read_local_settings
 from shared.state.audit import AuditTrail
 from shared.state.parked import ParkedRecords
 from shared.state.queues import QueuePublisher
@@ -16,12 +18,16 @@ from shared.state.tables import StateTables
 
 @pytest.fixture
 def settings(azurite_connection_string: str, unique_name: str) -> dict[str, str]:
-    return {
+    """The sample settings on this test's storage; the sync's timers never fire by themselves."""
+    return read_local_settings(REPO_ROOT / "local.settings.sample.json") | {
         "AzureWebJobsStorage": azurite_connection_string,
         "STATE_TABLE_PREFIX": unique_name,
-        "TOKEN_ENCRYPTION_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         "HEARTBEAT_SCHEDULE": "0 */5 * * * *",
         "ECHO_QUEUE": f"{unique_name}-echo",
+        "SYNC_CUSTOMERS_SCHEDULE": NEVER,
+        "SYNC_CUSTOMERS_QUEUE": f"{unique_name}-customers",
+        "SYNC_SALES_PARTS_SCHEDULE": NEVER,
+        "SYNC_SALES_PARTS_QUEUE": f"{unique_name}-sales-parts",
     }
 
 

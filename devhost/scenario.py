@@ -1,0 +1,174 @@
+"""A connector wired to the simulators, for the demo, the benchmarks and the end-to-end tests (dev/test only).
+
+``SyncScenario`` holds app settings that point at a running ``SimulatorStack`` and a storage account, the
+sync runtime built from them by the connector's own composition root, and the steps an administrator
+takes before a first run: the organization's currencies (org set-up: Dataverse carries their exchange
+rates, the connector never creates one) and the alternate keys (``provision``). ``run_once`` polls an
+entity and works its queue in this process until it is empty, exactly as the timer and the queue worker
+do under the Functions host.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from devhost.host import REPO_ROOT
+from shared import bootstrap
+from shared.config import AppSettings, read_local_settings
+from shared.dataverse.provisioning import Provisioner
+from shared.sync.detection import PollResult
+from shared.sync.engine import Report
+from shared.sync.provision import KeyStatus, provision_keys
+from shared.sync.worker import handle_message
+from simulators.common.admin_client import AdminClient
+from simulators.stack import SimulatorStack
+
+# The currencies of the seeded IFS sites beside the org's base currency (USD), with rates to it.
+CURRENCIES: dict[str, tuple[str, float]] = {
+    "EUR": ("Euro", 0.92),
+    "GBP": ("Pound Sterling", 0.79),
+    "SEK": ("Swedish Krona", 10.5),
+    "NOK": ("Norwegian Krone", 10.8),  # no seeded site uses it: tests add it late, to heal parked records
+}
+SITE_CURRENCIES = ("EUR", "GBP", "SEK")
+# Settings the sample file has that a scenario leaves out: the secrets come from the Key Vault simulator.
+_FROM_VAULT = ("IFS_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY")
+NEVER = "0 0 0 1 1 *"  # a timer schedule that fires once a year: tests and demos fire timers themselves
+
+
+def scenario_settings(stack: SimulatorStack, storage: str, prefix: str, **overrides: str) -> dict[str, str]:
+    """The sample app settings pointed at ``stack`` and ``storage`` (secrets from the vault simulator)."""
+    values = read_local_settings(REPO_ROOT / "local.settings.sample.json")
+    for name in _FROM_VAULT:
+        values.pop(name, None)
+    values |= stack.app_settings()
+    values |= {
+        "AzureWebJobsStorage": storage,
+        "STATE_TABLE_PREFIX": prefix,
+        "HEARTBEAT_SCHEDULE": NEVER,
+        "ECHO_QUEUE": f"{prefix}-echo",
+        "SYNC_CUSTOMERS_SCHEDULE": NEVER,
+        "SYNC_CUSTOMERS_QUEUE": f"{prefix}-customers",
+        "SYNC_SALES_PARTS_SCHEDULE": NEVER,
+        "SYNC_SALES_PARTS_QUEUE": f"{prefix}-sales-parts",
+    }
+    return values | overrides
+
+
+@dataclass
+class SyncScenario:
+    """The connector's sync runtime against running simulators, driven in-process."""
+
+    stack: SimulatorStack
+    values: dict[str, str]
+    reports: list[Report] = field(default_factory=list)
+    failures: int = 0  # message tries that raised (the host would retry them)
+
+    @property
+    def settings(self) -> AppSettings:
+        """The app settings."""
+        return AppSettings(self.values)
+
+    @property
+    def runtime(self) -> bootstrap.SyncRuntime:
+        """The connector's runtime for these settings (built once per process)."""
+        return bootstrap.sync_runtime(self.settings)
+
+    def verify(self) -> ssl.SSLContext:
+        """Trust for the simulators' certificate."""
+        return ssl.create_default_context(cafile=str(self.stack.identity.tls.cert_path))
+
+    def admin(self, system: str) -> AdminClient:
+        """The ``/_admin`` client of ``ifs`` or ``dataverse``."""
+        url = self.stack.ifs_url if system == "ifs" else self.stack.dataverse_url
+        return AdminClient(httpx.Client(base_url=url, verify=self.verify(), timeout=30, trust_env=False))
+
+    # ---- an administrator's first steps ----------------------------------------------------------
+
+    def add_currencies(self, codes: Iterable[str] = SITE_CURRENCIES) -> None:
+        """Create the organization's currencies (what an administrator does before the first run)."""
+        dataverse = self.runtime.dataverse
+        existing = {
+            r["isocurrencycode"] for r in dataverse.query("transactioncurrencies", select=["isocurrencycode"])
+        }
+        for code in codes:
+            if code in existing:
+                continue
+            name, rate = CURRENCIES[code]
+            dataverse.create(
+                "transactioncurrencies",
+                {
+                    "isocurrencycode": code,
+                    "currencyname": name,
+                    "currencysymbol": code,
+                    "exchangerate": rate,
+                    "currencyprecision": 2,
+                },
+            )
+
+    def provision(self) -> list[KeyStatus]:
+        """The alternate keys every mapping needs, created and awaited (the ``provision`` command's path)."""
+        runtime = self.runtime
+        provisioner = Provisioner(runtime.dataverse, sleep=self.stack.identity.clock.advance)
+        return provision_keys(
+            [runtime.engine.mapping(e) for e in runtime.engine.entities], provisioner, poll=0.5
+        )
+
+    # ---- running ---------------------------------------------------------------------------------
+
+    def run_once(self, entity: str) -> tuple[PollResult, Report]:
+        """Poll ``entity`` and work its queue until empty; the poll and everything the workers did."""
+        runtime = self.runtime
+        polled = runtime.poll(entity)
+        return polled, self.drain(entity)
+
+    def drain(self, entity: str, *, timeout: float = 120.0, max_tries: int = 5) -> Report:
+        """Process the entity's queue in this process until no message is left (delayed ones included).
+
+        A failing message is retried as the host would (it shows again) until it goes through; one still
+        failing at ``timeout`` raises, as does a queue that never empties.
+        """
+        runtime = self.runtime
+        queue_name = runtime.entities[entity].queue
+        queue = runtime.storage.publisher.queue(queue_name)
+        total = Report(entity)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = list(queue.receive_messages(max_messages=32, visibility_timeout=300))
+            if not messages:
+                if queue.get_queue_properties().approximate_message_count == 0:
+                    return total
+                time.sleep(0.25)  # work handed back with a delay (Retry-After) shows again later
+                continue
+            for message in messages:
+                try:
+                    outcome = handle_message(
+                        runtime.engine,
+                        entity,
+                        str(message.content).encode(),
+                        message_id=str(message.id),
+                        parking=runtime.storage.parked,
+                        queue=queue_name,
+                    )
+                except Exception:
+                    if (message.dequeue_count or 0) >= max_tries:
+                        raise  # the host would move it to <queue>-poison now
+                    queue.update_message(message, visibility_timeout=1)  # host.json: retried after a delay
+                    self.failures += 1
+                    continue
+                if isinstance(outcome, Report):
+                    total.add(outcome)
+                    self.reports.append(outcome)
+                queue.delete_message(message)
+        raise RuntimeError(f"{entity}: the queue did not empty within {timeout} s")
+
+    def rows(self, entity_set: str, select: list[str], **filters: Any) -> list[dict[str, Any]]:
+        """Dataverse rows, read through the connector's client."""
+        condition = " and ".join(f"{k} eq '{v}'" for k, v in filters.items()) or None
+        return list(self.runtime.dataverse.query(entity_set, select=select, filter=condition))

@@ -1,0 +1,173 @@
+"""Settings of the IFS → Dynamics sync: per entity (schedule, queue, change detection) and shared options."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Self
+
+from shared.config.reader import SettingsReader
+from shared.config.setting import Setting
+
+QUEUE_PATTERN = r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}"
+DETECTIONS = ("etag-ledger", "watermark")
+SHIPPED_MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
+
+
+def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple[Setting, ...]:
+    feature = f"sync_{prefix.lower()}"
+    return (
+        Setting(
+            f"SYNC_{prefix}_SCHEDULE",
+            feature,
+            f"NCRONTAB schedule (six fields, seconds first) of the poll that detects changed {what} in IFS.",
+            schedule,
+        ),
+        Setting(
+            f"SYNC_{prefix}_QUEUE",
+            feature,
+            f"Queue the {what} poll writes changed keys to and the {what} worker reads.",
+            queue,
+        ),
+        Setting(
+            f"SYNC_{prefix}_DETECTION",
+            feature,
+            "How changes are detected: etag-ledger (scan keys and ETags in scope, compare with the "
+            "ledger) or watermark (a timestamp column at or after the stored watermark minus the overlap).",
+            "etag-ledger",
+            default="etag-ledger",
+        ),
+        Setting(
+            f"SYNC_{prefix}_SCOPE",
+            feature,
+            f"OData $filter limiting the {what} polled in IFS (empty: all); records leaving it are read "
+            "once more.",
+            "",
+            default="",
+        ),
+        Setting(
+            f"SYNC_{prefix}_WATERMARK_COLUMN",
+            feature,
+            "Timestamp column of the root entity set, for the watermark strategy.",
+            "",
+            default="",
+        ),
+        Setting(
+            f"SYNC_{prefix}_OVERLAP_SECONDS",
+            feature,
+            "Watermark strategy: how far before the watermark each poll starts reading (ties, clock skew).",
+            "300",
+            default="300",
+        ),
+    )
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "IFS_COMPANY",
+        "sync",
+        "IFS company whose credit limit, payment terms and currency a customer's account gets (empty: any).",
+        "10",
+        default="",
+    ),
+    Setting(
+        "SALES_PARTS_SITES",
+        "sync",
+        "IFS sites (Contract) whose sales parts are synced, in priority order, comma-separated; the first is "
+        "the master site for a product's description (empty: every site, alphabetically).",
+        "MFG10,MFG11,DIS20,UK30,SE40",
+        default="",
+    ),
+    Setting(
+        "SYNC_MAPPINGS_DIR",
+        "sync",
+        "Folder of the mapping files (customers.toml, sales_parts.toml …); empty: the ones shipped in "
+        "shared/mappings.",
+        "",
+        default="",
+    ),
+    *_entity_settings("CUSTOMERS", "customers", "sync-customers", "0 */5 * * * *"),
+    *_entity_settings("SALES_PARTS", "sales parts", "sync-sales-parts", "30 */15 * * * *"),
+)
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """Options every IFS → Dynamics flow shares."""
+
+    FEATURE: ClassVar[str] = "sync"
+    company: str | None
+    sales_part_sites: tuple[str, ...]
+    mappings_dir: Path
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read IFS_COMPANY, SALES_PARTS_SITES and SYNC_MAPPINGS_DIR."""
+        sites = tuple(s.strip() for s in reader.text("SALES_PARTS_SITES").split(",") if s.strip())
+        bad = [s for s in sites if not re.fullmatch(r"[A-Za-z0-9_-]{1,20}", s)]
+        if bad:
+            reader.problems.append(f"SALES_PARTS_SITES is invalid: {bad} are not site codes")
+        folder = reader.text("SYNC_MAPPINGS_DIR")
+        mappings = Path(folder) if folder else SHIPPED_MAPPINGS
+        if not mappings.is_dir():
+            reader.problems.append(f"SYNC_MAPPINGS_DIR is invalid: {str(mappings)!r} is not a folder")
+        return cls(company=reader.text("IFS_COMPANY") or None, sales_part_sites=sites, mappings_dir=mappings)
+
+
+@dataclass(frozen=True)
+class EntitySyncSettings:
+    """How one entity is polled and processed."""
+
+    entity: str
+    schedule: str
+    queue: str
+    detection: str
+    scope: str
+    watermark_column: str
+    overlap_seconds: int
+
+    FEATURE: ClassVar[str] = ""
+    PREFIX: ClassVar[str] = ""
+    ENTITY: ClassVar[str] = ""
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read the SYNC_<ENTITY>_* settings."""
+        p = f"SYNC_{cls.PREFIX}_"
+        detection = reader.pattern(f"{p}DETECTION", "|".join(DETECTIONS), " or ".join(DETECTIONS))
+        column = reader.text(f"{p}WATERMARK_COLUMN")
+        if column and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column):
+            reader.problems.append(f"{p}WATERMARK_COLUMN is invalid: {column!r} is not a property name")
+        if detection == "watermark" and not column:
+            reader.problems.append(f"{p}WATERMARK_COLUMN is missing (needed for {p}DETECTION=watermark)")
+        return cls(
+            entity=cls.ENTITY,
+            schedule=reader.schedule(f"{p}SCHEDULE"),
+            queue=reader.pattern(f"{p}QUEUE", QUEUE_PATTERN, "a queue name (3-63 lowercase, digits, -)"),
+            detection=detection,
+            scope=reader.text(f"{p}SCOPE"),
+            watermark_column=column,
+            overlap_seconds=reader.integer(f"{p}OVERLAP_SECONDS", minimum=0, maximum=86_400),
+        )
+
+
+@dataclass(frozen=True)
+class CustomersSyncSettings(EntitySyncSettings):
+    """IFS customers → accounts."""
+
+    FEATURE: ClassVar[str] = "sync_customers"
+    PREFIX: ClassVar[str] = "CUSTOMERS"
+    ENTITY: ClassVar[str] = "customers"
+
+
+@dataclass(frozen=True)
+class SalesPartsSyncSettings(EntitySyncSettings):
+    """IFS sales parts → products and price lists."""
+
+    FEATURE: ClassVar[str] = "sync_sales_parts"
+    PREFIX: ClassVar[str] = "SALES_PARTS"
+    ENTITY: ClassVar[str] = "sales_parts"
+
+
+ENTITY_SETTINGS: tuple[type[EntitySyncSettings], ...] = (CustomersSyncSettings, SalesPartsSyncSettings)

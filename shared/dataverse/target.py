@@ -1,0 +1,107 @@
+"""Dataverse as the sync engine writes it: bulk upserts, ids by column value, small queries, creates.
+
+``DataverseTarget`` satisfies the engine's ``Target`` port (``shared.sync.ports``) with the client and the
+bulk upserter: upserts go UpsertMultiple → ``$batch`` → single requests with one result per row; ids are
+read back by an ``or`` of ``eq`` filters chunked to stay well within the Web API's URL limit (32 KB), so
+many keys cost one request per chunk, not one per key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from shared.dataverse.bulk import BulkUpserter, RecordResult
+from shared.dataverse.client import DataverseClient
+from shared.dataverse.errors import NotFoundError
+from shared.dataverse.keys import RecordId
+
+# Encoded $filter characters per request; the whole URL must stay under 32,768 characters.
+MAX_FILTER_CHARS = 24_000
+
+
+def literal(value: Any) -> str:
+    """The OData literal of a column value (strings quoted, ``'`` doubled; None is ``null``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _chunks(terms: Sequence[str], budget: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for term in terms:
+        length = len(quote(term, safe="")) + len("%20or%20")
+        if chunk and size + length > budget:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(term)
+        size += length
+    if chunk:
+        yield chunk
+
+
+class DataverseTarget:
+    """Writes and looks up rows for the sync engine."""
+
+    def __init__(
+        self, client: DataverseClient, upserter: BulkUpserter, *, max_filter_chars: int = MAX_FILTER_CHARS
+    ) -> None:
+        self._client = client
+        self._upserter = upserter
+        self._budget = max_filter_chars
+
+    def upsert(
+        self, entity_set: str, table: str, rows: Sequence[tuple[RecordId, Mapping[str, Any]]]
+    ) -> list[RecordResult]:
+        """Upsert by alternate key or id through the fastest path the table allows; one result per row."""
+        return self._upserter.upsert_many(entity_set, table, rows)
+
+    def ids_by(self, entity_set: str, table: str, column: str, values: Iterable[Any]) -> dict[Any, uuid.UUID]:
+        """The id of the row whose ``column`` equals each value (values without a row are left out).
+
+        Text compares as Dataverse compares it (case-insensitively): the answer is keyed by the value asked
+        for, whatever case the row holds.
+        """
+        wanted = list(dict.fromkeys(v for v in values if v is not None))
+        if not wanted:
+            return {}
+        pk = f"{table}id"
+        by_text = {str(v).casefold(): v for v in wanted}
+        found: dict[Any, uuid.UUID] = {}
+        terms = [f"{column} eq {literal(v)}" for v in wanted]
+        for chunk in _chunks(terms, self._budget):
+            for row in self._client.query(entity_set, select=[pk, column], filter=" or ".join(chunk)):
+                asked = by_text.get(str(row.get(column)).casefold())
+                if asked is not None and row.get(pk):
+                    found[asked] = uuid.UUID(str(row[pk]))
+        return found
+
+    def find(
+        self, entity_set: str, filters: Mapping[str, Any], select: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Every row whose columns equal ``filters`` (None: the column is empty)."""
+        condition = " and ".join(f"{column} eq {literal(value)}" for column, value in filters.items())
+        return list(self._client.query(entity_set, select=list(select), filter=condition or None))
+
+    def create(self, entity_set: str, values: Mapping[str, Any]) -> uuid.UUID:
+        """Create one row and return its id."""
+        written = self._client.create(entity_set, values)
+        if written.id is None:
+            raise ValueError(f"creating a row in {entity_set} returned no id")
+        return written.id
+
+    def delete(self, entity_set: str, row_id: uuid.UUID) -> None:
+        """Delete one row by id; one already gone is fine (the goal is that it is not there)."""
+        try:
+            self._client.delete(entity_set, row_id)
+        except NotFoundError:
+            return

@@ -1,0 +1,119 @@
+"""IFS → Dynamics through function_app.py under devhost, Azurite and every simulator; then under faults.
+
+The timers poll IFS, the queue workers write Dataverse, exactly as in Azure. One business scenario — an
+initial load, then a new customer, a credit-limit change, a new ship-to address, a customer id that
+cannot be a key value, a renamed part and a price change — is asserted on the Dataverse simulator's rows,
+then run again on fresh simulators with 429 storms, 5xx, dropped connections and expired tokens on both
+sides: it must end in the same Dataverse state, nothing lost (every mapped column), nothing duplicated
+(row counts), nothing poisoned or parked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from devhost.host import LocalHost
+from devhost.scenario import SyncScenario, scenario_settings
+from shared.platform.retry import recording_waits
+from simulators.common.tls import loopback_certificate
+from simulators.stack import running_simulators
+from tests.e2e.sample import host_settings
+from tests.integration.sync.oracle import (
+    assert_in_step,
+    assert_products_in_step,
+    ifs,
+    ifs_rows,
+    parts,
+    snapshot,
+)
+
+pytestmark = pytest.mark.azurite
+
+POLLS = ("poll_customers", "poll_sales_parts")
+RATES = {"throttle": 0.15, "error": 0.1, "drop": 0.05}
+FAULTS_IFS = {"rates": RATES, "seed": 11, "paths": ["/main/*"], "retry_after_seconds": 1}
+FAULTS_DATAVERSE = {"rates": RATES, "seed": 13, "paths": ["/api/data/*"], "retry_after_seconds": 1}
+
+
+def business_day(scenario: SyncScenario, host: LocalHost, *, faults: bool) -> None:
+    """Initial load, then a day's changes in IFS, each polled and worked through the function app."""
+
+    def cycle() -> None:
+        for poll in POLLS:
+            host.fire_timer(poll)  # under faults a poll may fail; the next one detects the same changes
+        assert host.drain(timeout=120)
+
+    if faults:
+        scenario.admin("ifs").set_faults(FAULTS_IFS)
+        scenario.admin("dataverse").set_faults(FAULTS_DATAVERSE)
+    cycle()
+    customers = sorted(ifs_rows(scenario, "CustomerInfoSet"), key=lambda c: c["CustomerId"])
+    customer_id = next(c["CustomerId"] for c in customers if c.get("Company") == "10")
+    ifs(scenario, "touch", "CustomerInfoSet", key={"CustomerId": customer_id}, changes={"CreditLimit": 5e5})
+    new = {
+        "CustomerId": "DE9001",
+        "Name": "NEW GMBH",
+        "Country": "DE",
+        "Company": "10",
+        "CurrencyCode": "EUR",
+    }
+    ifs(scenario, "create", "CustomerInfoSet", values=new | {"PayTermId": "30", "CreditLimit": 1000.0})
+    ifs(
+        scenario,
+        "create",
+        "CustomerInfoSet",
+        values={"CustomerId": "ACME/001", "Name": "ODD KEY", "Country": "GB"},
+    )
+    ifs(scenario, "create", "CustomerInfoAddressSet", values={"CustomerId": customer_id, "AddressId": "77",
+        "Name": "SITE", "Address1": "1 Pier", "ZipCode": "11111", "City": "Umea", "Country": "SE",
+        "DefaultDeliveryAddress": False, "DefaultDocumentAddress": False})  # fmt: skip
+    number, rows = sorted(parts(scenario).items())[0]
+    master = rows[0]
+    ifs(scenario, "touch", "SalesPartSet", key={"Contract": master["Contract"], "CatalogNo": number},
+        changes={"CatalogDesc": "Renamed part", "ListPrice": 321.0, "Activeind": "ActivePart"})  # fmt: skip
+    scenario.admin("ifs").action("expire_tokens")
+    cycle()
+    if faults:
+        scenario.admin("ifs").clear_faults()
+        scenario.admin("dataverse").clear_faults()
+        cycle()  # a quiet poll: only what no poll managed to see under faults is detected now
+
+
+def run(azurite: str, prefix: str, *, faults: bool) -> tuple[dict[str, Any], int]:
+    """The business day on fresh simulators; Dataverse's state afterwards and how many faults struck."""
+    with (
+        running_simulators(loopback_certificate(), ifs_size=30) as stack,
+        recording_waits(advance=stack.identity.clock.advance),
+    ):
+        values = scenario_settings(stack, azurite, prefix)
+        scenario = SyncScenario(stack, values)
+        scenario.add_currencies()
+        scenario.provision()
+        retrying = host_settings(max_dequeue=5, visibility_timeout=0.2)
+        with LocalHost(settings=values, host_settings=retrying) as host:
+            business_day(scenario, host, faults=faults)
+            assert_in_step(scenario)
+            assert_products_in_step(scenario)
+            assert list(scenario.runtime.storage.parked.list()) == []
+            for queue in ("customers", "sales-parts"):
+                poison = scenario.runtime.storage.publisher.queue(f"{prefix}-{queue}-poison")
+                assert poison.get_queue_properties().approximate_message_count == 0
+            struck = [
+                r
+                for system in ("ifs", "dataverse")
+                for r in scenario.admin(system).requests()
+                if r.get("fault") not in (None, "ok")
+            ]
+            return snapshot(scenario), len(struck)
+
+
+def test_a_business_day_then_the_same_under_faults(azurite_connection_string: str, unique_name: str) -> None:
+    """Both runs end in step with IFS and in the same Dataverse state; the faults really happened."""
+    calm, no_faults = run(azurite_connection_string, f"{unique_name}a", faults=False)
+    stormy, faults = run(azurite_connection_string, f"{unique_name}b", faults=True)
+    assert stormy == calm
+    assert calm["accounts"]["ACME/001"]["name"] == "ODD KEY"
+    assert no_faults == 0
+    assert faults >= 15, f"only {faults} faults struck"
