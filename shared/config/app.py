@@ -16,6 +16,7 @@ from shared.config.platform import (
     DevhostSettings,
     EntraSettings,
     HeartbeatSettings,
+    RetrySettings,
     SecretsSettings,
     StorageSettings,
     TelemetrySettings,
@@ -33,6 +34,7 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     DevhostSettings,
     TlsSettings,
     SecretsSettings,
+    RetrySettings,
 )
 # Declared but not yet needed by any function, so /api/health does not report them: EntraSettings and
 # DataverseSettings join FEATURES when the first function calls Dataverse.

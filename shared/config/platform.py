@@ -147,7 +147,25 @@ SETTINGS: tuple[Setting, ...] = (
         "300",
         default="300",
     ),
+    Setting(
+        "CALL_BUDGET_SECONDS",
+        "retries",
+        "Total time one IFS or Dataverse call may spend, retries and Retry-After waits included (1-900 "
+        "seconds, at least each client's request timeout); throttling that outlasts it is handed back "
+        "to the queue with its Retry-After delay.",
+        "300",
+        default="300",
+    ),
 )
+
+# host.json's functionTimeout is 30 minutes: a call's budget plus its last request (DATAVERSE_TIMEOUT_SECONDS
+# at most 600) must end well before the host stops the invocation.
+MAX_CALL_BUDGET_SECONDS = 900
+
+
+def call_budget(reader: SettingsReader) -> int:
+    """CALL_BUDGET_SECONDS, read by every feature whose client makes calls under it."""
+    return reader.integer("CALL_BUDGET_SECONDS", minimum=1, maximum=MAX_CALL_BUDGET_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -223,6 +241,19 @@ class TelemetrySettings:
                 "APPLICATIONINSIGHTS_CONNECTION_STRING is invalid: it has no InstrumentationKey"
             )
         return cls(connection_string=value)
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How long one outbound call may take in total, retries and waits included."""
+
+    FEATURE: ClassVar[str] = "retries"
+    call_budget_seconds: int
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read CALL_BUDGET_SECONDS."""
+        return cls(call_budget_seconds=call_budget(reader))
 
 
 @dataclass(frozen=True)

@@ -278,7 +278,8 @@ class BulkUpserter:
                 url=outcome.operation.path,
             )
             return RecordResult(row.index, row.key, ok=False, via="$batch", error=error)
-        created = {201: True, 200: False}.get(outcome.status)
+        # After a lost answer the row may have been created by the earlier attempt: 200 would not say.
+        created = None if outcome.after_lost_answer else {201: True, 200: False}.get(outcome.status)
         record = outcome.json() if outcome.body else None
         return RecordResult(row.index, row.key, ok=True, via="$batch", created=created, id=_id(record, pk))
 
