@@ -18,7 +18,9 @@ from shared.config.catalog import CATALOG, SETTINGS_BY_NAME
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsEntities, IfsSettings
 from shared.config.platform import (
+    AZURE_INSTANCE_VARIABLE,
     ENTRA_CREDENTIALS,
+    SAMPLE_KEY_IN_AZURE,
     DevhostSettings,
     EntraSettings,
     HeartbeatSettings,
@@ -28,15 +30,18 @@ from shared.config.platform import (
     TelemetrySettings,
     TlsSettings,
     TokenCacheSettings,
+    is_sample_key,
 )
 from shared.config.reader import FeatureSettings, SettingsReader, parse_key_bytes
 from shared.config.setting import ConfigError, Setting
 
 __all__ = [
+    "AZURE_INSTANCE_VARIABLE",
     "CATALOG",
     "DORMANT_FEATURES",
     "ENTRA_CREDENTIALS",
     "FEATURES",
+    "SAMPLE_KEY_IN_AZURE",
     "SETTINGS_BY_NAME",
     "AppSettings",
     "ConfigError",
@@ -55,6 +60,7 @@ __all__ = [
     "TelemetrySettings",
     "TlsSettings",
     "TokenCacheSettings",
+    "is_sample_key",
     "parse_key_bytes",
     "read_local_settings",
 ]

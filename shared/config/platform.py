@@ -8,8 +8,13 @@ from pathlib import Path
 from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
-from shared.config.reader import SettingsReader, needed, optional_file
+from shared.config.reader import SettingsReader, needed, optional_file, parse_key_bytes
 from shared.config.setting import Setting
+
+# The key of local.settings.sample.json: public, so a deployment that uses it encrypts nothing.
+SAMPLE_TOKEN_ENCRYPTION_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # noqa: S105 - published on purpose
+# Set by the Functions host on every instance in Azure, never locally.
+AZURE_INSTANCE_VARIABLE = "WEBSITE_INSTANCE_ID"
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -30,8 +35,9 @@ SETTINGS: tuple[Setting, ...] = (
         "TOKEN_ENCRYPTION_KEY",
         "token_cache",
         "Base64 of 32 random bytes: the AES-256-GCM key that encrypts cached API tokens at rest. "
-        "Required unless KEY_VAULT_URL is set; then it is read from the secret token-encryption-key.",
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "Required unless KEY_VAULT_URL is set; then it is read from the secret token-encryption-key. The "
+        "sample value is refused in Azure.",
+        SAMPLE_TOKEN_ENCRYPTION_KEY,
         default="",
         secret=True,
     ),
@@ -201,7 +207,21 @@ class TokenCacheSettings:
         """Read TOKEN_ENCRYPTION_KEY; without it, KEY_VAULT_URL must say where to read it from."""
         if reader.vaulted("TOKEN_ENCRYPTION_KEY") is None:
             return cls(encryption_key=None)
-        return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
+        key = reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32)
+        if is_sample_key(key) and reader.host_variable(AZURE_INSTANCE_VARIABLE):
+            reader.problems.append(SAMPLE_KEY_IN_AZURE)
+        return cls(encryption_key=key)
+
+
+SAMPLE_KEY_IN_AZURE = (
+    "TOKEN_ENCRYPTION_KEY is invalid: it is the public sample key of local.settings.sample.json, which is "
+    f"refused when running in Azure ({AZURE_INSTANCE_VARIABLE} is set); generate a key of your own"
+)
+
+
+def is_sample_key(key: bytes) -> bool:
+    """Whether ``key`` is the published sample key of ``local.settings.sample.json``."""
+    return key == parse_key_bytes(SAMPLE_TOKEN_ENCRYPTION_KEY, 32)
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,10 @@ class BulkUpserter:
                 "sdkmessagefilters",
                 select=["sdkmessagefilterid"],
                 filter=PROBE_FILTER,
-                params={"@message": f"'{message}'", "@table": f"'{logical_name.lower()}'"},
+                params={
+                    "@message": _string_literal(message),
+                    "@table": _string_literal(logical_name.lower()),
+                },
             )
             self._support[key] = bool(page.rows)
             _log.info("Dataverse table %s %s %s", logical_name, "has" if page.rows else "lacks", message)
@@ -298,6 +301,11 @@ class BulkUpserter:
             created=written.created,
             id=written.id or _id(written.record, pk),
         )
+
+
+def _string_literal(value: str) -> str:
+    """An OData string literal: quoted, with each ``'`` doubled (a parameter alias value, not yet encoded)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _id(record: Any, pk: str) -> uuid.UUID | None:

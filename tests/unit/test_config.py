@@ -169,3 +169,12 @@ def test_the_functions_timeout_outlasts_the_longest_call() -> None:
     assert AppSettings({}).get(RetrySettings).call_budget_seconds == 300
     with pytest.raises(ConfigError, match="CALL_BUDGET_SECONDS is invalid"):
         AppSettings({"CALL_BUDGET_SECONDS": str(MAX_CALL_BUDGET_SECONDS + 1)}).get(RetrySettings)
+
+
+def test_the_key_refused_in_azure_is_the_one_the_sample_settings_publish() -> None:
+    """The sample settings' TOKEN_ENCRYPTION_KEY is the key refused where WEBSITE_INSTANCE_ID is set."""
+    sample = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]["TOKEN_ENCRYPTION_KEY"]
+    values = {"TOKEN_ENCRYPTION_KEY": sample}
+    assert AppSettings(values).get(TokenCacheSettings).encryption_key == bytes(range(32))
+    with pytest.raises(ConfigError, match="public sample key"):
+        AppSettings(values | {"WEBSITE_INSTANCE_ID": "abc"}).get(TokenCacheSettings)

@@ -169,7 +169,8 @@ def test_a_batch_retried_after_a_lost_answer_does_not_report_its_own_write_as_a_
     client = dataverse.client()
     account_key(dataverse, client)
     row_id = client.create("accounts", {"name": "before"}).id
-    row = client.get("accounts", row_id or "")
+    assert row_id is not None
+    row = client.get("accounts", row_id)
     assert row is not None
     fault_next(dataverse, lost, method="POST")
     operations = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from azure.data.tables import UpdateMode
 
 from shared.platform.encryption import Cipher
 from shared.platform.tokens import AccessToken
@@ -12,6 +13,7 @@ from shared.records import AuditEntry, ParkedRecord
 from shared.state.audit import AuditTrail
 from shared.state.dedupe import WebhookDedupe
 from shared.state.idmap import IdMap
+from shared.state.keys import KeyEncodingError
 from shared.state.ledger import LedgerRepository
 from shared.state.parked import ParkedRecords
 from shared.state.subscriptions import Subscription, SubscriptionRepository
@@ -226,3 +228,31 @@ def test_corrupted_or_retimed_token_rows_read_as_misses(tables: StateTables) -> 
     assert cache.get("a") is None
     table.upsert_entity({**row, "Sealed": "***not base64***"})
     assert cache.get("a") is None
+
+
+@pytest.mark.parametrize("expires_at", ["2030-01-01T00:00:00Z", 1_893_456_000, None])
+def test_a_token_row_with_an_unexpected_expiry_type_is_a_miss_and_overwritten(
+    tables: StateTables, expires_at: object
+) -> None:
+    """ExpiresAt edited into a string, a number or nothing: a miss (not an error), and put() repairs it."""
+    cache = EncryptedTokenCache(tables, Cipher(bytes(range(32))))
+    table = tables.table(EncryptedTokenCache.TABLE)
+    cache.put("a", AccessToken("token-a", datetime(2030, 1, 1, tzinfo=UTC)))
+    row = {k: v for k, v in dict(table.get_entity("token", "a")).items() if k != "ExpiresAt"}
+    table.upsert_entity(
+        row if expires_at is None else {**row, "ExpiresAt": expires_at}, mode=UpdateMode.REPLACE
+    )
+    assert cache.get("a") is None
+    fresh = AccessToken("token-b", datetime(2030, 1, 2, tzinfo=UTC))
+    cache.put("a", fresh)
+    assert cache.get("a") == fresh
+
+
+def test_keys_that_are_not_text_are_refused_by_name(tables: StateTables) -> None:
+    """A lone surrogate in a source key or event key raises KeyEncodingError before any write."""
+    with pytest.raises(KeyEncodingError):
+        IdMap(tables).link("account", "C\ud800", "00000000-0000-0000-0000-000000000001")
+    with pytest.raises(KeyEncodingError):
+        WebhookDedupe(tables).claim("op\ud800", timedelta(days=1))
+    with pytest.raises(KeyEncodingError):
+        LedgerRepository(tables).mark_seen("orders", {"C\udfff": "v1"})
