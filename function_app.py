@@ -14,6 +14,7 @@ import azure.functions as func
 
 from shared import bootstrap
 from shared.config import AppSettings, ConfigError, HeartbeatSettings
+from shared.platform import health as health_report
 from shared.platform import telemetry
 from shared.sync import heartbeat as heartbeat_flow
 
@@ -26,9 +27,16 @@ with contextlib.suppress(ConfigError):
 @app.function_name("health")
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Report whether each feature's settings are complete (names of problems only, never values)."""
-    problems = AppSettings.from_environment().problems()
-    body = {"status": "degraded" if problems else "ok", "configuration": problems}
+    """Anonymous: whether each feature's settings are complete, naming the problem settings only."""
+    body = health_report.report(AppSettings.from_environment(), detailed=False)
+    return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
+
+
+@app.function_name("health_details")
+@app.route(route="health/details", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def health_details(req: func.HttpRequest) -> func.HttpResponse:
+    """With a function key: the same report with each problem's message (never a secret value)."""
+    body = health_report.report(AppSettings.from_environment(), detailed=True)
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
 
 

@@ -254,13 +254,46 @@ class TelemetrySettings:
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
-        """Read APPLICATIONINSIGHTS_CONNECTION_STRING."""
+        """Read APPLICATIONINSIGHTS_CONNECTION_STRING, checked as the Azure Monitor exporter reads it."""
         value = reader.text("APPLICATIONINSIGHTS_CONNECTION_STRING")
-        if value and "InstrumentationKey=" not in value:
-            reader.problems.append(
-                "APPLICATIONINSIGHTS_CONNECTION_STRING is invalid: it has no InstrumentationKey"
-            )
+        if value:
+            reason = connection_string_problem(value)
+            if reason:
+                reader.problems.append(f"APPLICATIONINSIGHTS_CONNECTION_STRING is invalid: {reason}")
+                value = ""
         return cls(connection_string=value)
+
+
+# As azure-monitor-opentelemetry-exporter's ConnectionStringParser: a lowercase RFC 4122 GUID.
+_INSTRUMENTATION_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ENDPOINTS = ("ingestionendpoint", "liveendpoint")
+
+
+def connection_string_problem(value: str) -> str | None:
+    """Why the exporter would refuse an Application Insights connection string (None: it would not).
+
+    Mirrors ``ConnectionStringParser``: ``;``-separated ``key=value`` pairs (keys case-insensitive, exactly
+    one ``=`` each), ``Authorization`` only ``ikey``, an ``InstrumentationKey`` that is a lowercase GUID;
+    and, beyond it, explicit ingestion and live endpoints must be https URLs. The value is never echoed.
+    """
+    pairs: dict[str, str] = {}
+    for part in value.split(";"):
+        fields = part.split("=")
+        if len(fields) != 2:
+            return "expected key=value pairs separated by ';'"
+        pairs[fields[0].strip().lower()] = fields[1].strip()
+    if pairs.get("authorization", "ikey").lower() != "ikey":
+        return "Authorization must be ikey"
+    key = pairs.get("instrumentationkey", "")
+    if not key:
+        return "it has no InstrumentationKey"
+    if not _INSTRUMENTATION_KEY.fullmatch(key):
+        return "its InstrumentationKey is not a GUID in lowercase hex"
+    for name in _ENDPOINTS:
+        endpoint = pairs.get(name)
+        if endpoint is not None and (urlsplit(endpoint).scheme != "https" or not urlsplit(endpoint).hostname):
+            return f"its {name} is not an https URL"
+    return None
 
 
 @dataclass(frozen=True)
