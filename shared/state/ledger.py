@@ -2,7 +2,9 @@
 
 The etag-ledger strategy compares a scan's versions (IFS ``@odata.etag``) with ``versions()`` and moves
 on only the rows whose version differs; ``mark_seen`` records them after they are safely enqueued and
-``mark_synced`` records what the worker wrote, with the target id.
+``mark_synced`` records what the worker wrote, with the target id. ``versions()`` and ``changed()`` read
+the whole partition on purpose (a poll compares everything it scanned); a worker that needs a few rows
+asks ``entries()``, whose cost follows the keys asked for.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 from azure.data.tables import TableEntity
 
 from shared.state.clock import Clock, utc_now
-from shared.state.keys import decode_key, encode_key
-from shared.state.tables import StateTables, get_entity, mutate, upsert_in_batches
+from shared.state.keys import KeyEncodingError, decode_key, encode_key
+from shared.state.tables import StateTables, get_entities, get_entity, mutate, upsert_in_batches
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,20 @@ class LedgerRepository:
         """The ledger entry of one source row."""
         row = get_entity(self._table, encode_key(entity), encode_key(key))
         return None if row is None else _entry(entity, row)
+
+    def entries(self, entity: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The ledger entries of ``keys`` (those without one are absent), by parallel point reads.
+
+        A key that cannot be a table key (empty, too long, not text) has no entry, so it is absent.
+        """
+        row_keys: list[str] = []
+        for key in keys:
+            try:
+                row_keys.append(encode_key(key))
+            except KeyEncodingError:
+                continue
+        rows = get_entities(self._table, encode_key(entity), row_keys)
+        return {decode_key(row_key): _entry(entity, row) for row_key, row in rows.items()}
 
     def versions(self, entity: str) -> dict[str, str]:
         """Every known source key of ``entity`` with the version last seen."""

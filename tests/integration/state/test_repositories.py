@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
 
 import pytest
-from azure.data.tables import UpdateMode
+from azure.core.pipeline.transport import RequestsTransport
+from azure.data.tables import TableServiceClient, UpdateMode
 
 from shared.platform.encryption import Cipher
 from shared.platform.tokens import AccessToken
@@ -13,11 +16,11 @@ from shared.records import AuditEntry, ParkedRecord
 from shared.state.audit import AuditTrail
 from shared.state.dedupe import WebhookDedupe
 from shared.state.idmap import IdMap
-from shared.state.keys import KeyEncodingError
+from shared.state.keys import KeyEncodingError, encode_key
 from shared.state.ledger import LedgerRepository
 from shared.state.parked import ParkedRecords
 from shared.state.subscriptions import Subscription, SubscriptionRepository
-from shared.state.tables import StateTables
+from shared.state.tables import StateTables, upsert_in_batches
 from shared.state.tokens import EncryptedTokenCache
 from shared.state.watermarks import StaleWatermarkError, WatermarkRepository
 
@@ -256,3 +259,65 @@ def test_keys_that_are_not_text_are_refused_by_name(tables: StateTables) -> None
         WebhookDedupe(tables).claim("op\ud800", timedelta(days=1))
     with pytest.raises(KeyEncodingError):
         LedgerRepository(tables).mark_seen("orders", {"C\udfff": "v1"})
+
+
+class RecordingTransport(RequestsTransport):  # type: ignore[misc]  # azure-core ships it untyped
+    """An azure-core transport that records the URL of every request it sends."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.urls: list[str] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        self.urls.append(unquote(request.url))
+        return super().send(request, **kwargs)
+
+
+@pytest.fixture
+def recorded(azurite_connection_string: str, unique_name: str) -> tuple[StateTables, RecordingTransport]:
+    """State tables whose every request is recorded."""
+    transport = RecordingTransport()
+    service = TableServiceClient.from_connection_string(azurite_connection_string, transport=transport)
+    return StateTables(service, unique_name), transport
+
+
+def test_id_map_resolves_a_few_keys_by_point_reads_not_a_partition_scan(
+    recorded: tuple[StateTables, RecordingTransport],
+) -> None:
+    """Among 150 links, three keys cost three point reads; no query reads the partition."""
+    tables, transport = recorded
+    idmap = IdMap(tables)
+    upsert_in_batches(
+        tables.table(IdMap.TABLE),
+        [
+            {"PartitionKey": "account|source", "RowKey": encode_key(f"C/{i}"), "TargetId": f"T{i}"}
+            for i in range(150)
+        ],
+    )
+    idmap.link("account", "a\\b#c?d", "AAAA0002-0000-0000-0000-000000000002")
+    transport.urls.clear()
+    found = idmap.target_ids("account", ["C/7", "a\\b#c?d", "C/149", "missing", "", "bad\ud800"])
+    assert found == {"C/7": "T7", "a\\b#c?d": "AAAA0002-0000-0000-0000-000000000002", "C/149": "T149"}
+    assert len(transport.urls) == 4  # one point read per encodable key
+    assert all("RowKey=" in url and "$filter" not in url for url in transport.urls)
+
+
+def test_ledger_entries_are_point_reads_of_the_keys_asked_for(
+    recorded: tuple[StateTables, RecordingTransport],
+) -> None:
+    """entries(): full entries of the known keys, unknown ones absent, without reading the partition."""
+    tables, transport = recorded
+    ledger = LedgerRepository(tables)
+    ledger.mark_seen("CustomerOrder", {f"O/{i}": f"v{i}" for i in range(120)})
+    ledger.mark_synced("CustomerOrder", "O/3", "v3", "guid-3")
+    transport.urls.clear()
+    entries = ledger.entries("CustomerOrder", ["O/3", "O/119", "O/120", "O/3"])
+    assert len(transport.urls) == 3  # a repeated key is read once
+    assert all("$filter" not in url for url in transport.urls)
+    assert sorted(entries) == ["O/119", "O/3"]
+    assert (entries["O/3"].version_seen, entries["O/3"].version_synced, entries["O/3"].target_id) == (
+        "v3",
+        "v3",
+        "guid-3",
+    )
+    assert entries["O/119"] == ledger.get("CustomerOrder", "O/119")
