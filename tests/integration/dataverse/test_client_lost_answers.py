@@ -223,3 +223,14 @@ def test_a_bulk_upsert_through_a_retried_batch_does_not_claim_to_know_what_it_cr
     with recording_waits():
         [result] = upserter.upsert_many("accounts", "account", [({"accountnumber": "C1"}, {"name": "x"})])
     assert (result.ok, result.via, result.created) == (True, "$batch", None)
+
+
+def test_a_create_committed_after_the_gateway_gave_up_appears_later(dataverse: DataverseStack) -> None:
+    """commit_late on Dataverse: the POST is answered 504, and its row appears only two requests later."""
+    client = dataverse.client()
+    fault_next(dataverse, {"kind": "commit_late", "status": 504, "after_requests": 2}, method="POST")
+    with recording_waits(), pytest.raises(ServerError):
+        client.create("accounts", {"name": "late"})
+    assert names(dataverse, "account") == []
+    assert list(client.query("accounts", select=["name"])) == []
+    assert [row["name"] for row in client.query("accounts", select=["name"])] == ["late"]
