@@ -14,6 +14,7 @@ import azure.functions as func
 
 from shared import bootstrap
 from shared.config import AppSettings, ConfigError, HeartbeatSettings, SyncSettings
+from shared.platform import health as health_report
 from shared.platform import telemetry
 from shared.sync import heartbeat as heartbeat_flow
 from shared.sync.registry import mapping_problems
@@ -28,15 +29,25 @@ with contextlib.suppress(ConfigError):
 @app.function_name("health")
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Report whether each feature's settings are complete (names of problems only, never values)."""
+    """Anonymous: whether each feature's settings are complete, naming the problem settings only."""
+    return _health(detailed=False)
+
+
+@app.function_name("health_details")
+@app.route(route="health/details", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def health_details(req: func.HttpRequest) -> func.HttpResponse:
+    """With a function key: the same report with each problem's message (never a secret value)."""
+    return _health(detailed=True)
+
+
+def _health(*, detailed: bool) -> func.HttpResponse:
     settings = AppSettings.from_environment()
-    problems = settings.problems()
-    body: dict[str, object] = {"status": "degraded" if problems else "ok", "configuration": problems}
-    with contextlib.suppress(ConfigError):  # a bad SYNC_MAPPINGS_DIR is already listed above
+    body = health_report.report(settings, detailed=detailed)
+    with contextlib.suppress(ConfigError):  # a bad SYNC_MAPPINGS_DIR is already in the report
         mappings = mapping_problems(settings.get(SyncSettings).mappings_dir)
         if mappings:  # a bad mapping disables its entity only; the others keep running
             body["status"] = "degraded"
-            body["mappings"] = mappings
+            body["mappings"] = mappings if detailed else sorted(mappings)
     return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
 
 

@@ -34,9 +34,23 @@ class Result:
     requests: int
     peak_kib: float
 
+    @property
+    def rate(self) -> float:
+        """Records per second."""
+        return self.records / self.seconds if self.seconds else float("inf")
+
+    def figures(self) -> dict[str, float]:
+        """The figures of the run, for the one-line JSON summary a bench prints last."""
+        return {
+            "records": self.records,
+            "records_per_s": round(self.rate, 1),
+            "calls_per_record": round(self.requests / self.records, 3) if self.records else 0.0,
+            "peak_kib": round(self.peak_kib, 1),
+        }
+
     def row(self) -> str:
         """A formatted table row."""
-        rate = self.records / self.seconds if self.seconds else float("inf")
+        rate = self.rate
         per_record = self.requests / self.records if self.records else 0.0
         return f"{self.name:<44} {self.records:>7} {rate:>11,.0f} {per_record:>10.3f} {self.peak_kib:>10,.0f}"
 

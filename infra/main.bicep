@@ -251,6 +251,9 @@ var appSettings = {
   IFS_QUOTATION_LINES_NAVIGATION: 'QuotationLinesArray(QuotationNo,LineNo,RelNo,LineItemNo)'
   IFS_POTENTIAL_ORDERS_ENTITY: 'BusinessOpportunityHandling.svc/BusinessOpportunitySet(OpportunityNo)'
   IFS_TIME_ZONE_AWARE: 'true'
+  IFS_CREATE_PENDING_SECONDS: '600'
+  // Total time one outbound call may spend on retries (below functionTimeout in host.json).
+  CALL_BUDGET_SECONDS: '300'
   // The IFS -> Dynamics sync: shared options, then per entity (poll schedule, queue, change detection).
   IFS_COMPANY: ifsCompany
   SALES_PARTS_SITES: salesPartSites

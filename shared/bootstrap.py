@@ -17,7 +17,9 @@ from azure.core.credentials import TokenCredential
 from azure.identity import ManagedIdentityCredential
 
 from shared.config import (
+    AZURE_INSTANCE_VARIABLE,
     ENTITY_SETTINGS,
+    SAMPLE_KEY_IN_AZURE,
     AppSettings,
     ConfigError,
     DataverseSettings,
@@ -30,6 +32,7 @@ from shared.config import (
     SyncSettings,
     TlsSettings,
     TokenCacheSettings,
+    is_sample_key,
     parse_key_bytes,
 )
 from shared.dataverse.bulk import BulkUpserter
@@ -141,6 +144,8 @@ def token_cache(settings: AppSettings) -> EncryptedTokenCache:
             raise ConfigError(
                 "token_cache", [f"TOKEN_ENCRYPTION_KEY from Key Vault is invalid: {exc}"]
             ) from exc
+        if is_sample_key(key) and settings.values.get(AZURE_INSTANCE_VARIABLE):
+            raise ConfigError("token_cache", [f"{SAMPLE_KEY_IN_AZURE} (read from Key Vault)"])
     return EncryptedTokenCache(storage(settings).tables, Cipher(key))
 
 
@@ -155,10 +160,18 @@ def ifs_client(settings: AppSettings, http: httpx.Client) -> IfsClient:
 
 
 def dataverse_client(settings: AppSettings, *, verify: ssl.SSLContext | bool = True) -> DataverseClient:
-    """A DataverseClient for the configured environment, with the configured Entra credential."""
-    return DataverseClient.from_settings(
-        settings.get(DataverseSettings), _credential(settings.get(EntraSettings)), verify=verify
-    )
+    """The DataverseClient of the configured environment and identity: one per process (do not close it).
+
+    Every invocation shares its connection pool, as the module promises for every adapter.
+    """
+    return _dataverse_client(settings.get(DataverseSettings), settings.get(EntraSettings), verify)
+
+
+@functools.lru_cache(maxsize=4)
+def _dataverse_client(
+    dataverse: DataverseSettings, entra: EntraSettings, verify: ssl.SSLContext | bool
+) -> DataverseClient:
+    return DataverseClient.from_settings(dataverse, _credential(entra), verify=verify)
 
 
 @functools.lru_cache(maxsize=4)

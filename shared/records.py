@@ -80,3 +80,21 @@ class SyncMark:
     target_id: str | None
     values_hash: str
     read_at: datetime
+
+
+@dataclass(frozen=True)
+class CreateLease:
+    """The insert-only lease on creating one row in a system without idempotency keys (IFS).
+
+    Whoever holds it is the only worker that may send the create (``holder``, for diagnostics);
+    ``posted_at`` is when the create was (about to be) sent: until a look-up finds the row, or a deadline
+    counted from it has passed, nobody sends it again. ``created_key`` is the key of the row once it is
+    known to exist. ``version`` is the store's ETag, for conditional take-over and release.
+    """
+
+    scope: str  # where the row is created, e.g. "CustomerOrderSet"
+    reference: str  # what identifies it there, e.g. "CustomerPoNo=D365-SO-1001"
+    holder: str
+    posted_at: datetime
+    created_key: Mapping[str, Any] | None = None
+    version: str = ""

@@ -18,16 +18,20 @@ from shared.config.catalog import CATALOG, SETTINGS_BY_NAME
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsEntities, IfsSettings
 from shared.config.platform import (
+    AZURE_INSTANCE_VARIABLE,
     ENTRA_CREDENTIALS,
+    SAMPLE_KEY_IN_AZURE,
     DevhostSettings,
     EntraSettings,
     HeartbeatSettings,
+    RetrySettings,
     SecretsSettings,
     StorageIdentity,
     StorageSettings,
     TelemetrySettings,
     TlsSettings,
     TokenCacheSettings,
+    is_sample_key,
 )
 from shared.config.reader import FeatureSettings, SettingsReader, parse_key_bytes
 from shared.config.setting import ConfigError, Setting
@@ -40,11 +44,13 @@ from shared.config.sync import (
 )
 
 __all__ = [
+    "AZURE_INSTANCE_VARIABLE",
     "CATALOG",
     "DORMANT_FEATURES",
     "ENTITY_SETTINGS",
     "ENTRA_CREDENTIALS",
     "FEATURES",
+    "SAMPLE_KEY_IN_AZURE",
     "SETTINGS_BY_NAME",
     "AppSettings",
     "ConfigError",
@@ -57,6 +63,7 @@ __all__ = [
     "HeartbeatSettings",
     "IfsEntities",
     "IfsSettings",
+    "RetrySettings",
     "SalesPartsSyncSettings",
     "SecretsSettings",
     "Setting",
@@ -67,6 +74,7 @@ __all__ = [
     "TelemetrySettings",
     "TlsSettings",
     "TokenCacheSettings",
+    "is_sample_key",
     "parse_key_bytes",
     "read_local_settings",
 ]

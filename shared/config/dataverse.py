@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
+from shared.config.platform import call_budget
 from shared.config.reader import SettingsReader
 from shared.config.setting import Setting
 
@@ -40,6 +41,7 @@ class DataverseSettings:
     url: str
     page_size: int
     timeout_seconds: int
+    call_budget_seconds: int
 
     @property
     def scope(self) -> str:
@@ -48,9 +50,20 @@ class DataverseSettings:
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
-        """Read DATAVERSE_URL, DATAVERSE_PAGE_SIZE and DATAVERSE_TIMEOUT_SECONDS."""
-        return cls(
-            url=reader.url("DATAVERSE_URL", https=True),
-            page_size=reader.integer("DATAVERSE_PAGE_SIZE", minimum=1, maximum=5000),
+        """Read DATAVERSE_URL, DATAVERSE_PAGE_SIZE, DATAVERSE_TIMEOUT_SECONDS and CALL_BUDGET_SECONDS."""
+        url = reader.url("DATAVERSE_URL", https=True)
+        page_size = reader.integer("DATAVERSE_PAGE_SIZE", minimum=1, maximum=5000)
+        known = len(reader.problems)
+        settings = cls(
+            url=url,
+            page_size=page_size,
             timeout_seconds=reader.integer("DATAVERSE_TIMEOUT_SECONDS", minimum=1, maximum=600),
+            call_budget_seconds=call_budget(reader),
         )
+        both_valid = len(reader.problems) == known
+        if both_valid and settings.call_budget_seconds < settings.timeout_seconds:
+            reader.problems.append(
+                f"CALL_BUDGET_SECONDS is invalid: {settings.call_budget_seconds} s is shorter than one "
+                f"request may take (DATAVERSE_TIMEOUT_SECONDS, {settings.timeout_seconds} s)"
+            )
+        return settings

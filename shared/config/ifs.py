@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
+from shared.config.platform import call_budget
 from shared.config.reader import SettingsReader
 from shared.config.setting import Setting
 from shared.ifs.entities import EntitySet, Navigation
@@ -146,6 +147,15 @@ SETTINGS: tuple[Setting, ...] = (
         "true",
         default="true",
     ),
+    Setting(
+        "IFS_CREATE_PENDING_SECONDS",
+        "ifs",
+        "After a create in IFS whose outcome is unknown, how long (60-86400 seconds, at least "
+        "CALL_BUDGET_SECONDS) no worker POSTs it again unless a look-up finds the row: IFS documents no "
+        "server timeout, so keep it well above the gateway's.",
+        "600",
+        default="600",
+    ),
 )
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -182,6 +192,8 @@ class IfsSettings:
     page_size: int
     entities: IfsEntities
     time_zone_aware: bool
+    call_budget_seconds: int
+    create_pending_seconds: int
 
     @property
     def token_url(self) -> str:
@@ -212,6 +224,14 @@ class IfsSettings:
                 "IFS_BASE_URL is invalid: expected https (http only for 127.0.0.1 or localhost), "
                 f"got {base_url!r}"
             )
+        known = len(reader.problems)
+        budget = call_budget(reader)
+        pending = reader.integer("IFS_CREATE_PENDING_SECONDS", minimum=60, maximum=86_400)
+        if len(reader.problems) == known and pending < budget:
+            reader.problems.append(
+                f"IFS_CREATE_PENDING_SECONDS is invalid: {pending} s is shorter than CALL_BUDGET_SECONDS "
+                f"({budget} s), so a create could be sent again while the first is still under way"
+            )
         return cls(
             base_url=base_url,
             realm=reader.pattern("IFS_REALM", r"[A-Za-z0-9_.-]+", "a realm name (letters, digits, _ . -)"),
@@ -238,4 +258,6 @@ class IfsSettings:
                 potential_orders=entity_set("IFS_POTENTIAL_ORDERS_ENTITY"),
             ),
             time_zone_aware=reader.flag("IFS_TIME_ZONE_AWARE"),
+            call_budget_seconds=budget,
+            create_pending_seconds=pending,
         )

@@ -8,8 +8,13 @@ from pathlib import Path
 from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
-from shared.config.reader import SettingsReader, needed, optional_file
+from shared.config.reader import SettingsReader, needed, optional_file, parse_key_bytes
 from shared.config.setting import Setting
+
+# The key of local.settings.sample.json: public, so a deployment that uses it encrypts nothing.
+SAMPLE_TOKEN_ENCRYPTION_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # noqa: S105 - published on purpose
+# Set by the Functions host on every instance in Azure, never locally.
+AZURE_INSTANCE_VARIABLE = "WEBSITE_INSTANCE_ID"
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -71,8 +76,9 @@ SETTINGS: tuple[Setting, ...] = (
         "TOKEN_ENCRYPTION_KEY",
         "token_cache",
         "Base64 of 32 random bytes: the AES-256-GCM key that encrypts cached API tokens at rest. "
-        "Required unless KEY_VAULT_URL is set; then it is read from the secret token-encryption-key.",
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "Required unless KEY_VAULT_URL is set; then it is read from the secret token-encryption-key. The "
+        "sample value is refused in Azure.",
+        SAMPLE_TOKEN_ENCRYPTION_KEY,
         default="",
         secret=True,
     ),
@@ -197,7 +203,25 @@ SETTINGS: tuple[Setting, ...] = (
         "300",
         default="300",
     ),
+    Setting(
+        "CALL_BUDGET_SECONDS",
+        "retries",
+        "Total time one IFS or Dataverse call may spend, retries and Retry-After waits included (1-900 "
+        "seconds, at least each client's request timeout); throttling that outlasts it is handed back "
+        "to the queue with its Retry-After delay.",
+        "300",
+        default="300",
+    ),
 )
+
+# host.json's functionTimeout is 30 minutes: a call's budget plus its last request (DATAVERSE_TIMEOUT_SECONDS
+# at most 600) must end well before the host stops the invocation.
+MAX_CALL_BUDGET_SECONDS = 900
+
+
+def call_budget(reader: SettingsReader) -> int:
+    """CALL_BUDGET_SECONDS, read by every feature whose client makes calls under it."""
+    return reader.integer("CALL_BUDGET_SECONDS", minimum=1, maximum=MAX_CALL_BUDGET_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -300,7 +324,21 @@ class TokenCacheSettings:
         """Read TOKEN_ENCRYPTION_KEY; without it, KEY_VAULT_URL must say where to read it from."""
         if reader.vaulted("TOKEN_ENCRYPTION_KEY") is None:
             return cls(encryption_key=None)
-        return cls(encryption_key=reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32))
+        key = reader.key_bytes("TOKEN_ENCRYPTION_KEY", 32)
+        if is_sample_key(key) and reader.host_variable(AZURE_INSTANCE_VARIABLE):
+            reader.problems.append(SAMPLE_KEY_IN_AZURE)
+        return cls(encryption_key=key)
+
+
+SAMPLE_KEY_IN_AZURE = (
+    "TOKEN_ENCRYPTION_KEY is invalid: it is the public sample key of local.settings.sample.json, which is "
+    f"refused when running in Azure ({AZURE_INSTANCE_VARIABLE} is set); generate a key of your own"
+)
+
+
+def is_sample_key(key: bytes) -> bool:
+    """Whether ``key`` is the published sample key of ``local.settings.sample.json``."""
+    return key == parse_key_bytes(SAMPLE_TOKEN_ENCRYPTION_KEY, 32)
 
 
 @dataclass(frozen=True)
@@ -333,13 +371,59 @@ class TelemetrySettings:
 
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
-        """Read APPLICATIONINSIGHTS_CONNECTION_STRING."""
+        """Read APPLICATIONINSIGHTS_CONNECTION_STRING, checked as the Azure Monitor exporter reads it."""
         value = reader.text("APPLICATIONINSIGHTS_CONNECTION_STRING")
-        if value and "InstrumentationKey=" not in value:
-            reader.problems.append(
-                "APPLICATIONINSIGHTS_CONNECTION_STRING is invalid: it has no InstrumentationKey"
-            )
+        if value:
+            reason = connection_string_problem(value)
+            if reason:
+                reader.problems.append(f"APPLICATIONINSIGHTS_CONNECTION_STRING is invalid: {reason}")
+                value = ""
         return cls(connection_string=value)
+
+
+# As azure-monitor-opentelemetry-exporter's ConnectionStringParser: a lowercase RFC 4122 GUID.
+_INSTRUMENTATION_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ENDPOINTS = ("ingestionendpoint", "liveendpoint")
+
+
+def connection_string_problem(value: str) -> str | None:
+    """Why the exporter would refuse an Application Insights connection string (None: it would not).
+
+    Mirrors ``ConnectionStringParser``: ``;``-separated ``key=value`` pairs (keys case-insensitive, exactly
+    one ``=`` each), ``Authorization`` only ``ikey``, an ``InstrumentationKey`` that is a lowercase GUID;
+    and, beyond it, explicit ingestion and live endpoints must be https URLs. The value is never echoed.
+    """
+    pairs: dict[str, str] = {}
+    for part in value.split(";"):
+        fields = part.split("=")
+        if len(fields) != 2:
+            return "expected key=value pairs separated by ';'"
+        pairs[fields[0].strip().lower()] = fields[1].strip()
+    if pairs.get("authorization", "ikey").lower() != "ikey":
+        return "Authorization must be ikey"
+    key = pairs.get("instrumentationkey", "")
+    if not key:
+        return "it has no InstrumentationKey"
+    if not _INSTRUMENTATION_KEY.fullmatch(key):
+        return "its InstrumentationKey is not a GUID in lowercase hex"
+    for name in _ENDPOINTS:
+        endpoint = pairs.get(name)
+        if endpoint is not None and (urlsplit(endpoint).scheme != "https" or not urlsplit(endpoint).hostname):
+            return f"its {name} is not an https URL"
+    return None
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How long one outbound call may take in total, retries and waits included."""
+
+    FEATURE: ClassVar[str] = "retries"
+    call_budget_seconds: int
+
+    @classmethod
+    def read(cls, reader: SettingsReader) -> Self:
+        """Read CALL_BUDGET_SECONDS."""
+        return cls(call_budget_seconds=call_budget(reader))
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,11 @@ class SettingsReader:
             self.problems.append(f"{name} is invalid: expected {expected}, got {shown}")
             return fallback
 
+    def host_variable(self, name: str) -> str | None:
+        """A variable the Functions host sets itself (``WEBSITE_INSTANCE_ID``): read, never declared."""
+        value = self._values.get(name)
+        return value.strip() or None if value is not None else None
+
     def describe(self, name: str) -> str:
         """The declared description of setting ``name``."""
         return self._catalog[name].description

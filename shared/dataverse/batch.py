@@ -15,7 +15,12 @@ not run it (429, or no connection), as for a single create.
 flattened): its status, headers, body and, for an error status, the typed ``DataverseError``. Without
 ``continue_on_error`` Dataverse stops at the first failure; the operations after it come back with
 ``status`` 0 (not executed). When a change set fails, each of its operations carries the change set's
-error (they were rolled back). An answer that does not fit the request -- more parts than requests, fewer
+error (they were rolled back).
+
+A ``$batch`` resent after an attempt whose answer was lost (timeout, dropped connection, 5xx) follows the
+single-request rule: an operation refused with 412 gets ``WriteOutcomeUnknownError`` (its own earlier
+attempt may have created the row or moved its version on), a DELETE answered 404 is done, and such
+results say ``after_lost_answer``. An answer that does not fit the request -- more parts than requests, fewer
 with ``continue_on_error``, or fewer that do not end in a failure -- is ``BatchResponseError``: nothing is
 guessed about the requests it leaves unanswered.
 """
@@ -24,14 +29,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from shared.dataverse.client import DataverseClient
-from shared.dataverse.errors import DataverseError, error_from_response
+from shared.dataverse.errors import (
+    DataverseError,
+    PreconditionFailedError,
+    WriteOutcomeUnknownError,
+    error_from_response,
+)
 from shared.platform.odata_batch import (
     BatchFormatError,
     BatchRequest,
@@ -73,18 +83,27 @@ BatchItem = BatchOperation | ChangeSet
 
 @dataclass(frozen=True)
 class OperationResult:
-    """What became of one operation: status 0 means it was never executed."""
+    """What became of one operation: status 0 means it was never executed.
+
+    ``after_lost_answer``: the batch was answered on a retry after an attempt whose answer was lost, so
+    this operation may have been applied by that attempt (a create's 201 may then read as 200).
+    """
 
     operation: BatchOperation
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     error: DataverseError | None = None
+    after_lost_answer: bool = False
 
     @property
     def ok(self) -> bool:
-        """Whether the operation succeeded (2xx)."""
-        return 200 <= self.status < 300
+        """Whether the operation succeeded (2xx, or a DELETE that an earlier attempt already did)."""
+        return 200 <= self.status < 300 or self._deleted_earlier
+
+    @property
+    def _deleted_earlier(self) -> bool:
+        return self.after_lost_answer and self.status == 404 and self.operation.method.upper() == "DELETE"
 
     @property
     def executed(self) -> bool:
@@ -125,17 +144,24 @@ def _wire_request(client: DataverseClient, operation: BatchOperation) -> BatchRe
     return BatchRequest(operation.method.upper(), url, headers, body, operation.content_id)
 
 
-def _result(client: DataverseClient, operation: BatchOperation, part: BatchResponse) -> OperationResult:
-    error = None
-    if part.status >= 400:
-        response = httpx.Response(
-            part.status,
-            headers=part.headers,
-            content=part.body,
-            request=httpx.Request(operation.method, client.url_for(operation.path)),
-        )
-        error = error_from_response(response)
-    return OperationResult(operation, part.status, dict(part.headers), part.body, error)
+def _result(
+    client: DataverseClient, operation: BatchOperation, part: BatchResponse, *, after_lost_answer: bool
+) -> OperationResult:
+    result = OperationResult(
+        operation, part.status, dict(part.headers), part.body, after_lost_answer=after_lost_answer
+    )
+    if part.status < 400 or result.ok:
+        return result
+    response = httpx.Response(
+        part.status,
+        headers=part.headers,
+        content=part.body,
+        request=httpx.Request(operation.method, client.url_for(operation.path)),
+    )
+    error = error_from_response(response)
+    if isinstance(error, PreconditionFailedError) and after_lost_answer:
+        error = WriteOutcomeUnknownError(error)  # as DataverseClient.exchange does for a single request
+    return replace(result, error=error)
 
 
 def execute_batch(
@@ -161,7 +187,7 @@ def execute_batch(
     headers = {"Content-Type": content_type}
     if continue_on_error:
         headers["Prefer"] = "odata.continue-on-error"
-    response = client.send(
+    sent = client.exchange(
         "POST",
         "$batch",
         content=body,
@@ -169,6 +195,7 @@ def execute_batch(
         idempotent=not any(op.method.upper() in _NOT_IDEMPOTENT for op in operations),
         accept=(400,),
     )
+    response = sent.response
     if not response.headers.get("content-type", "").lower().startswith("multipart/"):
         raise error_from_response(response)  # a 400 about the batch itself, in the usual JSON shape
     try:
@@ -181,7 +208,9 @@ def execute_batch(
             method="POST",
             url=str(response.url),
         ) from exc
-    return _match(client, items, answers, continue_on_error=continue_on_error)
+    return _match(
+        client, items, answers, continue_on_error=continue_on_error, after_lost_answer=sent.after_lost_answer
+    )
 
 
 def _failed(answer: BatchResponseItem) -> bool:
@@ -208,8 +237,10 @@ def _match(
     answers: Sequence[BatchResponseItem],
     *,
     continue_on_error: bool,
+    after_lost_answer: bool,
 ) -> list[OperationResult]:
     _check_count(items, answers, continue_on_error=continue_on_error)
+    lost = after_lost_answer
     results: list[OperationResult] = []
     for index, item in enumerate(items):
         answer = answers[index] if index < len(answers) else None
@@ -218,13 +249,17 @@ def _match(
                 raise BatchResponseError(
                     0, "", f"batch part {index + 1}: a change set answered a single request"
                 )
-            results.append(OperationResult(item, 0) if answer is None else _result(client, item, answer))
+            results.append(
+                OperationResult(item, 0)
+                if answer is None
+                else _result(client, item, answer, after_lost_answer=lost)
+            )
         elif answer is None:
             results += [OperationResult(op, 0) for op in item.operations]
         elif isinstance(answer, BatchResponse):  # the change set failed as a whole: all were rolled back
-            failure = _result(client, item.operations[0], answer)
+            failure = _result(client, item.operations[0], answer, after_lost_answer=lost)
             results += [
-                OperationResult(op, answer.status, failure.headers, answer.body, failure.error)
+                OperationResult(op, answer.status, failure.headers, answer.body, failure.error, lost)
                 for op in item.operations
             ]
         else:
@@ -234,5 +269,8 @@ def _match(
                     "",
                     f"batch part {index + 1}: {len(answer)} answers for {len(item.operations)} requests",
                 )
-            results += [_result(client, op, part) for op, part in zip(item.operations, answer, strict=True)]
+            results += [
+                _result(client, op, part, after_lost_answer=lost)
+                for op, part in zip(item.operations, answer, strict=True)
+            ]
     return results

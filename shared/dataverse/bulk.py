@@ -141,7 +141,10 @@ class BulkUpserter:
                 "sdkmessagefilters",
                 select=["sdkmessagefilterid"],
                 filter=PROBE_FILTER,
-                params={"@message": f"'{message}'", "@table": f"'{logical_name.lower()}'"},
+                params={
+                    "@message": _string_literal(message),
+                    "@table": _string_literal(logical_name.lower()),
+                },
             )
             self._support[key] = bool(page.rows)
             _log.info("Dataverse table %s %s %s", logical_name, "has" if page.rows else "lacks", message)
@@ -278,7 +281,8 @@ class BulkUpserter:
                 url=outcome.operation.path,
             )
             return RecordResult(row.index, row.key, ok=False, via="$batch", error=error)
-        created = {201: True, 200: False}.get(outcome.status)
+        # After a lost answer the row may have been created by the earlier attempt: 200 would not say.
+        created = None if outcome.after_lost_answer else {201: True, 200: False}.get(outcome.status)
         record = outcome.json() if outcome.body else None
         return RecordResult(row.index, row.key, ok=True, via="$batch", created=created, id=_id(record, pk))
 
@@ -297,6 +301,11 @@ class BulkUpserter:
             created=written.created,
             id=written.id or _id(written.record, pk),
         )
+
+
+def _string_literal(value: str) -> str:
+    """An OData string literal: quoted, with each ``'`` doubled (a parameter alias value, not yet encoded)."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _id(record: Any, pk: str) -> uuid.UUID | None:

@@ -29,6 +29,11 @@ own effect. A DELETE that then finds nothing is done. A conditional write that i
 ``WriteOutcomeUnknownError`` rather than blaming another writer, and a retried upsert cannot say whether
 it created the row (``created`` None).
 
+Each call has one total budget (``RetryPolicy.budget_seconds``, ``CALL_BUDGET_SECONDS``), the resend after a
+401 included: when 429s outlast it, ``ThrottledError`` carries the last ``Retry-After`` (``retry_after``) so
+the worker can re-enqueue the work with that delay. A request httpx refuses to send (a header value with
+CR/LF) raises ``InvalidRequestError``: nothing was sent and nothing is retried.
+
 Absolute links (``@odata.nextLink``, delta links) are followed only under ``service_root``: the token never
 goes to another host (``ForeignLinkError``).
 """
@@ -50,12 +55,13 @@ from shared.config import DataverseSettings
 from shared.dataverse.errors import (
     DataverseUnavailableError,
     ForeignLinkError,
+    InvalidRequestError,
     PreconditionFailedError,
     WriteOutcomeUnknownError,
     error_from_response,
 )
 from shared.dataverse.keys import RecordId, record_path
-from shared.platform.retry import RetryPolicy, may_have_run
+from shared.platform.retry import REFUSED_LOCALLY, RetryPolicy, may_have_run, request_timeout_seconds
 
 API_VERSION = "v9.2"
 NOT_EXECUTED = frozenset({429})
@@ -110,8 +116,12 @@ def _prefer(*preferences: str | None) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class _Sent:
-    """A response and whether an attempt before the one that produced it may have run unseen."""
+class Sent:
+    """A response and whether an attempt before the one that produced it may have run unseen.
+
+    After such a lost answer, a conditional write's 412 may be the echo of that earlier attempt, and a 404
+    to a DELETE may mean that attempt deleted the row: callers must not blame another writer.
+    """
 
     response: httpx.Response
     after_lost_answer: bool
@@ -136,6 +146,7 @@ class DataverseClient:
         self.service_root = f"{self.url}/api/data/{api_version}/"
         self._credential = credential
         self._retry = retry or RetryPolicy()
+        self._retry.check_budget(request_timeout_seconds(http), "the Dataverse request timeout")
         self.page_size = page_size
 
     @classmethod
@@ -147,9 +158,13 @@ class DataverseClient:
         verify: ssl.SSLContext | bool = True,
         retry: RetryPolicy | None = None,
     ) -> DataverseClient:
-        """A client for the configured environment, on a new ``httpx.Client`` with the configured timeout."""
+        """A client for the configured environment, on a new ``httpx.Client`` with the configured timeout.
+
+        Each call's budget is ``CALL_BUDGET_SECONDS`` unless ``retry`` says otherwise.
+        """
         http = httpx.Client(timeout=settings.timeout_seconds, verify=verify)
-        return cls(http, settings.url, credential, retry=retry, page_size=settings.page_size)
+        policy = retry or RetryPolicy(budget_seconds=settings.call_budget_seconds)
+        return cls(http, settings.url, credential, retry=policy, page_size=settings.page_size)
 
     def close(self) -> None:
         """Close the underlying ``httpx.Client`` (for clients made by ``from_settings``)."""
@@ -194,7 +209,7 @@ class DataverseClient:
         so is any status in ``accept`` (a ``$batch`` that stopped at a failure answers 400 with the parts).
         ``path`` may be an absolute link the service returned, but only one under ``service_root``.
         """
-        return self._send(
+        return self.exchange(
             method,
             path,
             params=params,
@@ -206,7 +221,7 @@ class DataverseClient:
             accept=accept,
         ).response
 
-    def _send(
+    def exchange(
         self,
         method: str,
         path: str,
@@ -218,7 +233,12 @@ class DataverseClient:
         idempotent: bool,
         on_attempt: Callable[[int], None] | None = None,
         accept: Collection[int] = (),
-    ) -> _Sent:
+    ) -> Sent:
+        """``send``, also saying whether an earlier attempt's answer was lost (``Sent.after_lost_answer``).
+
+        A 412 refusal after such a lost answer raises ``WriteOutcomeUnknownError``; writers that read the
+        outcome of each part themselves (``$batch``) apply the same rule with ``after_lost_answer``.
+        """
         request_headers = {
             "Accept": "application/json",
             "OData-MaxVersion": "4.0",
@@ -235,6 +255,7 @@ class DataverseClient:
             raise ForeignLinkError(str(request.url), self.service_root)
         lost: list[bool] = []  # per attempt: whether it may have run although its answer was lost
         attempts = 0
+        deadline = self._retry.deadline()  # one budget for the whole call, the resend after a 401 included
 
         def authorize(_attempt: int) -> None:
             nonlocal attempts
@@ -255,6 +276,7 @@ class DataverseClient:
                 on_attempt=authorize,
                 not_executed_statuses=NOT_EXECUTED,
                 on_outcome=outcome,
+                deadline=deadline,
             )
 
         try:
@@ -265,6 +287,14 @@ class DataverseClient:
                 response.close()
                 response = attempt()
         except httpx.TransportError as exc:
+            if isinstance(exc, REFUSED_LOCALLY) and not any(lost):
+                raise InvalidRequestError(
+                    0,
+                    "",
+                    f"the request was not sent ({type(exc).__name__}: {exc})",
+                    method=method,
+                    url=str(request.url),
+                ) from exc
             raise DataverseUnavailableError(
                 0, "", f"{type(exc).__name__}: {exc}", method=method, url=str(request.url)
             ) from exc
@@ -275,7 +305,7 @@ class DataverseClient:
             if isinstance(error, PreconditionFailedError) and after_lost_answer:
                 raise WriteOutcomeUnknownError(error) from error
             raise error
-        return _Sent(response, after_lost_answer)
+        return Sent(response, after_lost_answer)
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -446,7 +476,7 @@ class DataverseClient:
         elif mode == "update_only":
             headers["If-Match"] = "*"
         params = {"$select": ",".join(select)} if select and return_representation else None
-        sent = self._send(
+        sent = self.exchange(
             "PATCH",
             record_path(entity_set, record),
             params=params,
@@ -464,7 +494,7 @@ class DataverseClient:
         A retried DELETE that finds nothing after an attempt whose answer was lost is success: that attempt
         of this same call deleted the row.
         """
-        sent = self._send(
+        sent = self.exchange(
             "DELETE",
             record_path(entity_set, record),
             headers={"If-Match": if_match} if if_match else None,

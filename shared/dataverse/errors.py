@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from shared.platform.retry import retry_after_seconds
+from shared.platform.retry import FALLBACK_RETRY_AFTER_SECONDS, retry_after_seconds
 
 CONCURRENCY_VERSION_MISMATCH = "0x80060882"
 DUPLICATE_RECORD = "0x80040237"
@@ -84,11 +84,15 @@ class DuplicateKeyError(PreconditionFailedError):
 
 
 class ThrottledError(DataverseError):
-    """429: a service-protection limit; ``retry_after`` seconds and which ``limit`` was hit."""
+    """429: a service-protection limit; which ``limit`` was hit, and to try again after ``retry_after`` s.
+
+    ``retry_after`` is the last ``Retry-After`` (``FALLBACK_RETRY_AFTER_SECONDS`` when none was sent);
+    ``transient`` is true: the work is re-enqueued with that delay, never parked.
+    """
 
     def __init__(self, status: int, code: str, message: str, *, method: str = "", url: str = "") -> None:
         super().__init__(status, code, message, method=method, url=url)
-        self.retry_after: float | None = None
+        self.retry_after: float = FALLBACK_RETRY_AFTER_SECONDS
         self.limit = THROTTLING_CODES.get(code.lower(), "")
 
 
@@ -129,6 +133,19 @@ class WriteOutcomeUnknownError(DataverseError):
     @property
     def transient(self) -> bool:
         """Not a passing condition: sending the write again meets the same 412."""
+        return False
+
+
+class InvalidRequestError(DataverseError):
+    """httpx refused to send the request (a header value holding CR or LF, say): nothing was sent.
+
+    ``status`` is 0 as for an unreachable service, but this is not transient: the same request would be
+    refused again, so it is never retried.
+    """
+
+    @property
+    def transient(self) -> bool:
+        """Not a passing condition: the request itself cannot be sent."""
         return False
 
 
@@ -195,5 +212,7 @@ def error_from_response(response: httpx.Response) -> DataverseError:
         cls = DataverseError
     error = cls(status, code, message, method=response.request.method, url=str(response.request.url))
     if isinstance(error, ThrottledError):
-        error.retry_after = retry_after_seconds(response)
+        delay = retry_after_seconds(response)
+        if delay is not None:
+            error.retry_after = delay
     return error

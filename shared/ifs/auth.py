@@ -30,7 +30,7 @@ from shared.ifs.errors import (
     IfsThrottledError,
     IfsUnavailableError,
 )
-from shared.platform.retry import RetryPolicy
+from shared.platform.retry import RetryPolicy, retry_after_seconds
 from shared.platform.tokens import AccessToken, TokenCache
 
 
@@ -197,6 +197,7 @@ def _token_error(response: httpx.Response, url: str) -> IfsError:
             code=error,
             method="POST",
             url=url,
+            retry_after=retry_after_seconds(response),
         )
     return IfsAuthenticationError(
         f"IAM refused the client: {description}", status=status, code=error, method="POST", url=url

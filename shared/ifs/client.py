@@ -12,7 +12,9 @@ and batches that write only when nothing reached IFS. A write whose outcome the 
 ``IfsWriteOutcomeUnknownError`` (``IfsCreateOutcomeUnknownError`` for creates: look the row up with
 ``find_by`` before creating again): a timeout or 5xx on a write that is not retried, or a 412 on a retry
 after an earlier try may have been applied (that try changed the ETag the retry still sends).
-A 401 fetches a new token once and repeats the request.
+A 401 fetches a new token once and repeats the request. Each call has one total budget
+(``RetryPolicy.budget_seconds``, ``CALL_BUDGET_SECONDS``): when 429s outlast it, ``IfsThrottledError``
+carries the last ``Retry-After`` so the worker can re-enqueue the work with that delay.
 
 Every request says ``X-Ifs-Time-Zone-Aware-Request: true`` unless the client is built with
 ``time_zone_aware=False``: then IFS reads the ``…Z`` timestamps of filters in its server or site time zone
@@ -36,7 +38,9 @@ from shared.ifs.entities import EntitySet, Key, Navigation
 from shared.ifs.errors import (
     IfsConflictError,
     IfsCreateOutcomeUnknownError,
+    IfsDuplicateRowsError,
     IfsError,
+    IfsInvalidRequestError,
     IfsProtocolError,
     IfsServerError,
     IfsUnavailableError,
@@ -61,7 +65,7 @@ from shared.platform.odata_batch import (
     decode_batch_response,
     encode_batch_request,
 )
-from shared.platform.retry import RetryPolicy, may_have_run
+from shared.platform.retry import REFUSED_LOCALLY, RetryPolicy, may_have_run, request_timeout_seconds
 
 # A filter longer than this is split: gateways in front of IFS reject very long URLs.
 _MAX_FILTER_CHARS = 6000
@@ -124,6 +128,7 @@ class IfsClient:
         self._origin = _origin(self._root)
         self._tokens = tokens
         self._retry = retry or RetryPolicy()
+        self._retry.check_budget(request_timeout_seconds(http), "the IFS client's request timeout")
         self._page_size = page_size
         self._headers = {"Accept": "application/json"}
         if time_zone_aware:
@@ -139,12 +144,12 @@ class IfsClient:
         *,
         retry: RetryPolicy | None = None,
     ) -> IfsClient:
-        """A client for the tenant in ``settings``."""
+        """A client for the tenant in ``settings`` (each call's budget is ``CALL_BUDGET_SECONDS``)."""
         return cls(
             http,
             api_root=settings.api_root,
             tokens=tokens,
-            retry=retry,
+            retry=retry or RetryPolicy(budget_seconds=settings.call_budget_seconds),
             page_size=settings.page_size,
             time_zone_aware=settings.time_zone_aware,
         )
@@ -231,15 +236,19 @@ class IfsClient:
     ) -> tuple[RowWithEtag, bool]:
         """Create a row unless one with the same ``unique_on`` values exists; returns (row, created).
 
+        The single-worker primitive: the flows create through ``shared.sync.ifs_create.create_once``, which
+        adds the lease that makes a create exactly-once across workers and redeliveries.
+
         IFS has no idempotency key, so the row is looked up first (``CustomerPoNo`` carrying the Dynamics
         order number, say), and looked up again when the create's outcome is unknown (timeout, dropped
-        connection, 5xx): a retried create never makes a second row. If the second lookup finds nothing,
-        the ``IfsCreateOutcomeUnknownError`` propagates and the queue retries the whole step later.
+        connection, 5xx). If that lookup finds nothing, the ``IfsCreateOutcomeUnknownError`` propagates.
+        Calling this again later is *not* safe by itself: IFS may commit the lost create after both
+        lookups (a slow commit behind a gateway timeout), and a second POST then makes a second row.
+        More than one matching row raises ``IfsDuplicateRowsError`` with every key; none is picked.
 
         Every ``unique_on`` value must be present and not empty (``X eq null`` would match unrelated rows).
-        Look-up-then-create is not atomic: two workers creating the same row at the same moment can both
-        find nothing and both create, so the same record must not be processed by two workers at once
-        (one queue message per record, as the connector's queues do).
+        Look-up-then-create is not atomic either: two workers creating the same row at the same moment can
+        both find nothing and both create.
         """
         names = tuple(unique_on)
         if not names:
@@ -262,8 +271,7 @@ class IfsClient:
     def _unique_row(self, entity: EntitySet, match: Mapping[str, Any]) -> RowWithEtag | None:
         rows = self.find_by(entity, match)
         if len(rows) > 1:
-            keys = [entity.key_of(row) for row in rows]
-            raise IfsProtocolError(f"{len(rows)} {entity.name} rows match {dict(match)}: {keys}")
+            raise IfsDuplicateRowsError(entity.name, dict(match), [entity.key_of(row) for row in rows])
         if not rows:
             return None
         etag = rows[0].get("@odata.etag")
@@ -445,7 +453,17 @@ class IfsClient:
             idempotent=False,
             write=_Write(f"create in {where}", "look it up before creating again", creates=True),
         )
-        row = self._document(response)
+        try:
+            row = self._document(response)
+        except IfsProtocolError as exc:
+            # IFS answered success, so the row exists: reporting a refusal would invite a second create.
+            raise IfsCreateOutcomeUnknownError(
+                f"the create in {where} succeeded ({response.status_code}) but its answer is unreadable; "
+                "look it up",
+                status=response.status_code,
+                method="POST",
+                url=str(response.request.url),
+            ) from exc
         return RowWithEtag(row, _etag(row, response))
 
     def _iter(
@@ -519,6 +537,7 @@ class IfsClient:
         request = self._http.build_request(method, url, json=json_body, content=content, headers=all_headers)
         used = ""
         reached = False  # whether a try may have been executed by IFS (timeout, dropped connection, 5xx)
+        deadline = self._retry.deadline()  # one budget for the whole call, the resend after a 401 included
 
         def authorize(_attempt: int) -> None:
             nonlocal used
@@ -532,7 +551,12 @@ class IfsClient:
 
         def send() -> httpx.Response:
             return self._retry.send(
-                self._http, request, idempotent=idempotent, on_attempt=authorize, on_outcome=note
+                self._http,
+                request,
+                idempotent=idempotent,
+                on_attempt=authorize,
+                on_outcome=note,
+                deadline=deadline,
             )
 
         try:
@@ -543,6 +567,10 @@ class IfsClient:
                 self._tokens.renew(used)
                 response = send()
         except httpx.TransportError as exc:
+            if isinstance(exc, REFUSED_LOCALLY) and not reached:
+                raise IfsInvalidRequestError(
+                    f"the request was not sent ({type(exc).__name__}: {exc})", method=method, url=url
+                ) from exc
             if write is not None and reached:
                 raise write.unknown(
                     f"may have reached IFS ({type(exc).__name__}: {exc})", method=method, url=url

@@ -2,7 +2,10 @@
 
 IFS answers errors as ``{"error":{"code","message","details":[{"code","message"}]}}`` (real capture,
 reference/ifs.md §5); some tenants send ``message`` as ``{"lang","value"}``. ``transient`` tells the caller
-whether trying again later may help (the queue redelivers) or the record must be parked.
+whether trying again later may help (the queue redelivers) or the record must be parked; a throttled error
+also says how long to wait (``retry_after``, seconds), so the work can be re-enqueued with that delay.
+``outcome_unknown`` tells a writer whether the request may have been applied although it failed: false
+means IFS certainly did not apply it (it refused it, or it never left the process).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
+
+from shared.platform.retry import FALLBACK_RETRY_AFTER_SECONDS, retry_after_seconds
 
 _SNIPPET = 300
 
@@ -28,6 +33,7 @@ class IfsError(Exception):
     """An IFS request failed; base of every error the client raises."""
 
     transient: ClassVar[bool] = False
+    outcome_unknown: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -77,15 +83,62 @@ class IfsNotImplementedError(IfsError):
 
 
 class IfsThrottledError(IfsError):
-    """429 still after the bounded retries."""
+    """429 still after the bounded retries or the call's budget: try again after ``retry_after`` seconds.
+
+    ``retry_after`` is the last ``Retry-After`` IFS (or its IAM) sent, or ``FALLBACK_RETRY_AFTER_SECONDS``
+    when it named no delay.
+    """
 
     transient = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: tuple[IfsErrorDetail, ...] = (),
+        method: str | None = None,
+        url: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code, details=details, method=method, url=url)
+        self.retry_after: float = FALLBACK_RETRY_AFTER_SECONDS if retry_after is None else retry_after
 
 
 class IfsServerError(IfsError):
     """5xx still after the bounded retries."""
 
     transient = True
+
+
+class IfsRequestTimeoutError(IfsServerError):
+    """408: IFS or its gateway gave up waiting for the request; transient, and for a write, like a 5xx.
+
+    The server may have started the work before it gave up, so a write answered 408 has an unknown outcome.
+    """
+
+
+class IfsInvalidRequestError(IfsError):
+    """httpx refused to send the request (a header value holding CR or LF, say): nothing reached IFS.
+
+    Not transient: the same request would be refused the same way.
+    """
+
+
+class IfsDuplicateRowsError(IfsError):
+    """More than one row matches values that should identify one (two orders with one ``CustomerPoNo``).
+
+    Never resolved by picking one: ``keys`` holds the key of every matching row, for a person to decide.
+    """
+
+    def __init__(self, entity: str, match: dict[str, Any], keys: list[dict[str, Any]]) -> None:
+        super().__init__(
+            f"{len(keys)} {entity} rows match {match}, where one was expected: {keys}; resolve the duplicate"
+        )
+        self.entity = entity
+        self.match = match
+        self.keys = keys
 
 
 class IfsUnavailableError(IfsError):
@@ -103,6 +156,7 @@ class IfsWriteOutcomeUnknownError(IfsError):
     """
 
     transient = True
+    outcome_unknown = True
 
 
 class IfsCreateOutcomeUnknownError(IfsWriteOutcomeUnknownError):
@@ -122,6 +176,7 @@ _BY_STATUS: dict[int, type[IfsError]] = {
     401: IfsUnauthorizedError,
     403: IfsForbiddenError,
     404: IfsNotFoundError,
+    408: IfsRequestTimeoutError,
     409: IfsConflictError,
     412: IfsConflictError,
     429: IfsThrottledError,
@@ -162,10 +217,19 @@ def error_from_response(response: httpx.Response) -> IfsError:
         method=response.request.method,
         url=str(response.request.url),
         reason=response.reason_phrase,
+        retry_after=retry_after_seconds(response),
     )
 
 
-def error_from_parts(status: int, content: bytes, *, method: str, url: str, reason: str = "") -> IfsError:
+def error_from_parts(
+    status: int,
+    content: bytes,
+    *,
+    method: str,
+    url: str,
+    reason: str = "",
+    retry_after: float | None = None,
+) -> IfsError:
     """The typed error for a status and body (also for one failed part of a ``$batch``)."""
     code, message, details = parse_error_body(content)
     if message is None:
@@ -179,4 +243,14 @@ def error_from_parts(status: int, content: bytes, *, method: str, url: str, reas
         kind = IfsServerError
     else:
         kind = IfsError
+    if kind is IfsThrottledError:
+        return IfsThrottledError(
+            message,
+            status=status,
+            code=code,
+            details=details,
+            method=method,
+            url=url,
+            retry_after=retry_after,
+        )
     return kind(message, status=status, code=code, details=details, method=method, url=url)

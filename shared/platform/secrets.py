@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -98,7 +98,7 @@ class KeyVaultSource:
 
 @dataclass(frozen=True)
 class _Cached:
-    value: str
+    value: str = field(repr=False)
     read_at: float
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 
 @dataclass(frozen=True)
 class AccessToken:
-    """A bearer token and the instant it stops being valid (timezone-aware)."""
+    """A bearer token and the instant it stops being valid (timezone-aware); its repr hides the token."""
 
-    token: str
+    token: str = field(repr=False)
     expires_at: datetime
 
     def valid_at(self, instant: datetime, margin_seconds: float = 0.0) -> bool:

@@ -36,7 +36,8 @@ class WebhookDedupe:
     def claim(self, event_key: str, ttl: timedelta) -> bool:
         """True for the first delivery of ``event_key`` (or after its claim expired), False for a repeat."""
         now = self._clock()
-        partition, row_key = _partition(event_key), encode_key(event_key)
+        row_key = encode_key(event_key)  # first: it refuses what cannot be a key (a lone surrogate)
+        partition = _partition(event_key)
         entity = {"PartitionKey": partition, "RowKey": row_key, "ClaimedAt": now, "ExpiresAt": now + ttl}
         try:
             self._table.create_entity(entity)
@@ -65,7 +66,8 @@ class WebhookDedupe:
 
     def release(self, event_key: str) -> None:
         """Forget a claim, e.g. when the event could not be enqueued, so Dataverse's retry is processed."""
-        self._table.delete_entity(_partition(event_key), encode_key(event_key))  # no error if already gone
+        row_key = encode_key(event_key)
+        self._table.delete_entity(_partition(event_key), row_key)  # no error if already gone
 
     def purge_expired(self) -> int:
         """Delete every expired claim; returns how many."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from shared.state.clock import Clock, utc_now
-from shared.state.keys import decode_key, encode_key
-from shared.state.tables import StateTables, get_entity, upsert_in_batches
+from shared.state.keys import KeyEncodingError, encode_key
+from shared.state.tables import StateTables, get_entities, get_entity, upsert_in_batches
 
 
 class IdMap:
@@ -83,10 +83,15 @@ class IdMap:
         return None if row is None else str(row["SourceKey"])
 
     def target_ids(self, entity: str, source_keys: Iterable[str]) -> dict[str, str]:
-        """Target ids of the linked keys among ``source_keys`` (one partition read)."""
-        wanted = set(source_keys)
-        rows = self._table.query_entities(
-            "PartitionKey eq @p", parameters={"p": self._forward(entity)}, select=["RowKey", "TargetId"]
-        )
-        found = {decode_key(r["RowKey"]): str(r["TargetId"]) for r in rows}
-        return {key: target for key, target in found.items() if key in wanted}
+        """Target ids of the linked keys among ``source_keys``, by parallel point reads.
+
+        A key that cannot be a table key (empty, too long, not text) was never linked, so it is absent.
+        """
+        by_row_key: dict[str, str] = {}
+        for key in source_keys:
+            try:
+                by_row_key[encode_key(key)] = key
+            except KeyEncodingError:
+                continue
+        rows = get_entities(self._table, self._forward(entity), by_row_key, select=["RowKey", "TargetId"])
+        return {by_row_key[row_key]: str(row["TargetId"]) for row_key, row in rows.items()}

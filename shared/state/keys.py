@@ -26,7 +26,14 @@ def encode_key(source_key: str) -> str:
         raise KeyEncodingError("an empty key cannot be stored")
     encoded = _UNSAFE.sub(lambda m: f"~{ord(m.group()):02X}", source_key)
     # The service measures keys in UTF-16 code units of 2 bytes.
-    if len(encoded.encode("utf-16-le")) > MAX_KEY_BYTES:
+    try:
+        size = len(encoded.encode("utf-16-le"))
+    except UnicodeEncodeError as exc:
+        # A lone surrogate ("C\ud800") is valid JSON but not text: no storage service can hold it.
+        raise KeyEncodingError(
+            f"key holds a lone surrogate (\\u{ord(exc.object[exc.start]):04x}), not text: {source_key!r}"
+        ) from exc
+    if size > MAX_KEY_BYTES:
         raise KeyEncodingError(f"key is longer than {MAX_KEY_BYTES} bytes once encoded: {source_key[:40]!r}…")
     return encoded
 

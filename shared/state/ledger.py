@@ -5,12 +5,13 @@ on only the rows whose version differs; ``mark_seen`` records them after they ar
 ``mark_synced`` records what the worker wrote, with the target id. ``record_synced`` does the same for a
 whole message in transactions, conditionally: a row another worker synced since it was read is not
 overwritten but reported, so the caller can sync that record again from the current source state.
+``versions()`` and ``changed()`` read the whole partition on purpose (a poll compares everything it
+scanned); a worker that needs some rows asks ``entries()``, whose cost follows the keys asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from azure.core import MatchConditions
@@ -18,11 +19,12 @@ from azure.data.tables import TableEntity, TableTransactionError, UpdateMode
 
 from shared.records import LedgerEntry, SyncMark
 from shared.state.clock import Clock, utc_now
-from shared.state.keys import decode_key, encode_key
+from shared.state.keys import KeyEncodingError, decode_key, encode_key
 from shared.state.tables import (
     TRANSACTION_LIMIT,
     ConcurrencyConflictError,
     StateTables,
+    get_entities,
     get_entity,
     mutate,
     upsert_in_batches,
@@ -30,7 +32,6 @@ from shared.state.tables import (
 
 # Up to this many keys are read one by one (in parallel); more are read as one RowKey range.
 _POINT_READS = 64
-_READERS = 8
 
 
 def _entry(entity: str, row: Mapping[str, Any]) -> LedgerEntry:
@@ -84,15 +85,20 @@ class LedgerRepository:
         """The entries of ``keys`` (absent keys are left out): point reads for a few, a RowKey range for many.
 
         A message's keys come sorted from the poller, so a range read returns mostly wanted rows, in one
-        request per 1,000 rows instead of one per key.
+        request per 1,000 rows instead of one per key. A key that cannot be a table key (empty, too long,
+        not text) has no entry, so it is absent.
         """
-        wanted = {encode_key(key): key for key in keys}
+        wanted: dict[str, str] = {}
+        for key in keys:
+            try:
+                wanted[encode_key(key)] = key
+            except KeyEncodingError:
+                continue
         if not wanted:
             return {}
         partition = encode_key(entity)
         if len(wanted) <= _POINT_READS:
-            with ThreadPoolExecutor(min(_READERS, len(wanted))) as pool:
-                rows = list(pool.map(lambda rk: get_entity(self._table, partition, rk), wanted))
+            rows = list(get_entities(self._table, partition, wanted).values())
         else:
             ordered = sorted(wanted)
             rows = list(
@@ -101,7 +107,7 @@ class LedgerRepository:
                     parameters={"p": partition, "first": ordered[0], "last": ordered[-1]},
                 )
             )
-        return {wanted[row["RowKey"]]: _entry(entity, row) for row in rows if row and row["RowKey"] in wanted}
+        return {wanted[row["RowKey"]]: _entry(entity, row) for row in rows if row["RowKey"] in wanted}
 
     def changed(self, entity: str, scanned: Mapping[str, str]) -> dict[str, str]:
         """The subset of ``scanned`` (key → version) that is new or differs from the ledger."""

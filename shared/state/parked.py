@@ -10,6 +10,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError
 from azure.data.tables import TableEntity
 
 from shared.records import ParkedRecord
@@ -120,10 +122,23 @@ class ParkedRecords:
         return {decode_key(row["RowKey"]) for row in rows}
 
     def resolve(self, entity: str, source_key: str) -> bool:
-        """Close the entry (after a successful replay or sync); False if there was none."""
+        """Close the entry (after a successful replay or sync); False if there was none to close.
+
+        Only the entry as it was read is closed: if the record was parked again in between (a newer
+        failure), the delete is refused on its ETag and the newer entry stays open (False).
+        """
         partition, row_key = encode_key(entity), encode_key(source_key)
         # delete_entity succeeds silently on a missing row, so look first to report it.
-        if get_entity(self._table, partition, row_key) is None:
+        current = get_entity(self._table, partition, row_key)
+        if current is None:
             return False
-        self._table.delete_entity(partition, row_key)
+        try:
+            self._table.delete_entity(
+                partition,
+                row_key,
+                etag=current.metadata["etag"],
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            return False
         return True

@@ -3,12 +3,17 @@
 ``mutate`` is the one optimistic-concurrency loop every repository uses: read the entity with its ETag,
 compute the new version, write it only if nobody else wrote in between (If-Match / create-if-absent),
 and start over on 412 or 409.
+
+``get_entities`` resolves a few keys of a partition by point reads on a bounded thread pool. A query
+cannot do it cheaply: an ``or`` of RowKeys is not a range, so the service scans the whole partition
+(Azure's table design guidance), and a partition such as the id map's grows with every link.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import tenacity
@@ -22,6 +27,8 @@ from shared.config import StorageSettings
 Entity = dict[str, Any]
 # Table Storage allows at most 100 operations in one transaction, all in one partition.
 TRANSACTION_LIMIT = 100
+# Point reads in flight at once for one get_entities call (within the SDK's pool of 10 connections).
+POINT_READ_WORKERS = 8
 
 
 class ConcurrencyConflictError(RuntimeError):
@@ -75,6 +82,35 @@ def get_entity(table: TableClient, partition_key: str, row_key: str) -> TableEnt
         return table.get_entity(partition_key, row_key)
     except ResourceNotFoundError:
         return None
+
+
+def get_entities(
+    table: TableClient,
+    partition_key: str,
+    row_keys: Iterable[str],
+    *,
+    select: list[str] | None = None,
+    workers: int = POINT_READ_WORKERS,
+) -> dict[str, TableEntity]:
+    """The entities of ``row_keys`` in one partition, by RowKey; missing ones are absent.
+
+    One point read per key, at most ``workers`` at a time: the cost follows the keys asked for, not the
+    size of the partition.
+    """
+    wanted = list(dict.fromkeys(row_keys))
+
+    def read(row_key: str) -> TableEntity | None:
+        try:
+            return table.get_entity(partition_key, row_key, select=select)
+        except ResourceNotFoundError:
+            return None
+
+    if len(wanted) <= 1:
+        found = [read(row_key) for row_key in wanted]
+    else:
+        with ThreadPoolExecutor(max_workers=min(workers, len(wanted))) as pool:
+            found = list(pool.map(read, wanted))
+    return {row_key: entity for row_key, entity in zip(wanted, found, strict=True) if entity is not None}
 
 
 def mutate(

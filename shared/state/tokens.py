@@ -3,7 +3,8 @@
 Implements ``shared.platform.tokens.TokenCache``. The row name and the expiry are the associated data,
 so a ciphertext copied onto another row, or an expiry pushed later, does not decrypt; a row that does not
 decrypt (tampered, corrupted, or written under a rotated key) is treated as a cache miss and the token is
-simply fetched again.
+simply fetched again. So is a row that cannot be read at all (an ``ExpiresAt`` of another type, a missing
+column, say after an edit in Storage Explorer): the next ``put`` overwrites it.
 """
 
 from __future__ import annotations
@@ -42,12 +43,16 @@ class EncryptedTokenCache:
         if row is None:
             return None
         try:
+            expires_at = row["ExpiresAt"]
+            if not isinstance(expires_at, datetime) or expires_at.tzinfo is None:
+                raise TypeError(f"ExpiresAt is {type(expires_at).__name__}, not a timezone-aware datetime")
             sealed = base64.b64decode(row["Sealed"], validate=True)
-            token = self._cipher.decrypt(sealed, _associated_data(name, row["ExpiresAt"]))
-        except (DecryptionError, binascii.Error, KeyError):
-            log.warning("cached token %s does not decrypt (key rotated or row altered); ignoring it", name)
+            token = self._cipher.decrypt(sealed, _associated_data(name, expires_at)).decode()
+        except (DecryptionError, binascii.Error, KeyError, TypeError, ValueError) as exc:
+            # Any unreadable row is a miss: the token is fetched again and put() overwrites the row.
+            log.warning("cached token %s is unreadable (%s); ignoring it", name, type(exc).__name__)
             return None
-        return AccessToken(token.decode(), row["ExpiresAt"])
+        return AccessToken(token, expires_at)
 
     def put(self, name: str, token: AccessToken) -> None:
         """Store ``token`` under ``name``, encrypted."""

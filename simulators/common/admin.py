@@ -27,7 +27,8 @@ Routes (all JSON; exempt from fault injection and not recorded in the request lo
 
 - ``GET /_admin``: the simulator's name, its actions and the routes below.
 - ``POST /_admin/reset``: clear the fault plan and the request log, reset the clock, run the reset hooks.
-- ``GET /_admin/faults``: ``{"plan": ..., "remaining_script": [...]}``; ``POST`` a plan (see
+- ``GET /_admin/faults``: ``{"plan": ..., "remaining_script": [...], "held": <requests a commit_late step
+  holds>}``; ``POST`` a plan (see
   ``simulators.common.faults``) to replace it (400 with the reason when malformed); ``DELETE`` clears it.
 - ``GET /_admin/requests?since=<seq>&path=<prefix>&method=<M>``: ``{"requests": [...]}``; ``DELETE`` clears.
 - ``GET /_admin/clock``: ``{"now": <epoch s>, "iso": ..., "offset": <s>}``; ``POST {"advance_seconds": N}``
@@ -147,8 +148,9 @@ class Admin:
         return self._actions[name].handler(body)
 
     def reset(self) -> None:
-        """Clear faults and the request log, reset the clock, then run the simulator's reset hooks."""
+        """Clear faults, held late commits and the request log, reset the clock, then run the reset hooks."""
         self.faults.clear()
+        self.faults.discard_held()
         self.log.clear()
         self.clock.reset()
         for hook in self._reset_hooks:
@@ -217,6 +219,7 @@ class Admin:
             {
                 "plan": self.faults.plan.to_json(),
                 "remaining_script": [step.to_json() for step in self.faults.remaining_script()],
+                "held": self.faults.held(),
             }
         )
 

@@ -8,7 +8,8 @@ The fault plan as JSON (``POST /_admin/faults``; every key is optional)::
 
     {
       "script": ["throttle", 503, "drop", "ok", {"kind": "error", "status": 504, "after": true},
-                 {"kind": "latency", "latency_ms": 250}, {"kind": "throttle", "retry_after": 0, "times": 3}],
+                 {"kind": "latency", "latency_ms": 250}, {"kind": "throttle", "retry_after": 0, "times": 3},
+                 {"kind": "commit_late", "status": 504, "after_requests": 2}],
       "rates": {"throttle": 0.1, "error": 0.05, "drop": 0.01, "latency": 0.2},
       "seed": 7,
       "retry_after_seconds": 1,   # default Retry-After of throttle steps
@@ -19,8 +20,9 @@ The fault plan as JSON (``POST /_admin/faults``; every key is optional)::
     }
 
 A script step is a string (``ok``, ``throttle``, ``error``, ``drop``, ``latency``, ``error_after``,
-``drop_after``), an HTTP status (429 = throttle, any other 400-599 = error with that status, 200 = ok) or
-an object ``{"kind", "status", "retry_after", "latency_ms", "after", "times"}``. What each kind does:
+``drop_after``, ``commit_late``), an HTTP status (429 = throttle, any other 400-599 = error with that
+status, 200 = ok) or an object ``{"kind", "status", "retry_after", "latency_ms", "after", "times",
+"after_requests"}``. What each kind does:
 
 - ``throttle``: 429 with ``Retry-After: <seconds>``; the app never sees the request.
 - ``error``: the given status (default 503; ``retry_after`` adds a Retry-After header). With
@@ -32,6 +34,15 @@ an object ``{"kind", "status", "retry_after", "latency_ms", "after", "times"}``.
   With ``after: true`` the app handles the request first.
 - ``latency``: the request is delayed by ``latency_ms`` and then handled normally. Any step may carry
   ``latency_ms``, which delays it before its outcome.
+- ``commit_late``: the request is read in full but *applied later*, after the client has given up and
+  gone: a slow commit behind a gateway timeout. Without ``status`` nothing is answered and the connection
+  is held until the client disconnects (its own timeout); with ``status`` (e.g. 504) a gateway answers it
+  at once. Either way the app handles the request just before the simulator handles the
+  ``after_requests``-th request that arrives after that (default 1), so a client's look-ups that come
+  first find nothing, deterministically. The app sees the request only then (a token that expired in
+  between is refused then). ``GET /_admin/faults`` shows how many are ``held``; a reset discards them.
+  (``latency`` instead delays a request *before* it is read: a client that gives up meanwhile never has
+  its request applied.)
 
 How a drop works under uvicorn: ASGI has no "abort" message, so the middleware aborts the connection's
 asyncio transport (reached through uvicorn's ``send``, a bound method of its request cycle) and waits for
@@ -46,6 +57,7 @@ time, headers with credentials redacted); ``GET /_admin/requests`` shows it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import random
 import threading
@@ -69,6 +81,7 @@ class FaultKind(StrEnum):
     THROTTLE = "throttle"
     ERROR = "error"
     DROP = "drop"
+    COMMIT_LATE = "commit_late"
 
 
 class FaultPlanError(ValueError):
@@ -88,10 +101,11 @@ class Fault:
     retry_after: int = 0
     latency_ms: int = 0
     after: bool = False  # error/drop strike after the app handled the request
+    after_requests: int = 1  # commit_late: applied just before this many later requests are handled
 
     @property
     def label(self) -> str:
-        """Short name for logs: ok, latency, throttle, error, error_after, drop, drop_after."""
+        """Short name for logs: ok, latency, throttle, error, error_after, drop, drop_after, commit_late."""
         if self.kind is FaultKind.OK:
             return "latency" if self.latency_ms else "ok"
         return f"{self.kind}_after" if self.after else str(self.kind)
@@ -99,8 +113,10 @@ class Fault:
     def to_json(self) -> dict[str, Any]:
         """The step as a JSON object (the long form accepted in a script)."""
         step: dict[str, Any] = {"kind": str(self.kind)}
-        if self.kind is FaultKind.ERROR:
+        if self.kind is FaultKind.ERROR or (self.kind is FaultKind.COMMIT_LATE and self.status):
             step["status"] = self.status
+        if self.kind is FaultKind.COMMIT_LATE:
+            step["after_requests"] = self.after_requests
         if self.kind in (FaultKind.THROTTLE, FaultKind.ERROR):
             step["retry_after"] = self.retry_after
         if self.latency_ms:
@@ -111,7 +127,7 @@ class Fault:
 
 
 NO_FAULT = Fault()
-_STEP_KEYS = {"kind", "status", "retry_after", "latency_ms", "after", "times"}
+_STEP_KEYS = {"kind", "status", "retry_after", "latency_ms", "after", "times", "after_requests"}
 _PLAN_KEYS = {
     "script",
     "rates",
@@ -169,6 +185,7 @@ def _step_from_name(name: str, where: str, defaults: _Defaults) -> Fault:
         "error_after": Fault(FaultKind.ERROR, defaults.error_status, after=True),
         "drop": Fault(FaultKind.DROP, 0),
         "drop_after": Fault(FaultKind.DROP, 0, after=True),
+        "commit_late": Fault(FaultKind.COMMIT_LATE, 0),
     }
     if name not in steps:
         raise FaultPlanError(f"{where}: unknown fault {name!r} (expected one of {', '.join(steps)})")
@@ -181,12 +198,18 @@ def _step_from_object(raw: Mapping[str, Any], where: str, defaults: _Defaults) -
         raise FaultPlanError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_STEP_KEYS)})")
     kind = raw.get("kind")
     if not isinstance(kind, str):
-        raise FaultPlanError(f"{where}: 'kind' is required (ok, throttle, error, drop, latency)")
+        raise FaultPlanError(f"{where}: 'kind' is required (ok, throttle, error, drop, latency, commit_late)")
     base = _step_from_name(kind, where, defaults)
     if "status" in raw:
-        if base.kind is not FaultKind.ERROR:
-            raise FaultPlanError(f"{where}: 'status' applies only to error steps")
+        if base.kind not in (FaultKind.ERROR, FaultKind.COMMIT_LATE):
+            raise FaultPlanError(f"{where}: 'status' applies only to error and commit_late steps")
         base = replace(base, status=_integer(raw["status"], f"{where}.status", 400, 599))
+    if "after_requests" in raw:
+        if base.kind is not FaultKind.COMMIT_LATE:
+            raise FaultPlanError(f"{where}: 'after_requests' applies only to commit_late steps")
+        base = replace(
+            base, after_requests=_integer(raw["after_requests"], f"{where}.after_requests", 1, 10_000)
+        )
     if "retry_after" in raw:
         if base.kind not in (FaultKind.THROTTLE, FaultKind.ERROR):
             raise FaultPlanError(f"{where}: 'retry_after' applies only to throttle and error steps")
@@ -293,14 +316,60 @@ class FaultPlan:
         return not self.paths or any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths)
 
 
+@dataclass
+class LateCommit:
+    """A request read by a ``commit_late`` step and not applied yet: its ASGI scope and body.
+
+    Counting towards ``remaining`` starts once it is ``ready``: when its client has the gateway's answer,
+    or has given up and gone.
+    """
+
+    scope: dict[str, Any]
+    body: bytes
+    remaining: int
+    ready: bool = False
+
+
 class FaultInjector:
-    """The active fault plan and its progress (remaining script, RNG state); safe across threads."""
+    """The active fault plan, its progress (script, RNG) and the requests held to apply late; thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._plan = FaultPlan()
         self._remaining: deque[Fault] = deque()
         self._rng = random.Random(0)
+        self._held: list[LateCommit] = []
+
+    def hold(self, commit: LateCommit) -> None:
+        """Keep a request read by ``commit_late`` until it is due."""
+        with self._lock:
+            self._held.append(commit)
+
+    def mark_ready(self, commit: LateCommit) -> None:
+        """The held request's client has its answer or is gone: later requests count down from now."""
+        with self._lock:
+            commit.ready = True
+
+    def due(self) -> list[LateCommit]:
+        """Called as each request arrives: count it, and hand out the held requests to apply before it."""
+        with self._lock:
+            for commit in self._held:
+                if commit.ready:
+                    commit.remaining -= 1
+            due = [commit for commit in self._held if commit.ready and commit.remaining <= 0]
+            self._held = [commit for commit in self._held if commit not in due]
+            return due
+
+    def held(self) -> int:
+        """How many requests are read but not applied yet."""
+        with self._lock:
+            return len(self._held)
+
+    def discard_held(self) -> int:
+        """Forget the held requests without applying them (a reset); returns how many there were."""
+        with self._lock:
+            count, self._held = len(self._held), []
+            return count
 
     @property
     def plan(self) -> FaultPlan:
@@ -470,6 +539,22 @@ async def _drop_connection(receive: Receive, send: Send) -> None:
         pass
 
 
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _client_gone(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 async def _discard(message: Message) -> None:
     """A ``send`` that loses the response (the app did the work; the client never hears of it)."""
 
@@ -494,11 +579,45 @@ class FaultMiddleware:
         self.exempt_prefixes = exempt_prefixes
         self.responder = responder
 
+    async def _apply_late(self, commit: LateCommit) -> None:
+        """Let the app handle a held request now; nobody is listening for the answer any more."""
+        delivered = False
+
+        async def receive_body() -> Message:
+            nonlocal delivered
+            if delivered:
+                return {"type": "http.disconnect"}
+            delivered = True
+            return {"type": "http.request", "body": commit.body, "more_body": False}
+
+        # The client is long gone: whatever the app makes of the request, there is no one to tell.
+        with contextlib.suppress(Exception):
+            await self.app(commit.scope, receive_body, _discard)
+
     def _response(self, fault: Fault) -> Response:
         response = self.responder(fault)
         if fault.kind is FaultKind.THROTTLE and "retry-after" not in response.headers:
             response.headers["Retry-After"] = str(fault.retry_after)
         return response
+
+    async def _commit_late(
+        self,
+        fault: Fault,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        record: Callable[[int | None], None],
+    ) -> None:
+        """Read the request, hold it for later, and answer as a gateway would (or not at all)."""
+        commit = LateCommit(dict(scope), await _read_body(receive), fault.after_requests)
+        self.injector.hold(commit)
+        if fault.status:
+            self.injector.mark_ready(commit)  # before answering: the client's next request must count
+            await self._response(fault)(scope, receive, send)
+        else:
+            record(None)
+            await _client_gone(receive)  # held until the client's own timeout
+            self.injector.mark_ready(commit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection scope: apply the next fault, then log the request."""
@@ -508,6 +627,8 @@ class FaultMiddleware:
             return
         method: str = scope["method"]
         arrived = self.clock.now()
+        for commit in self.injector.due():  # held requests whose time has come go first
+            await self._apply_late(commit)
         fault = self.injector.next_fault(method, path)
         recorded = False
 
@@ -533,7 +654,9 @@ class FaultMiddleware:
                 await asyncio.sleep(fault.latency_ms / 1000)
             if fault.after:
                 await self.app(scope, receive, _discard)
-            if fault.kind in (FaultKind.THROTTLE, FaultKind.ERROR):
+            if fault.kind is FaultKind.COMMIT_LATE:
+                await self._commit_late(fault, scope, receive, tracking_send, record)
+            elif fault.kind in (FaultKind.THROTTLE, FaultKind.ERROR):
                 await self._response(fault)(scope, receive, tracking_send)
             elif fault.kind is FaultKind.DROP:
                 record(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,9 +48,40 @@ def test_health_names_missing_settings_without_failing(settings: dict[str, str])
     without_key = {k: v for k, v in settings.items() if k != "TOKEN_ENCRYPTION_KEY"}
     with LocalHost(settings=without_key) as host:
         body = httpx.get(f"{host.url}/api/health").json()
-    assert body["status"] == "degraded"
-    assert list(body["configuration"]) == ["token_cache"]
-    assert "TOKEN_ENCRYPTION_KEY is missing" in body["configuration"]["token_cache"][0]
+        details = httpx.get(f"{host.url}/api/health/details").json()
+    assert body == {"status": "degraded", "configuration": {"token_cache": ["TOKEN_ENCRYPTION_KEY"]}}
+    assert "TOKEN_ENCRYPTION_KEY is missing" in details["configuration"]["token_cache"][0]
+
+
+def test_anonymous_health_shows_no_setting_value(settings: dict[str, str], tmp_path: Path) -> None:
+    """A CA bundle path in a problem stays out of /api/health; with a function key the message is shown."""
+    missing_ca = str(tmp_path / "private-ca.pem")
+    keyed = settings | {
+        "TLS_CA_BUNDLE": missing_ca,
+        "DEVHOST_CHECK_KEYS": "true",
+        "DEVHOST_FUNCTION_KEY": "fk",
+    }
+    with LocalHost(settings=keyed) as host:
+        anonymous = httpx.get(f"{host.url}/api/health")
+        refused = httpx.get(f"{host.url}/api/health/details")
+        details = httpx.get(f"{host.url}/api/health/details", headers={"x-functions-key": "fk"}).json()
+    assert anonymous.json()["configuration"]["tls"] == ["TLS_CA_BUNDLE"]
+    assert missing_ca not in anonymous.text
+    assert refused.status_code == 401
+    assert missing_ca in str(details["configuration"]["tls"])
+
+
+def test_a_malformed_telemetry_connection_string_does_not_stop_the_app(settings: dict[str, str]) -> None:
+    """InstrumentationKey=not-a-guid: every function still loads, and health names the setting."""
+    with LocalHost(
+        settings=settings | {"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=not-a-guid"}
+    ) as host:
+        body = httpx.get(f"{host.url}/api/health").json()
+        assert host.fire_timer("heartbeat")
+    assert body == {
+        "status": "degraded",
+        "configuration": {"telemetry": ["APPLICATIONINSIGHTS_CONNECTION_STRING"]},
+    }
 
 
 def test_heartbeat_travels_to_the_audit_trail(host: LocalHost, settings: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devhost.hostjson import timespan_seconds
 from shared.config import (
     CATALOG,
     DORMANT_FEATURES,
@@ -16,9 +17,11 @@ from shared.config import (
     DevhostSettings,
     HeartbeatSettings,
     IfsSettings,
+    RetrySettings,
     StorageSettings,
     TokenCacheSettings,
 )
+from shared.config.platform import MAX_CALL_BUDGET_SECONDS
 
 REPO = Path(__file__).resolve().parents[2]
 VALID_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -132,10 +135,50 @@ def test_secret_values_never_appear_in_settings_repr() -> None:
     """Logging or printing any feature's settings shows no secret value (nor a decoded key)."""
     markers = {s.name: f"marker-{s.name.lower()}" for s in CATALOG if s.secret}
     markers["TOKEN_ENCRYPTION_KEY"] = "c2VjcmV0LWtleS1vZi10aGlydHktdHdvLWJ5dGVzISE="  # 32 bytes
-    markers["APPLICATIONINSIGHTS_CONNECTION_STRING"] = "InstrumentationKey=marker-ai"
+    markers["APPLICATIONINSIGHTS_CONNECTION_STRING"] = (
+        "InstrumentationKey=00000000-0000-4000-8000-00000000a1a1;Marker=ai"
+    )
     values = {s.name: s.sample for s in CATALOG} | markers
     settings = AppSettings(values)
     shown = " ".join(repr(settings.get(feature)) for feature in FEATURES + DORMANT_FEATURES)
     for name, marker in markers.items():
         assert marker not in shown, f"{name} shows in a settings repr"
     assert "secret-key-of-thirty-two-bytes" not in shown
+
+
+def test_ifs_create_pending_deadline_defaults_to_ten_minutes_and_outlasts_the_call_budget() -> None:
+    """IFS_CREATE_PENDING_SECONDS: 600 by default; below 60 s, or below CALL_BUDGET_SECONDS, it is named."""
+    base = {"IFS_BASE_URL": "https://acme.ifs.cloud", "IFS_REALM": "acme1", "IFS_CLIENT_ID": "c"}
+    base |= {"IFS_CLIENT_SECRET": "s"}
+    settings = AppSettings(base).get(IfsSettings)
+    assert (settings.create_pending_seconds, settings.call_budget_seconds) == (600, 300)
+    with pytest.raises(ConfigError, match="IFS_CREATE_PENDING_SECONDS is invalid: expected an integer"):
+        AppSettings(base | {"IFS_CREATE_PENDING_SECONDS": "30"}).get(IfsSettings)
+    with pytest.raises(ConfigError, match="shorter than CALL_BUDGET_SECONDS"):
+        AppSettings(base | {"IFS_CREATE_PENDING_SECONDS": "200"}).get(IfsSettings)
+    assert (
+        AppSettings(base | {"CALL_BUDGET_SECONDS": "100", "IFS_CREATE_PENDING_SECONDS": "200"})
+        .get(IfsSettings)
+        .create_pending_seconds
+        == 200
+    )
+
+
+def test_the_functions_timeout_outlasts_the_longest_call() -> None:
+    """host.json sets functionTimeout; the largest budget plus the longest request ends well before it."""
+    host = json.loads((REPO / "host.json").read_text())
+    timeout = timespan_seconds(host["functionTimeout"])
+    longest_request = 600  # DATAVERSE_TIMEOUT_SECONDS at its maximum
+    assert MAX_CALL_BUDGET_SECONDS + longest_request < timeout
+    assert AppSettings({}).get(RetrySettings).call_budget_seconds == 300
+    with pytest.raises(ConfigError, match="CALL_BUDGET_SECONDS is invalid"):
+        AppSettings({"CALL_BUDGET_SECONDS": str(MAX_CALL_BUDGET_SECONDS + 1)}).get(RetrySettings)
+
+
+def test_the_key_refused_in_azure_is_the_one_the_sample_settings_publish() -> None:
+    """The sample settings' TOKEN_ENCRYPTION_KEY is the key refused where WEBSITE_INSTANCE_ID is set."""
+    sample = json.loads((REPO / "local.settings.sample.json").read_text())["Values"]["TOKEN_ENCRYPTION_KEY"]
+    values = {"TOKEN_ENCRYPTION_KEY": sample}
+    assert AppSettings(values).get(TokenCacheSettings).encryption_key == bytes(range(32))
+    with pytest.raises(ConfigError, match="public sample key"):
+        AppSettings(values | {"WEBSITE_INSTANCE_ID": "abc"}).get(TokenCacheSettings)

@@ -75,6 +75,7 @@ COMPUTED_STAND_INS = {
 # function counts against main.bicep's budgets.
 NO_DATAVERSE_CALLS = {
     "health": "reports which settings are missing",
+    "health_details": "reports which settings are missing, with the messages",
     "heartbeat": "enqueues a heartbeat",
     "heartbeat_echo": "writes the audit table",
     "poll_customers": "reads IFS and enqueues changed keys",

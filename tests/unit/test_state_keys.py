@@ -62,3 +62,15 @@ def test_malformed_encoded_key_is_refused(stored: str) -> None:
     """A stray tilde, a raw percent sign or a forbidden character is not a key this module wrote."""
     with pytest.raises(KeyEncodingError):
         decode_key(stored)
+
+
+@pytest.mark.parametrize("key", ["C\ud800", "\udfff", "A\ud83dB"])
+def test_a_lone_surrogate_is_a_key_encoding_error(key: str) -> None:
+    """Valid JSON, but not text: refused as KeyEncodingError, not UnicodeEncodeError."""
+    with pytest.raises(KeyEncodingError, match="lone surrogate"):
+        encode_key(key)
+
+
+def test_a_surrogate_pair_is_text() -> None:
+    """An astral character (a proper pair) is kept."""
+    assert decode_key(encode_key("C😀")) == "C😀"

@@ -12,6 +12,7 @@ import pytest
 
 from shared.dataverse.actions import DataverseActions
 from shared.dataverse.batch import BatchOperation, ChangeSet, execute_batch
+from shared.dataverse.bulk import BulkUpserter
 from shared.dataverse.errors import (
     AlreadyExistsError,
     ConcurrencyConflictError,
@@ -158,3 +159,78 @@ def test_a_batch_of_updates_is_resent_after_a_lost_answer(dataverse: DataverseSt
         results = execute_batch(client, [BatchOperation("PATCH", f"accounts({row_id})", {"name": "after"})])
     assert [result.status for result in results] == [204]
     assert names(dataverse, "account") == ["after"]
+
+
+@pytest.mark.parametrize("lost", [APPLIED_THEN_503, APPLIED_THEN_DROPPED], ids=["503", "dropped"])
+def test_a_batch_retried_after_a_lost_answer_does_not_report_its_own_write_as_a_conflict(
+    dataverse: DataverseStack, lost: dict[str, Any]
+) -> None:
+    """As for a single request: the retried $batch's 412s are WriteOutcomeUnknownError, not someone else's."""
+    client = dataverse.client()
+    account_key(dataverse, client)
+    row_id = client.create("accounts", {"name": "before"}).id
+    assert row_id is not None
+    row = client.get("accounts", row_id)
+    assert row is not None
+    fault_next(dataverse, lost, method="POST")
+    operations = [
+        BatchOperation("PATCH", "accounts(accountnumber='C1')", {"name": "new"}, {"If-None-Match": "*"}),
+        BatchOperation("PATCH", f"accounts({row_id})", {"name": "after"}, {"If-Match": row["@odata.etag"]}),
+    ]
+    with recording_waits():
+        results = execute_batch(client, operations, continue_on_error=True)
+    assert [type(result.error) for result in results] == [WriteOutcomeUnknownError] * 2
+    assert all(result.after_lost_answer and not result.ok for result in results)
+    refusals = [
+        result.error.refusal for result in results if isinstance(result.error, WriteOutcomeUnknownError)
+    ]
+    assert [type(refusal) for refusal in refusals] == [AlreadyExistsError, ConcurrencyConflictError]
+    assert sorted(names(dataverse, "account")) == ["after", "new"]
+
+
+def test_a_batch_delete_whose_answer_was_lost_is_done(dataverse: DataverseStack) -> None:
+    """The lost attempt deleted the row; the retry's 404 is success, as for a single DELETE."""
+    client = dataverse.client()
+    row_id = client.create("accounts", {"name": "doomed"}).id
+    fault_next(dataverse, APPLIED_THEN_503, method="POST")
+    with recording_waits():
+        [result] = execute_batch(client, [BatchOperation("DELETE", f"accounts({row_id})")])
+    assert (result.status, result.ok, result.error) == (404, True, None)
+    assert names(dataverse, "account") == []
+
+
+def test_a_first_attempt_batch_412_still_blames_the_other_writer(dataverse: DataverseStack) -> None:
+    """Without a lost answer the 412 is what it says: AlreadyExistsError."""
+    client = dataverse.client()
+    account_key(dataverse, client)
+    client.upsert("accounts", {"accountnumber": "C1"}, {"name": "theirs"})
+    operation = BatchOperation(
+        "PATCH", "accounts(accountnumber='C1')", {"name": "mine"}, {"If-None-Match": "*"}
+    )
+    [result] = execute_batch(client, [operation], continue_on_error=True)
+    assert isinstance(result.error, AlreadyExistsError)
+    assert not result.after_lost_answer
+
+
+def test_a_bulk_upsert_through_a_retried_batch_does_not_claim_to_know_what_it_created(
+    dataverse: DataverseStack,
+) -> None:
+    """$batch answered after a lost answer: the row's 200 may hide the lost attempt's create (None)."""
+    client = dataverse.client()
+    account_key(dataverse, client)
+    fault_next(dataverse, APPLIED_THEN_503, method="POST")
+    upserter = BulkUpserter(client, use_bulk=False, return_created=True)
+    with recording_waits():
+        [result] = upserter.upsert_many("accounts", "account", [({"accountnumber": "C1"}, {"name": "x"})])
+    assert (result.ok, result.via, result.created) == (True, "$batch", None)
+
+
+def test_a_create_committed_after_the_gateway_gave_up_appears_later(dataverse: DataverseStack) -> None:
+    """commit_late on Dataverse: the POST is answered 504, and its row appears only two requests later."""
+    client = dataverse.client()
+    fault_next(dataverse, {"kind": "commit_late", "status": 504, "after_requests": 2}, method="POST")
+    with recording_waits(), pytest.raises(ServerError):
+        client.create("accounts", {"name": "late"})
+    assert names(dataverse, "account") == []
+    assert list(client.query("accounts", select=["name"])) == []
+    assert [row["name"] for row in client.query("accounts", select=["name"])] == ["late"]

@@ -35,7 +35,7 @@ def throttle_to(dataverse: DataverseStack, requests: int) -> None:
 def test_a_throttled_burst_of_upserts_applies_every_write_exactly_once(dataverse: DataverseStack) -> None:
     """40 concurrent upserts against 10 requests per window: all land, each once, after honoured 429s."""
     long_lived_tokens(dataverse)
-    client = dataverse.client(retry=RetryPolicy(attempts=30))
+    client = dataverse.client(retry=RetryPolicy(attempts=30, budget_seconds=None))
     account_key(dataverse, client)
     throttle_to(dataverse, 10)
     writes = {f"C{n:03d}": f"Account {n}" for n in range(40)}
@@ -59,7 +59,7 @@ def test_a_throttled_burst_of_upserts_applies_every_write_exactly_once(dataverse
 def test_a_throttled_burst_of_creates_creates_each_row_once(dataverse: DataverseStack) -> None:
     """A POST refused with 429 was not executed, so resending it cannot duplicate: 25 creates, 25 rows."""
     long_lived_tokens(dataverse)
-    client = dataverse.client(retry=RetryPolicy(attempts=30))
+    client = dataverse.client(retry=RetryPolicy(attempts=30, budget_seconds=None))
     throttle_to(dataverse, 10)
     names = [f"Lead {n}" for n in range(25)]
 

@@ -20,6 +20,8 @@ from shared.ifs.client import IfsClient
 from shared.ifs.errors import (
     IfsConflictError,
     IfsCreateOutcomeUnknownError,
+    IfsInvalidRequestError,
+    IfsRequestTimeoutError,
     IfsServerError,
     IfsThrottledError,
     IfsWriteOutcomeUnknownError,
@@ -28,6 +30,7 @@ from shared.ifs.query import Query
 from shared.platform.retry import RetryPolicy, recording_waits
 from simulators.common.admin_client import AdminClient
 from simulators.ifs.app import IfsSimulator
+from tests.integration.ifs.conftest import ifs_settings
 
 ORDER = {"CustomerNo": "FR018", "Contract": "FR020", "CustomerPoNo": "D365-SO-RETRY"}
 API = "/main/ifsapplications/projection/v1/*"
@@ -370,3 +373,68 @@ def test_a_batch_of_reads_is_retried(client: IfsClient, settings: IfsSettings, a
     assert len(waits) == 1
     assert not isinstance(outcome, list)
     assert outcome.status == 200
+
+
+def test_a_long_429_storm_is_cut_short_by_the_call_budget(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """Retry-After 300 on every try: one wait fits the 300 s budget, then IfsThrottledError says 300 s."""
+    client.find_by(settings.entities.orders, {"OrderNo": "C1000000933"})
+    admin.set_faults({"script": [{"kind": "throttle", "retry_after": 300, "times": 10}], "paths": [API]})
+    with recording_waits() as waits, pytest.raises(IfsThrottledError) as caught:
+        client.get(settings.entities.orders, CAPTURED)
+    assert waits == [300.0]  # not 3 x 300 s: the host would kill the invocation first
+    assert (caught.value.retry_after, caught.value.transient) == (300.0, True)
+
+
+def test_the_call_budget_comes_from_the_settings(
+    http: httpx.Client, server_url: str, tokens: IfsTokenProvider, admin: AdminClient
+) -> None:
+    """CALL_BUDGET_SECONDS=60: waits of 40 s, one fits; a client whose timeout exceeds it is refused."""
+    settings = ifs_settings(server_url, CALL_BUDGET_SECONDS="60")
+    client = IfsClient.from_settings(http, settings, tokens)
+    tokens.token()
+    admin.set_faults({"script": [{"kind": "throttle", "retry_after": 40, "times": 10}], "paths": [API]})
+    with recording_waits() as waits, pytest.raises(IfsThrottledError):
+        client.get(settings.entities.orders, CAPTURED)
+    assert waits == [40.0]
+    with (
+        httpx.Client(timeout=120, trust_env=False) as slow,
+        pytest.raises(ValueError, match=r"call budget \(60 s, CALL_BUDGET_SECONDS\) is shorter"),
+    ):
+        IfsClient.from_settings(slow, settings, tokens)
+
+
+def test_a_408_is_transient_for_reads(client: IfsClient, settings: IfsSettings, admin: AdminClient) -> None:
+    """408 on every try of a GET: retried, then IfsRequestTimeoutError, transient (not parked)."""
+    client.find_by(settings.entities.orders, {"OrderNo": "C1000000933"})
+    admin.set_faults({"script": [{"kind": "error", "status": 408, "times": 4}], "paths": [API]})
+    with recording_waits() as waits, pytest.raises(IfsRequestTimeoutError) as caught:
+        client.get(settings.entities.orders, CAPTURED)
+    assert len(waits) == 3
+    assert caught.value.transient
+
+
+def test_a_create_answered_408_has_an_unknown_outcome(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient, simulator: IfsSimulator
+) -> None:
+    """IFS stored the order, the answer was 408: like a 5xx, not resent and reported as unknown."""
+    admin.set_faults(after_handling(408, "POST"))
+    with recording_waits() as waits, pytest.raises(IfsCreateOutcomeUnknownError) as caught:
+        client.create(settings.entities.orders, ORDER)
+    assert (waits, caught.value.status) == ([], 408)
+    assert len(stored_with_po(simulator, ORDER["CustomerPoNo"])) == 1
+
+
+def test_a_header_httpx_refuses_is_not_sent_and_not_an_unknown_outcome(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """An ETag holding CR/LF: httpx refuses the PATCH, nothing reaches IFS, and the error is permanent."""
+    orders = settings.entities.orders
+    client.get(orders, CAPTURED)
+    before = len(admin.requests(path="/main", method="PATCH"))
+    with recording_waits() as waits, pytest.raises(IfsInvalidRequestError) as caught:
+        client.update(orders, CAPTURED, {"NoteText": "x"}, 'W/"1\r\nX-Injected: 1"')
+    assert not isinstance(caught.value, IfsWriteOutcomeUnknownError)
+    assert (caught.value.transient, caught.value.outcome_unknown, waits) == (False, False, [])
+    assert len(admin.requests(path="/main", method="PATCH")) == before

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared import bootstrap
-from shared.config import AppSettings, ConfigError
+from shared.config import SETTINGS_BY_NAME, AppSettings, ConfigError
 from shared.platform.secrets import SecretNotFoundError
 from shared.platform.tokens import AccessToken
 from simulators.identity_stack import IdentityStack
@@ -69,3 +69,31 @@ def test_missing_key_in_key_vault_is_named(
 def test_no_key_anywhere_is_a_configuration_problem() -> None:
     """Neither the key nor a vault: health reports the token cache as incomplete."""
     assert "TOKEN_ENCRYPTION_KEY is missing" in AppSettings({}).problems()["token_cache"][0]
+
+
+def test_the_sample_key_is_refused_in_azure(
+    stack: IdentityStack, azurite_connection_string: str, unique_name: str
+) -> None:
+    """WEBSITE_INSTANCE_ID set (in Azure): the published sample key is refused, from either source."""
+    sample = SETTINGS_BY_NAME["TOKEN_ENCRYPTION_KEY"].sample
+    azure = {"WEBSITE_INSTANCE_ID": "0f1e2d3c4b5a"}
+    local = storage_settings(azurite_connection_string, unique_name) | {"TOKEN_ENCRYPTION_KEY": sample}
+    assert bootstrap.token_cache(AppSettings(local)) is not None  # locally the sample is fine
+    with pytest.raises(ConfigError, match="public sample key"):
+        bootstrap.token_cache(AppSettings(local | azure))
+    assert "public sample key" in AppSettings(local | azure).problems()["token_cache"][0]
+    stack.vault.set_secret("token-encryption-key", sample)
+    vaulted = storage_settings(azurite_connection_string, unique_name) | stack.app_settings() | azure
+    with pytest.raises(ConfigError, match=r"public sample key .* \(read from Key Vault\)"):
+        bootstrap.token_cache(AppSettings(vaulted))
+    own_key = base64.b64encode(bytes(range(1, 33))).decode()
+    assert bootstrap.token_cache(AppSettings(local | azure | {"TOKEN_ENCRYPTION_KEY": own_key})) is not None
+
+
+def test_one_dataverse_client_per_process(stack: IdentityStack) -> None:
+    """Asked twice for the same environment and identity, bootstrap hands out the same client (one pool)."""
+    values = stack.app_settings() | {"DATAVERSE_URL": "https://127.0.0.1:9"}
+    first = bootstrap.dataverse_client(AppSettings(values))
+    assert bootstrap.dataverse_client(AppSettings(dict(values))) is first
+    other = bootstrap.dataverse_client(AppSettings(values | {"DATAVERSE_PAGE_SIZE": "100"}))
+    assert other is not first

@@ -185,3 +185,50 @@ def test_admin_routes_are_exempt_from_faults(sim: EchoSim, http: httpx.Client, a
     assert admin.requests() == []
     faults = http.get("/_admin/faults").json()
     assert faults["remaining_script"] == [{"kind": "drop"}]
+
+
+def test_commit_late_answers_at_once_and_applies_the_request_later(
+    sim: EchoSim, http: httpx.Client, admin: AdminClient
+) -> None:
+    """A gateway answers 504; the service applies the POST only before the 2nd request that follows."""
+    admin.set_faults({"script": [{"kind": "commit_late", "status": 504, "after_requests": 2}]})
+    assert http.post("/items/7", json={"n": 7}).status_code == 504
+    assert sim.handled == []
+    assert http.get("/_admin/faults").json()["held"] == 1
+    assert http.get("/items/1").status_code == 200
+    assert sim.handled == ["GET /items/1"]
+    assert http.get("/items/2").status_code == 200
+    assert sim.handled == ["GET /items/1", "POST /items/7", "GET /items/2"]
+    first = admin.requests()[0]
+    assert (first["status"], first["fault"]) == (504, "commit_late")
+
+
+def test_commit_late_without_an_answer_holds_until_the_client_gives_up(
+    served: tuple[EchoSim, str], sim: EchoSim, admin: AdminClient
+) -> None:
+    """No answer at all: the client times out, and only then does the service apply its request."""
+    admin.set_faults({"script": ["commit_late"]})
+    with (
+        httpx.Client(base_url=served[1], timeout=0.3) as impatient,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        impatient.post("/items/8", json={})
+    assert sim.handled == []
+    with httpx.Client(base_url=served[1], timeout=10) as http:
+        # The disconnect may be noticed a moment after the next request arrives: the commit then waits
+        # for the one after. Either way it comes after the client gave up, never before.
+        for n in range(5):
+            http.get(f"/items/{n}")
+            if "POST /items/8" in sim.handled:
+                break
+    assert "POST /items/8" in sim.handled[-2:]
+
+
+def test_a_reset_discards_held_requests(sim: EchoSim, http: httpx.Client, admin: AdminClient) -> None:
+    """Back to the seeded state: a request held for later is never applied."""
+    admin.set_faults({"script": [{"kind": "commit_late", "status": 504}]})
+    http.post("/items/9", json={})
+    admin.reset()
+    http.get("/items/1")
+    http.get("/items/2")
+    assert sim.handled == ["GET /items/1", "GET /items/2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -76,3 +77,47 @@ def test_expired_claim_is_taken_over_once_by_racing_deliveries(tables: StateTabl
     with ThreadPoolExecutor(max_workers=8) as pool:
         wins = list(pool.map(lambda _: dedupe.claim("evt", timedelta(minutes=5)), range(8)))
     assert wins.count(True) == 1
+
+
+class ParkedAgainBeforeDelete:
+    """An Azure SDK TableClient whose first delete meets a park that another worker makes just before it."""
+
+    def __init__(self, table: Any, park_again: Any) -> None:
+        self._table = table
+        self._park_again = park_again
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def delete_entity(self, *args: Any, **kwargs: Any) -> None:
+        park_again, self._park_again = self._park_again, None
+        if park_again is not None:
+            park_again()
+        self._table.delete_entity(*args, **kwargs)
+
+
+class RacingTables(StateTables):
+    """State tables whose ``parked`` table is raced as ``ParkedAgainBeforeDelete`` describes."""
+
+    def __init__(self, tables: StateTables, park_again: Any) -> None:
+        self._tables = tables
+        self._park_again = park_again
+
+    def table(self, name: str) -> Any:
+        return ParkedAgainBeforeDelete(self._tables.table(name), self._park_again)
+
+
+def test_resolve_does_not_drop_a_record_parked_again_meanwhile(tables: StateTables) -> None:
+    """Resolve reads the entry, another worker parks the record again, the delete is refused on ETag."""
+    record = ParkedRecord("CustomerOrder", "C/2", "invalid_value", "first failure", "ifs->dataverse")
+    other_worker = ParkedRecords(tables)
+    other_worker.park(record)
+    replayer = ParkedRecords(
+        RacingTables(tables, lambda: other_worker.park(replace(record, message="second failure")))
+    )
+    assert replayer.resolve("CustomerOrder", "C/2") is False
+    entry = other_worker.get("CustomerOrder", "C/2")
+    assert entry is not None
+    assert (entry.message, entry.attempts) == ("second failure", 2)
+    assert replayer.resolve("CustomerOrder", "C/2") is True
+    assert other_worker.get("CustomerOrder", "C/2") is None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from azure.core.pipeline.transport import RequestsTransport
+from azure.data.tables import TableServiceClient, UpdateMode
 
 from shared.platform.encryption import Cipher
 from shared.platform.tokens import AccessToken
@@ -12,10 +16,11 @@ from shared.records import AuditEntry, ParkedRecord
 from shared.state.audit import AuditTrail
 from shared.state.dedupe import WebhookDedupe
 from shared.state.idmap import IdMap
+from shared.state.keys import KeyEncodingError, encode_key
 from shared.state.ledger import LedgerRepository
 from shared.state.parked import ParkedRecords
 from shared.state.subscriptions import Subscription, SubscriptionRepository
-from shared.state.tables import StateTables
+from shared.state.tables import StateTables, upsert_in_batches
 from shared.state.tokens import EncryptedTokenCache
 from shared.state.watermarks import StaleWatermarkError, WatermarkRepository
 
@@ -226,3 +231,93 @@ def test_corrupted_or_retimed_token_rows_read_as_misses(tables: StateTables) -> 
     assert cache.get("a") is None
     table.upsert_entity({**row, "Sealed": "***not base64***"})
     assert cache.get("a") is None
+
+
+@pytest.mark.parametrize("expires_at", ["2030-01-01T00:00:00Z", 1_893_456_000, None])
+def test_a_token_row_with_an_unexpected_expiry_type_is_a_miss_and_overwritten(
+    tables: StateTables, expires_at: object
+) -> None:
+    """ExpiresAt edited into a string, a number or nothing: a miss (not an error), and put() repairs it."""
+    cache = EncryptedTokenCache(tables, Cipher(bytes(range(32))))
+    table = tables.table(EncryptedTokenCache.TABLE)
+    cache.put("a", AccessToken("token-a", datetime(2030, 1, 1, tzinfo=UTC)))
+    row = {k: v for k, v in dict(table.get_entity("token", "a")).items() if k != "ExpiresAt"}
+    table.upsert_entity(
+        row if expires_at is None else {**row, "ExpiresAt": expires_at}, mode=UpdateMode.REPLACE
+    )
+    assert cache.get("a") is None
+    fresh = AccessToken("token-b", datetime(2030, 1, 2, tzinfo=UTC))
+    cache.put("a", fresh)
+    assert cache.get("a") == fresh
+
+
+def test_keys_that_are_not_text_are_refused_by_name(tables: StateTables) -> None:
+    """A lone surrogate in a source key or event key raises KeyEncodingError before any write."""
+    with pytest.raises(KeyEncodingError):
+        IdMap(tables).link("account", "C\ud800", "00000000-0000-0000-0000-000000000001")
+    with pytest.raises(KeyEncodingError):
+        WebhookDedupe(tables).claim("op\ud800", timedelta(days=1))
+    with pytest.raises(KeyEncodingError):
+        LedgerRepository(tables).mark_seen("orders", {"C\udfff": "v1"})
+
+
+class RecordingTransport(RequestsTransport):  # type: ignore[misc]  # azure-core ships it untyped
+    """An azure-core transport that records the URL of every request it sends."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.urls: list[str] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        self.urls.append(unquote(request.url))
+        return super().send(request, **kwargs)
+
+
+@pytest.fixture
+def recorded(azurite_connection_string: str, unique_name: str) -> tuple[StateTables, RecordingTransport]:
+    """State tables whose every request is recorded."""
+    transport = RecordingTransport()
+    service = TableServiceClient.from_connection_string(azurite_connection_string, transport=transport)
+    return StateTables(service, unique_name), transport
+
+
+def test_id_map_resolves_a_few_keys_by_point_reads_not_a_partition_scan(
+    recorded: tuple[StateTables, RecordingTransport],
+) -> None:
+    """Among 150 links, three keys cost three point reads; no query reads the partition."""
+    tables, transport = recorded
+    idmap = IdMap(tables)
+    upsert_in_batches(
+        tables.table(IdMap.TABLE),
+        [
+            {"PartitionKey": "account|source", "RowKey": encode_key(f"C/{i}"), "TargetId": f"T{i}"}
+            for i in range(150)
+        ],
+    )
+    idmap.link("account", "a\\b#c?d", "AAAA0002-0000-0000-0000-000000000002")
+    transport.urls.clear()
+    found = idmap.target_ids("account", ["C/7", "a\\b#c?d", "C/149", "missing", "", "bad\ud800"])
+    assert found == {"C/7": "T7", "a\\b#c?d": "AAAA0002-0000-0000-0000-000000000002", "C/149": "T149"}
+    assert len(transport.urls) == 4  # one point read per encodable key
+    assert all("RowKey=" in url and "$filter" not in url for url in transport.urls)
+
+
+def test_ledger_entries_are_point_reads_of_the_keys_asked_for(
+    recorded: tuple[StateTables, RecordingTransport],
+) -> None:
+    """entries(): full entries of the known keys, unknown ones absent, without reading the partition."""
+    tables, transport = recorded
+    ledger = LedgerRepository(tables)
+    ledger.mark_seen("CustomerOrder", {f"O/{i}": f"v{i}" for i in range(120)})
+    ledger.mark_synced("CustomerOrder", "O/3", "v3", "guid-3")
+    transport.urls.clear()
+    entries = ledger.entries("CustomerOrder", ["O/3", "O/119", "O/120", "O/3"])
+    assert len(transport.urls) == 3  # a repeated key is read once
+    assert all("$filter" not in url for url in transport.urls)
+    assert sorted(entries) == ["O/119", "O/3"]
+    assert (entries["O/3"].version_seen, entries["O/3"].version_synced, entries["O/3"].target_id) == (
+        "v3",
+        "v3",
+        "guid-3",
+    )
+    assert entries["O/119"] == ledger.get("CustomerOrder", "O/119")

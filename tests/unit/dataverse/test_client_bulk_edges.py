@@ -148,3 +148,17 @@ def test_a_failed_row_always_says_why() -> None:
     """A RecordResult that failed without an error cannot be made."""
     with pytest.raises(ValueError, match="without an error"):
         RecordResult(0, {"accountnumber": "A"}, ok=False, via="$batch")
+
+
+def test_the_availability_probe_doubles_quotes_in_its_values() -> None:
+    """A quote in a name cannot end the OData string early: it is sent doubled."""
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"value": []})
+
+    upserter = BulkUpserter(client_for(httpx.MockTransport(handler)))
+    assert not upserter.supports("new_o'brien", "Upsert'Multiple")
+    [url] = seen
+    assert (url.params["@table"], url.params["@message"]) == ("'new_o''brien'", "'Upsert''Multiple'")

@@ -10,8 +10,8 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from shared.dataverse.client import DataverseClient
-from shared.dataverse.errors import DataverseUnavailableError, NotFoundError
-from shared.platform.retry import recording_waits
+from shared.dataverse.errors import DataverseUnavailableError, InvalidRequestError, NotFoundError
+from shared.platform.retry import RetryPolicy, recording_waits
 
 ROW = uuid.UUID("00000000-0000-0000-0000-000000000001")
 
@@ -116,3 +116,24 @@ def test_a_create_is_resent_after_429_but_not_after_a_timeout() -> None:
     with recording_waits(), pytest.raises(DataverseUnavailableError):
         client.create("accounts", {"name": "A"})
     assert len(sent) == 1
+
+
+def test_a_request_httpx_refuses_to_send_is_a_permanent_error() -> None:
+    """LocalProtocolError (an If-Match holding CR/LF): not sent, not retried, and not transient."""
+    sent: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        raise httpx.LocalProtocolError("Illegal header value")
+
+    client, _ = client_for(refuse)
+    with recording_waits() as waits, pytest.raises(InvalidRequestError) as caught:
+        client.update("accounts", ROW, {"name": "A"}, if_match='W/"1\r\nX: 1"')
+    assert (len(sent), waits, caught.value.transient) == (1, [], False)
+
+
+def test_a_client_whose_timeout_outlasts_the_call_budget_is_refused() -> None:
+    """The budget must hold at least one request: a 120 s timeout under a 60 s budget is a ValueError."""
+    http = httpx.Client(timeout=120)
+    with pytest.raises(ValueError, match="shorter than the Dataverse request timeout"):
+        DataverseClient(http, "https://org.example", StaticCredential(), retry=RetryPolicy(budget_seconds=60))

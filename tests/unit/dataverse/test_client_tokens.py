@@ -10,8 +10,8 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from shared.dataverse.client import DataverseClient
-from shared.dataverse.errors import AuthenticationError
-from shared.platform.retry import recording_waits
+from shared.dataverse.errors import AuthenticationError, ThrottledError
+from shared.platform.retry import FALLBACK_RETRY_AFTER_SECONDS, recording_waits
 
 ROW = uuid.UUID("00000000-0000-0000-0000-000000000001")
 THROTTLED = {"error": {"code": "0x80072322", "message": "Number of requests exceeded the limit."}}
@@ -83,3 +83,26 @@ def test_a_second_401_is_an_authentication_error() -> None:
     with pytest.raises(AuthenticationError):
         client.get("accounts", ROW)
     assert len(sent) == 2
+
+
+def test_the_resend_after_a_401_draws_on_the_same_call_budget() -> None:
+    """429 (200 s), 401, 429 (200 s): the second wait would pass the 300 s budget, so it is not slept."""
+    client, sent = scripted(
+        httpx.Response(429, headers={"Retry-After": "200"}, json=THROTTLED),
+        httpx.Response(401),
+        httpx.Response(429, headers={"Retry-After": "200"}, json=THROTTLED),
+        httpx.Response(200, json={"value": []}),
+    )
+    with recording_waits() as waits, pytest.raises(ThrottledError) as caught:
+        list(client.query("accounts"))
+    assert waits == [200.0]
+    assert len(sent) == 3
+    assert (caught.value.retry_after, caught.value.transient) == (200.0, True)
+
+
+def test_a_429_without_retry_after_still_says_when_to_try_again() -> None:
+    """No Retry-After header: retry_after is the fallback delay, a float the worker can re-enqueue with."""
+    client, _ = scripted(*[httpx.Response(429, json=THROTTLED)] * 5)
+    with recording_waits(), pytest.raises(ThrottledError) as caught:
+        client.get("accounts", ROW)
+    assert caught.value.retry_after == FALLBACK_RETRY_AFTER_SECONDS

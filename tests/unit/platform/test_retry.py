@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from shared.platform.retry import RetryPolicy, recording_waits, retry_after_seconds
+from shared.platform.retry import (
+    RetryPolicy,
+    may_have_run,
+    recording_waits,
+    request_timeout_seconds,
+    retry_after_seconds,
+)
 
 Step = Callable[[httpx.Request], httpx.Response]
 
@@ -153,3 +159,97 @@ def test_waits_can_advance_a_simulated_clock() -> None:
     with recording_waits(advance=advanced.append) as waits:
         RetryPolicy().send(client, get(), idempotent=True)
     assert advanced == waits == [7.0, 7.0]
+
+
+def test_retry_after_as_a_date_without_zone_is_utc() -> None:
+    """``-0000`` (no zone known) parses naive; it is read as UTC instead of raising TypeError."""
+    response = httpx.Response(429, headers={"Retry-After": "Wed, 01 Jan 2031 00:00:10 -0000"})
+    assert retry_after_seconds(response, now=datetime(2031, 1, 1, tzinfo=UTC)) == 10.0
+
+
+def test_a_zoneless_retry_after_date_does_not_break_the_policy() -> None:
+    """The policy waits out a 429 whose Retry-After is a zoneless date in the past and retries."""
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 -0000"}),
+        httpx.Response(200),
+    ]
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: answers.pop(0)))
+    with recording_waits() as waits:
+        assert RetryPolicy().send(client, get(), idempotent=True).status_code == 200
+    assert waits == [0.0]
+
+
+def throttled_forever(retry_after: str = "300") -> tuple[httpx.Client, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(429, headers={"Retry-After": retry_after})
+
+    return httpx.Client(transport=httpx.MockTransport(handler)), seen
+
+
+def test_the_call_budget_bounds_the_waits_of_one_call() -> None:
+    """Retry-After 300 on every try: one wait fits the default 300 s budget, then the 429 comes back."""
+    client, seen = throttled_forever()
+    with recording_waits() as waits:
+        response = RetryPolicy().send(client, get(), idempotent=True)
+    assert response.status_code == 429
+    assert waits == [300.0]  # not 4 x 300 s, which outlasts the Functions timeout
+    assert len(seen) == 2
+
+
+def test_a_wait_that_would_end_past_the_budget_is_not_started() -> None:
+    """Waits of 7 s under a 20 s budget: two are slept, the third would end at 21 s and is not."""
+    client, seen = throttled_forever("7")
+    with recording_waits() as waits:
+        RetryPolicy(attempts=10, budget_seconds=20).send(client, get(), idempotent=True)
+    assert waits == [7.0, 7.0]
+    assert len(seen) == 3
+
+
+def test_one_deadline_spans_every_send_of_a_call() -> None:
+    """A deadline passed to a second send keeps counting what the first one spent."""
+    client, _ = throttled_forever("7")
+    policy = RetryPolicy(attempts=10, budget_seconds=20)
+    with recording_waits() as waits:
+        deadline = policy.deadline()
+        policy.send(client, get(), idempotent=True, deadline=deadline)
+        policy.send(client, get(), idempotent=True, deadline=deadline)
+    assert waits == [7.0, 7.0]
+
+
+def test_without_a_budget_only_the_attempts_bound_a_call() -> None:
+    """budget_seconds=None keeps the old rule: every attempt is used."""
+    client, seen = throttled_forever()
+    with recording_waits() as waits:
+        RetryPolicy(attempts=4, budget_seconds=None).send(client, get(), idempotent=True)
+    assert waits == [300.0] * 3
+    assert len(seen) == 4
+
+
+def test_a_budget_shorter_than_one_request_is_refused() -> None:
+    """check_budget names the timeout that does not fit; an unbounded timeout never fits."""
+    policy = RetryPolicy(budget_seconds=60)
+    policy.check_budget(60, "the timeout")
+    with pytest.raises(ValueError, match="shorter than the timeout"):
+        policy.check_budget(61, "the timeout")
+    assert request_timeout_seconds(httpx.Client(timeout=httpx.Timeout(5, read=90))) == 90
+    unbounded = httpx.Client(timeout=httpx.Timeout(5, read=None))
+    assert request_timeout_seconds(unbounded) == float("inf")
+
+
+def test_a_request_httpx_refuses_to_send_did_not_run_and_is_not_retried() -> None:
+    """LocalProtocolError (a header with CR/LF): one try, raised as is, and not a possible execution."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.LocalProtocolError("Illegal header value b'a\\r\\nb'")
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    outcomes: list[httpx.Response | Exception] = []
+    with recording_waits() as waits, pytest.raises(httpx.LocalProtocolError):
+        RetryPolicy().send(client, get(), idempotent=True, on_outcome=outcomes.append)
+    assert (len(seen), waits) == (1, [])
+    assert [may_have_run(outcome) for outcome in outcomes] == [False]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from simulators.common.faults import Fault, FaultInjector, FaultKind, FaultPlan, FaultPlanError
+from simulators.common.faults import Fault, FaultInjector, FaultKind, FaultPlan, FaultPlanError, LateCommit
 
 
 def labels(injector: FaultInjector, count: int, method: str = "GET", path: str = "/x") -> list[str]:
@@ -131,7 +131,10 @@ def test_plan_round_trips_through_json() -> None:
     [
         ({"script": ["dorp"]}, "script[0]: unknown fault 'dorp'"),
         ({"script": [302]}, "script[0]: status 302 is not a fault"),
-        ({"script": [{"kind": "drop", "status": 500}]}, "'status' applies only to error steps"),
+        (
+            {"script": [{"kind": "drop", "status": 500}]},
+            "'status' applies only to error and commit_late steps",
+        ),
         (
             {"script": [{"kind": "ok", "after": True}]},
             "'after' is a boolean and applies only to error and drop",
@@ -151,3 +154,46 @@ def test_malformed_plans_are_rejected_with_the_reason(plan: Any, reason: str) ->
     with pytest.raises(FaultPlanError) as caught:
         FaultPlan.from_json(plan)
     assert reason in str(caught.value)
+
+
+def test_commit_late_steps_parse_with_their_answer_and_delay() -> None:
+    """commit_late: no answer by default (held until the client gives up), or a gateway's status."""
+    plan = FaultPlan.from_json(
+        {"script": ["commit_late", {"kind": "commit_late", "status": 504, "after_requests": 3}]}
+    )
+    assert plan.script == (
+        Fault(FaultKind.COMMIT_LATE, 0),
+        Fault(FaultKind.COMMIT_LATE, 504, after_requests=3),
+    )
+    assert [f.label for f in plan.script] == ["commit_late", "commit_late"]
+    assert FaultPlan.from_json(plan.to_json()) == plan
+
+
+@pytest.mark.parametrize(
+    ("step", "reason"),
+    [
+        ({"kind": "error", "after_requests": 2}, "'after_requests' applies only to commit_late steps"),
+        ({"kind": "commit_late", "after_requests": 0}, "after_requests: expected an integer in \\[1"),
+        ({"kind": "commit_late", "status": 200}, "status: expected an integer in \\[400, 599\\]"),
+    ],
+)
+def test_malformed_commit_late_steps_are_refused(step: dict[str, Any], reason: str) -> None:
+    """Its parameters are checked like every other step's."""
+    with pytest.raises(FaultPlanError, match=reason):
+        FaultPlan.from_json({"script": [step]})
+
+
+def test_held_requests_fall_due_after_their_count_of_later_requests() -> None:
+    """Only ready commits count down, one per arriving request; a discarded one never falls due."""
+    injector = FaultInjector()
+    first = LateCommit({}, b"1", remaining=2)
+    waiting = LateCommit({}, b"2", remaining=1)
+    injector.hold(first)
+    injector.hold(waiting)
+    injector.mark_ready(first)
+    assert injector.due() == []
+    assert injector.due() == [first]
+    assert injector.held() == 1
+    assert injector.discard_held() == 1
+    injector.mark_ready(waiting)
+    assert injector.due() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.dataverse.errors import ServerError, ThrottledError
 from shared.ifs.errors import IfsBadRequestError, IfsThrottledError
+from shared.platform.retry import FALLBACK_RETRY_AFTER_SECONDS
 from shared.sync.failures import classify
 from shared.sync.flow import RecordError
 
@@ -14,8 +15,8 @@ def test_throttling_from_either_client_waits_for_retry_after() -> None:
     dataverse.retry_after = 12.2
     failure = classify(dataverse)
     assert (failure.kind, failure.delay_seconds, failure.error_class) == ("throttled", 13, "throttled_error")
-    ifs = classify(IfsThrottledError("slow down", status=429))
-    assert (ifs.kind, ifs.delay_seconds) == ("throttled", 1)
+    ifs = classify(IfsThrottledError("slow down", status=429))  # no Retry-After: the client's fallback
+    assert (ifs.kind, ifs.delay_seconds) == ("throttled", FALLBACK_RETRY_AFTER_SECONDS)
 
 
 def test_server_errors_are_transient_and_data_errors_permanent() -> None:
