@@ -22,6 +22,7 @@ import datetime as dt
 import operator
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -70,9 +71,63 @@ def resolve_nested(row: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def evaluate(expr: Expr, row: Mapping[str, Any], resolve: Resolver, dialect: Dialect = DEFAULT) -> Any:
+def evaluate(
+    expr: Expr | AnyOf, row: Mapping[str, Any], resolve: Resolver, dialect: Dialect = DEFAULT
+) -> Any:
     """The value of ``expr`` for ``row`` (True/False/None for boolean expressions)."""
-    return _Evaluation(row, resolve, dialect).value(expr)
+    evaluation = _Evaluation(row, resolve, dialect)
+    return evaluation.any_of(expr) if isinstance(expr, AnyOf) else evaluation.value(expr)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """A top-level ``or`` chain prepared for many rows: ``P eq 'text'`` terms become set look-ups.
+
+    Reading many rows by key sends ``(K eq 'a') or (K eq 'b') or …`` with hundreds of terms; testing each
+    term against each row is quadratic. Terms of another form stay in ``rest``, evaluated in order.
+    """
+
+    sets: tuple[tuple[tuple[str, ...], frozenset[str], tuple[Expr, ...]], ...]  # (path, folded values, terms)
+    rest: tuple[Expr, ...]
+
+
+def prepare(expr: Expr, dialect: Dialect = DEFAULT) -> Expr | AnyOf:
+    """``expr`` as evaluated for many rows: an ``or`` chain of string equalities becomes an ``AnyOf``."""
+    if not (isinstance(expr, Logical) and expr.op == "or"):
+        return expr
+    by_path: dict[tuple[str, ...], tuple[set[str], list[Expr]]] = {}
+    rest: list[Expr] = []
+    for term in _chain(expr):
+        if (
+            isinstance(term, Compare)
+            and term.op == "eq"
+            and isinstance(term.left, Property)
+            and isinstance(term.right, Literal)
+            and type(term.right.value) is str
+        ):
+            values, terms = by_path.setdefault(term.left.path, (set(), []))
+            values.add(dialect.fold(term.right.value))
+            terms.append(term)
+        else:
+            rest.append(term)
+    if not by_path:
+        return expr
+    sets = tuple((path, frozenset(values), tuple(terms)) for path, (values, terms) in by_path.items())
+    return AnyOf(sets, tuple(rest))
+
+
+def _chain(expr: Logical) -> list[Expr]:
+    """The operands of a chain of one logical operator, left to right, without recursion."""
+    operands: list[Expr] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Logical) and node.op == expr.op:
+            stack.append(node.right)
+            stack.append(node.left)
+        else:
+            operands.append(node)
+    return operands
 
 
 class _Evaluation:
@@ -111,20 +166,28 @@ class _Evaluation:
             raise ODataError(message, unsupported=True)
         return function(expr, self.row, self.resolve)
 
+    def any_of(self, prepared: AnyOf) -> bool | None:
+        unknown = False
+        for path, values, terms in prepared.sets:
+            found = self.resolve(self.row, path)
+            if isinstance(found, str):
+                if self.dialect.fold(found) in values:
+                    return True
+            # Not a string: compare term by term (a type mismatch is an error, as it is unprepared).
+            elif found is not None and any(self.value(term) for term in terms):
+                return True
+        for term in prepared.rest:
+            result = _boolean(self.value(term), "or")
+            if result is True:
+                return True
+            unknown = unknown or result is None
+        return None if unknown else False
+
     def _logical(self, expr: Logical) -> bool | None:
         """``a or b or c …`` as one chain, without recursion: 1000 ``or`` terms make a tree 1000 deep."""
-        operands: list[Expr] = []
-        stack: list[Expr] = [expr]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, Logical) and node.op == expr.op:
-                stack.append(node.right)
-                stack.append(node.left)
-            else:
-                operands.append(node)
         decisive = expr.op == "or"  # True decides an "or", False decides an "and"
         unknown = False
-        for operand in operands:
+        for operand in _chain(expr):
             result = _boolean(self.value(operand), expr.op)
             if result is decisive:
                 return decisive

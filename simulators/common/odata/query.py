@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from simulators.common.odata.dialect import DEFAULT, Dialect
 from simulators.common.odata.errors import ODataError
-from simulators.common.odata.evaluator import Resolver, describe, evaluate, resolve_nested
+from simulators.common.odata.evaluator import AnyOf, Resolver, describe, evaluate, prepare, resolve_nested
 from simulators.common.odata.nodes import Expr
 from simulators.common.odata.parser import Context, parse_filter, parse_orderby, parse_select
 
@@ -120,7 +120,7 @@ def parse_query(
 
 
 def matches(
-    query_or_expr: Query | Expr | None,
+    query_or_expr: Query | Expr | AnyOf | None,
     row: Mapping[str, Any],
     *,
     resolve: Resolver | None = None,
@@ -164,7 +164,8 @@ def apply(
     if offset < 0:
         raise ValueError(f"offset must not be negative, not {offset}")
     resolver = resolve or resolve_nested
-    selected = [row for row in rows if matches(query.filter, row, resolve=resolver, dialect=dialect)]
+    prepared = None if query.filter is None else prepare(query.filter, dialect)
+    selected = [row for row in rows if matches(prepared, row, resolve=resolver, dialect=dialect)]
     total = len(selected) if query.count else None
     ordered = _order(selected, query.orderby, resolver, nulls_low=null_order == "low", dialect=dialect)
     window = ordered[query.skip or 0 :]
