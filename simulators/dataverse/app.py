@@ -122,7 +122,9 @@ assumed(
     "dataverse",
     "message catalog contents",
     "Which messages each table has and their Event flag follow the generated table references; bulk messages "
-    "only on salesorder, salesorderdetail, quote and custom tables by default; availability, "
+    "on salesorder, salesorderdetail, quote, account and opportunity (captured: the current references list "
+    "CreateMultiple/UpdateMultiple), contact (assumed like account) and custom tables by default, "
+    "UpsertMultiple with them (bulk-operations.md); availability, "
     "customizationlevel, isvisible and categoryname values, and 405 NotSupported for writes to sdkmessages/"
     "sdkmessagefilters, are assumed (simulators/dataverse/sdkmessages.py).",
 )
