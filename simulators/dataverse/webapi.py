@@ -33,8 +33,8 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from simulators.common.odata import ODataError, Query, apply, parse_query, resolve_nested
-from simulators.dataverse import bulk, errors, tracking
+from simulators.common.odata import Dialect, ODataError, Query, apply, parse_query, resolve_nested
+from simulators.dataverse import bulk, errors, query_functions, tracking
 from simulators.dataverse.actions import ACTIONS, ConvertedOrder
 from simulators.dataverse.batch import BatchProcessor
 from simulators.dataverse.keys import Locator, parse_locator
@@ -263,7 +263,10 @@ class WebApi:
         properties = [c.value_property for c in table.columns.values() if c.readable]
         properties += list(table.navigations)
         query = parse_query(
-            call.params, properties=properties, type_name=f"Microsoft.Dynamics.CRM.{table.logical_name}"
+            call.params,
+            properties=properties,
+            type_name=f"Microsoft.Dynamics.CRM.{table.logical_name}",
+            functions=query_functions.NAMES,
         )
         return query, parse_expand(table, call.params.get("$expand"), self.org.table)
 
@@ -358,6 +361,7 @@ class WebApi:
             offset=offset,
             resolve=self._resolver(table, internal, call),
             keep=("@odata.etag", table.primary_id),
+            dialect=self._dialect(call, table),
         )
         body: dict[str, Any] = {
             "@odata.context": self._context(
@@ -486,6 +490,11 @@ class WebApi:
                 "Ids": [str(row_id) for row_id in ids],
             }
         )
+
+    def _dialect(self, call: Call, table: Table) -> Dialect:
+        """Dataverse's collation and query functions for this request's table and caller."""
+        scope = query_functions.Scope(table, call.caller, self.org.now_datetime(), self._load)
+        return query_functions.dialect(scope)
 
     def _resolver(
         self, table: Table, internal: Mapping[Any, Row], call: Call
