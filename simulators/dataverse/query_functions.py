@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from simulators.common.odata import Dialect, FunctionCall, ODataError, QueryFunction
+from simulators.common.odata import Dialect, FunctionCall, ODataError, QueryFunction, like_pattern
 from simulators.common.odata.evaluator import Resolver
 from simulators.common.odata.lexer import parse_date, parse_timestamp
 from simulators.dataverse.events import Caller
@@ -38,6 +38,7 @@ from simulators.dataverse.store import Ref, Row
 from simulators.dataverse.tables import Column, Kind, Table
 
 PREFIX = "Microsoft.Dynamics.CRM."
+LIKE = "sim.like"  # T-SQL LIKE for FetchXML and SQL conditions; not callable from $filter
 _HIERARCHY_COLUMN = {"account": "parentaccountid"}
 _LANGUAGE = 1033
 
@@ -358,6 +359,21 @@ def _hierarchy(scope: Scope, name: str) -> QueryFunction:
     return run
 
 
+def _like(scope: Scope) -> QueryFunction:
+    """T-SQL ``LIKE`` for FetchXML and SQL conditions (PropertyName, PropertyValue: the pattern)."""
+
+    def run(call: FunctionCall, row: Mapping[str, Any], resolve: Resolver) -> bool | None:
+        _, value = _value(scope, call, row, resolve)
+        if value is None:
+            return None
+        pattern = like_pattern(
+            str(call.parameter("PropertyValue")), ignore_case=True, prefix=False, suffix=False
+        )
+        return pattern.fullmatch(str(value)) is not None
+
+    return run
+
+
 def _no_team(scope: Scope) -> QueryFunction:
     """The caller belongs to no team: nothing is owned by one of its teams."""
 
@@ -427,7 +443,9 @@ def functions(scope: Scope) -> dict[str, QueryFunction]:
     found.update({name: _on(scope, name) for name in ("On", "OnOrAfter", "OnOrBefore")})
     found.update({name: _fiscal(scope, name) for name in _FISCAL})
     found.update({name: _hierarchy(scope, name) for name in _HIERARCHY})
-    return {PREFIX + name: function for name, function in found.items()}
+    bound = {PREFIX + name: function for name, function in found.items()}
+    bound[LIKE] = _like(scope)
+    return bound
 
 
 def dialect(scope: Scope) -> Dialect:

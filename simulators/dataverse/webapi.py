@@ -34,7 +34,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from simulators.common.odata import Dialect, ODataError, Query, apply, parse_query, resolve_nested
-from simulators.dataverse import bulk, errors, query_functions, tracking
+from simulators.dataverse import bulk, errors, query_functions, query_options, tracking
 from simulators.dataverse.actions import ACTIONS, ConvertedOrder
 from simulators.dataverse.batch import BatchProcessor
 from simulators.dataverse.keys import Locator, parse_locator
@@ -279,6 +279,7 @@ class WebApi:
     # -- records ---------------------------------------------------------------------------------------
 
     def _retrieve(self, call: Call, table: Table, locator: Locator) -> Response:
+        query_options.check(call.params, query_options.RECORD_OPTIONS)
         query, expand = self._options(call, table)
         row = self.org.retrieve(table, locator)
         # A 304 is never given for an expanded or annotated retrieve (conditional-operations article).
@@ -340,8 +341,9 @@ class WebApi:
             if scope is not None or not table.change_tracking:
                 raise tracking.not_tracked(table.logical_name)
             return self._tracked(call, table)
-        if "$skip" in call.params:
-            raise errors.bad_request("The query parameter $skip is not supported.")
+        if "fetchXml" in call.params or "sql" in call.params:
+            return self._query_language(call, table, scope)
+        query_options.check(call.params, query_options.COLLECTION_OPTIONS)
         query, expand = self._options(call, table)
         match = _MAX_PAGE_SIZE.search(call.prefer)
         page_size = None if query.top is not None else int(match.group(1)) if match else DEFAULT_PAGE_SIZE
@@ -377,6 +379,27 @@ class WebApi:
             params["$skiptoken"] = f'<cookie pagenumber="{pagenumber}" offset="{page.next_skip}" />'
             body["@odata.nextLink"] = f"{call.root}{path or table.entity_set}?{_query_string(params)}"
         return json_response(body)
+
+    def _query_language(self, call: Call, table: Table, scope: Callable[[Row], bool] | None) -> Response:
+        """``?fetchXml=`` or ``?sql=``: a query in another language over the same rows and dialect."""
+        language = "fetchXml" if "fetchXml" in call.params else "sql"
+        query_options.check(call.params, {language})
+        with self.org.store.lock:
+            internal = {
+                row[table.primary_id]: row
+                for row in self.org.store.rows(table.logical_name)
+                if scope is None or scope(row)
+            }
+        rendered = [self._render(table, row, call) for row in internal.values()]
+        resolve, dialect = self._resolver(table, internal, call), self._dialect(call, table)
+        context = self._context(call, table.entity_set)
+        if language == "sql":
+            rows = query_options.select(table, call.params["sql"], rendered, resolve=resolve, dialect=dialect)
+            return json_response({"@odata.context": context, "value": rows})
+        body = query_options.fetch(
+            table, call.params["fetchXml"], rendered, resolve=resolve, dialect=dialect, prefer=call.prefer
+        )
+        return json_response({"@odata.context": context, **body})
 
     def _related(
         self, call: Call, table: Table, locator: Locator, collection: CollectionNavigation
