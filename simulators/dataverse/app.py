@@ -20,7 +20,8 @@ Admin actions (``POST /_admin/actions/<name>``):
 - ``set_message_availability`` ``{"table": "account", "messages"?: ["CreateMultiple"], "available": true}``:
   add or remove the table's ``sdkmessagefilters`` rows (``messages`` defaults to the three bulk messages),
   which decides what the bulk-availability probe answers and whether the bulk actions run.
-- ``drain_webhooks`` ``{"timeout"?: 30}``: wait until every asynchronous webhook delivery has run ->
+- ``drain_webhooks`` ``{"timeout"?: 30}``: wait until every asynchronous webhook delivery (and BulkDelete
+  system job, ``bulk_delete.py``) has run ->
   ``{"drained": bool, "pending": n}`` (tests call it instead of sleeping).
 - ``webhook_deliveries`` ``{}``: every webhook call made since the reset (step, message, table, the status
   of each attempt, success, error code).
@@ -295,8 +296,9 @@ class DataverseSimulator:
         org.pipeline = self.webhooks
 
     def drain_webhooks(self, timeout: float = 30.0) -> bool:
-        """Wait until every asynchronous webhook delivery has run; False when ``timeout`` was not enough."""
-        return self.webhooks.drain(timeout) if self.webhooks is not None else True
+        """Wait until every asynchronous webhook delivery and bulk-delete job has run (False: timed out)."""
+        jobs = self.api.jobs.drain(timeout)
+        return (self.webhooks.drain(timeout) if self.webhooks is not None else True) and jobs
 
     def _new_protection(self, limits: Limits | None, charge_ms: float | None) -> ServiceProtection | None:
         return None if limits is None else ServiceProtection(limits, self.clock.now, charge_ms=charge_ms)

@@ -37,6 +37,7 @@ from simulators.common.odata import Dialect, ODataError, Query, apply, parse_que
 from simulators.dataverse import bulk, errors, query_functions, query_options, tracking
 from simulators.dataverse.actions import ACTIONS, ConvertedOrder
 from simulators.dataverse.batch import BatchProcessor
+from simulators.dataverse.bulk_delete import BulkDeleteJobs
 from simulators.dataverse.keys import Locator, parse_locator
 from simulators.dataverse.metadata_api import MetadataApi, MetadataCall
 from simulators.dataverse.records import Caller, Organization, etag
@@ -151,6 +152,15 @@ class WebApi:
     def __init__(self, organization: Callable[[], Organization]) -> None:
         self._org = organization
         self.metadata = MetadataApi(organization, json_response, empty_response)
+        self._jobs: tuple[Organization, BulkDeleteJobs] | None = None
+
+    @property
+    def jobs(self) -> BulkDeleteJobs:
+        """The current organization's bulk-delete jobs."""
+        org = self.org
+        if self._jobs is None or self._jobs[0] is not org:
+            self._jobs = (org, BulkDeleteJobs(org))
+        return self._jobs[1]
 
     @property
     def org(self) -> Organization:
@@ -166,7 +176,7 @@ class WebApi:
         except errors.WebApiError as exc:
             return error_response(exc)
 
-    def _route(self, call: Call) -> Response:
+    def _route(self, call: Call) -> Response:  # noqa: PLR0911 - one return per kind of resource
         name, locator, rest = split_segment(call.path)
         if name == "" and call.method == "GET":
             return self._service_document(call)
@@ -176,6 +186,10 @@ class WebApi:
             return self._metadata_resource(call, name, locator, rest)
         if name in ACTIONS and locator is None and not rest and call.method == "POST":
             return self._action(call, name)
+        if name == "BulkDelete" and locator is None and not rest and call.method == "POST":
+            job_id = self.jobs.start(call.json(), call.caller)
+            context = self._context(call, "Microsoft.Dynamics.CRM.BulkDeleteResponse")
+            return json_response({"@odata.context": context, "JobId": str(job_id)})
         if name == "$batch" and locator is None and not rest:
             return BatchProcessor(self.handle, self.org.store.transaction).run(call)
         table = self.org.table_for_set(name)
