@@ -167,6 +167,7 @@ def _between(scope: Scope, negate: bool) -> QueryFunction:
 # -- dates ---------------------------------------------------------------------------------------------------
 
 Window = tuple[dt.datetime, dt.datetime]  # [start, end)
+_NOW = dt.timedelta(seconds=1)  # windows ending "now" include the current (whole) second
 
 
 def _day(moment: dt.datetime) -> dt.datetime:
@@ -202,7 +203,7 @@ def _fixed_windows(now: dt.datetime) -> dict[str, Window]:
         "Today": (today, today + day),
         "Yesterday": (today - day, today),
         "Tomorrow": (today + day, today + 2 * day),
-        "Last7Days": (today - 7 * day, now),
+        "Last7Days": (today - 7 * day, now + _NOW),
         "Next7Days": (now, today + 8 * day),
         "LastWeek": (week - 7 * day, week),
         "ThisWeek": (week, week + 7 * day),
@@ -239,9 +240,9 @@ def _relative_window(name: str, now: dt.datetime, count: int) -> Window:
         return dt.datetime.min.replace(tzinfo=dt.UTC), cut
     if name.startswith("LastX"):
         if unit in ("Hours", "Minutes"):
-            return now - (span or dt.timedelta()), now
+            return now - (span or dt.timedelta()), now + _NOW
         start = _add_months(today, -count * months) if months else today - (span or dt.timedelta())
-        return start, now
+        return start, now + _NOW
     if unit in ("Hours", "Minutes"):
         return now, now + (span or dt.timedelta())
     end = _add_months(today, count * months) if months else today + (span or dt.timedelta())
