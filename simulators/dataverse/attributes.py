@@ -19,9 +19,26 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from simulators.common.provenance import assumed, captured
 from simulators.dataverse.records import STATUSES
 from simulators.dataverse.schema.choices import boolean_labels, labels
 from simulators.dataverse.tables import CHOICE_KINDS, Column, Kind, Table
+
+captured(
+    "dataverse",
+    "attribute metadata",
+    "Typed AttributeMetadata (MaxLength/FormatName, MinValue/MaxValue/Precision, Format/DateTimeBehavior, "
+    "Targets) and OptionSetMetadata (Options with Label, StateOptionMetadata DefaultStatus/InvariantName, "
+    "StatusOptionMetadata State, BooleanOptionSetMetadata True/FalseOption) -- the real opportunity "
+    "RetrieveMetadataChanges response, tests/vectors/dataverse/metadata/opportunity-metadata.json; casts "
+    "and OptionSet/GlobalOptionSet expansions -- 'Query table definitions using the Web API'",
+)
+assumed(
+    "dataverse",
+    "attribute metadata details",
+    "Properties the vector leaves null (IsValidForCreate, ranges of built-in numbers, DatabaseLength) and "
+    "labels of choices not in the references read; GlobalOptionSet is always null (local option sets only).",
+)
 
 NAMESPACE = "Microsoft.Dynamics.CRM."
 LANGUAGE = 1033

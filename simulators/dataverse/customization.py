@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from simulators.common.provenance import assumed, captured
 from simulators.dataverse import errors, sdkmessages
 from simulators.dataverse.attributes import NAMESPACE, attribute_json
 from simulators.dataverse.metadata import entity_json, key_json
@@ -59,6 +60,20 @@ _UNSUPPORTED_TYPES = frozenset(
     {"FileAttributeMetadata", "ImageAttributeMetadata", "MultiSelectPicklistAttributeMetadata"}
 )
 _BUILTIN_RELATIONSHIP_TARGETS = frozenset({"systemuser", "businessunit", "team", "transactioncurrency"})
+
+captured(
+    "dataverse",
+    "RetrieveMetadataChanges",
+    "EntityMetadata with Complex* attribute types and inline OptionSet, DeletedMetadata -- "
+    "tests/vectors/dataverse/metadata/opportunity-metadata.json (a real response)",
+)
+assumed(
+    "dataverse",
+    "metadata writes",
+    "CreateEntities' reply ({EntityIds}), entity set plurals, the refusals of unprefixed names, duplicates, "
+    "system tables/columns and file/image columns (405 NotSupported 0x80040315 as documented), the names "
+    "of built-in relationships (<target>_<table>_<column>), relationship JSON beyond the SDK's fields.",
+)
 
 
 def not_supported() -> errors.WebApiError:

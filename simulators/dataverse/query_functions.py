@@ -33,6 +33,7 @@ from typing import Any
 from simulators.common.odata import Dialect, FunctionCall, ODataError, QueryFunction, like_pattern
 from simulators.common.odata.evaluator import Resolver
 from simulators.common.odata.lexer import parse_date, parse_timestamp
+from simulators.common.provenance import assumed, captured
 from simulators.dataverse.events import Caller
 from simulators.dataverse.store import Ref, Row
 from simulators.dataverse.tables import Column, Kind, Table
@@ -41,6 +42,19 @@ PREFIX = "Microsoft.Dynamics.CRM."
 LIKE = "sim.like"  # T-SQL LIKE for FetchXML and SQL conditions; not callable from $filter
 _HIERARCHY_COLUMN = {"account": "parentaccountid"}
 _LANGUAGE = 1033
+
+captured(
+    "dataverse",
+    "string collation and query functions",
+    "Case-insensitive string filters, LIKE wildcards and the query functions' names and parameters -- "
+    "powerapps-docs webapi/query/filter-rows.md; the JSON-array error text for unescaped quotes is its own",
+)
+assumed(
+    "dataverse",
+    "query function semantics",
+    "UTC as the caller's zone, Sunday-first weeks, a January fiscal year with monthly periods, no teams or "
+    "manager hierarchy; accent-sensitive comparisons (SQL Server's collation may ignore accents).",
+)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from simulators.common.odata import Dialect, Query, Resolver, apply
+from simulators.common.provenance import assumed
 from simulators.dataverse import errors, fetchxml, sql
 from simulators.dataverse.render import Annotations
 from simulators.dataverse.tables import Table
@@ -28,6 +29,21 @@ NOT_SERVED = frozenset({"$apply", "$search", "savedQuery", "userQuery", "$comput
 MORE_RECORDS = "Microsoft.Dynamics.CRM.morerecords"
 PAGING_COOKIE = "Microsoft.Dynamics.CRM.fetchxmlpagingcookie"
 SQL_ROW_LIMIT = 5000
+
+assumed(
+    "dataverse",
+    "unknown query options",
+    "400 'The query parameter 'X' is not supported.' (ODataLib's text) for unknown options, custom ones "
+    "included; 501 for $apply, $search, savedQuery, userQuery, $compute, which Dataverse has and the "
+    "simulator does not serve.",
+)
+assumed(
+    "dataverse",
+    "sql and fetchXml",
+    "The subset served (one table, no joins or aggregates), 400 texts for the rest, SQL rows holding exactly "
+    "the selected columns (lookups as ids, at most 5000, no paging); FetchXML paging annotations and the "
+    "cookie shape follow 'Page results using FetchXml'.",
+)
 
 
 def check(params: Mapping[str, str], allowed: Collection[str]) -> None:
