@@ -152,9 +152,16 @@ def _number(call: FunctionCall, name: str = "PropertyValue") -> int:
 
 
 def _in(scope: Scope, negate: bool) -> QueryFunction:
+    # The values are converted once per call, not once per row: a read by key may list thousands.
+    converted: dict[int, tuple[FunctionCall, frozenset[Any]]] = {}
+
     def run(call: FunctionCall, row: Mapping[str, Any], resolve: Resolver) -> bool | None:
         column, value = _value(scope, call, row, resolve)
-        wanted = {_typed(column, v, call.name) for v in _values(call)}
+        cached = converted.get(id(call))
+        if cached is None or cached[0] is not call:
+            cached = (call, frozenset(_typed(column, v, call.name) for v in _values(call)))
+            converted[id(call)] = cached
+        wanted = cached[1]
         found = _row_typed(column, value)
         if found is None:
             return None
