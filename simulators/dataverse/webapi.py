@@ -175,6 +175,10 @@ class WebApi:
             return error_response(errors.bad_request(exc.message))
         except errors.WebApiError as exc:
             return error_response(exc)
+        except RecursionError:
+            # A backstop: the parser limits nesting and chains are walked iteratively, but a well-formed
+            # request must never get a 500 from the simulator's own recursion.
+            return error_response(errors.bad_request("The recursion limit has been exceeded."))
 
     def _route(self, call: Call) -> Response:  # noqa: PLR0911 - one return per kind of resource
         name, locator, rest = split_segment(call.path)

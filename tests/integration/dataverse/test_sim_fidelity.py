@@ -329,3 +329,13 @@ def test_dop_hint_header(dataverse: DataverseStack) -> None:
     assert send(dataverse, "GET", "WhoAmI").headers["x-ms-dop-hint"] == "4"
     dataverse.simulator.admin.reset()
     assert send(dataverse, "GET", "WhoAmI").headers["x-ms-dop-hint"] == "48"
+
+
+def test_a_deep_arithmetic_chain_is_a_400_not_a_500(
+    dataverse: DataverseStack, accounts: dict[str, str]
+) -> None:
+    """2500 'add' terms (a tree too deep for a recursive walk) within the URL limit: refused, never 500."""
+    chain = "numberofemployees" + " add 1" * 2500 + " eq 2510"
+    response = send(dataverse, "GET", "accounts", params={"$filter": chain})
+    assert response.status_code == 400
+    assert "recursion limit" in response.json()["error"]["message"]
