@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -67,8 +66,11 @@ from shared.platform.odata_batch import (
 )
 from shared.platform.retry import REFUSED_LOCALLY, RetryPolicy, may_have_run, request_timeout_seconds
 
-# A filter longer than this is split: gateways in front of IFS reject very long URLs.
-_MAX_FILTER_CHARS = 6000
+# The longest URL a read of many keys builds. IFS documents no limit, but the proxies in front of it buffer
+# about 8 KB of request line (the simulator refuses longer URLs with 414), so stay safely under that.
+DEFAULT_MAX_URL_LENGTH = 7500
+# $skip value assumed while measuring a read's URL: as long as any skip a chunk of keys can need.
+_SKIP_RESERVE = 9_999_999
 
 
 class TokenSource(Protocol):
@@ -122,8 +124,12 @@ class IfsClient:
         retry: RetryPolicy | None = None,
         page_size: int = 1000,
         time_zone_aware: bool = True,
+        max_url_length: int = DEFAULT_MAX_URL_LENGTH,
     ) -> None:
+        if max_url_length < 1:
+            raise ValueError("max_url_length must be positive")
         self._http = http
+        self._max_url_length = max_url_length
         self._root = api_root if api_root.endswith("/") else api_root + "/"
         self._origin = _origin(self._root)
         self._tokens = tokens
@@ -189,25 +195,36 @@ class IfsClient:
         return RowWithEtag(row, _etag(row, response))
 
     def get_many(
-        self, entity: EntitySet, keys: Iterable[Key], *, select: Iterable[str] = (), chunk_size: int = 50
+        self,
+        entity: EntitySet,
+        keys: Iterable[Key],
+        *,
+        select: Iterable[str] = (),
+        chunk_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """The rows with the given keys (missing ones are simply absent), a chunk of keys per request."""
+        """The rows with the given keys (missing ones are simply absent), as many keys per request as fit.
+
+        Keys are grouped so that every request's URL, percent-encoded and with its paging options, stays
+        within ``max_url_length`` (the constructor's); ``chunk_size`` additionally caps the keys per request.
+        ValueError when a single key alone would make a longer URL.
+        """
         chosen = tuple(select)
-        iterator = iter(keys)
-        while chunk := list(islice(iterator, chunk_size)):
-            for part in _split_by_length([entity.filter_for(k) for k in chunk]):
-                yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(part)))
+        filters = (entity.filter_for(key) for key in keys)
+        for group in self._url_sized_groups(entity, chosen, filters, chunk_size):
+            yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(group)))
 
     def iter_matching(
         self, entity: EntitySet, name: str, values: Iterable[Scalar], *, select: Iterable[str] = ()
     ) -> Iterator[dict[str, Any]]:
         """The rows whose property ``name`` is one of ``values`` (every sales-part row of many catalogs).
 
-        One request per chunk of values: an ``or`` of ``eq``, each chunk small enough for the URL.
+        Grouped as ``get_many`` groups keys: an ``or`` of ``eq`` per request, each URL within
+        ``max_url_length``.
         """
         chosen = tuple(select)
-        for part in _split_by_length([eq(name, value) for value in values]):
-            yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(part)))
+        filters = (eq(name, value) for value in values)
+        for group in self._url_sized_groups(entity, chosen, filters, None):
+            yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(group)))
 
     def follow(self, link: str) -> Iterator[dict[str, Any]]:
         """The rows of an ``@odata.nextLink`` IFS sent (e.g. inside a ``$batch`` answer) and of its chain."""
@@ -522,6 +539,42 @@ class IfsClient:
     def _url(self, path: str, query_string: str = "") -> str:
         return self._root + path + (f"?{query_string}" if query_string else "")
 
+    def _read_url_length(self, entity: EntitySet, select: tuple[str, ...], filters: list[Filter]) -> int:
+        """The length of the longest URL ``iter_rows`` builds for ``filters`` (any page's ``$skip``)."""
+        query = Query(select=select, filter=any_of(filters))
+        if self._page_size > 0 and entity.keys:
+            query = query.with_(orderby=entity.keys, top=self._page_size, skip=_SKIP_RESERVE)
+        return len(self._url(entity.path, query.query_string()))
+
+    def _url_sized_groups(
+        self,
+        entity: EntitySet,
+        select: tuple[str, ...],
+        filters: Iterable[Filter],
+        most: int | None,
+    ) -> Iterator[list[Filter]]:
+        """Groups of key filters whose ``or`` chain keeps the read's encoded URL within the budget."""
+        group: list[Filter] = []
+        length = 0
+        for item in filters:
+            # Appending " or (<filter>)" adds its encoded length; the first item gains its parentheses.
+            added = len(encode_query([("", f" or ({item.text})")])) - 1 + (2 if len(group) == 1 else 0)
+            if group and (length + added > self._max_url_length or (most is not None and len(group) >= most)):
+                yield group
+                group = []
+            if not group:
+                length = self._read_url_length(entity, select, [item])
+                if length > self._max_url_length:
+                    raise ValueError(
+                        f"one key of {entity.name} alone makes a URL of {length} characters, over the "
+                        f"budget of {self._max_url_length}"
+                    )
+            else:
+                length += added
+            group.append(item)
+        if group:
+            yield group
+
     def _send(
         self,
         method: str,
@@ -625,21 +678,6 @@ def _origin(url: str) -> tuple[str, str]:
 
 def _is_empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _split_by_length(filters: list[Filter]) -> Iterator[list[Filter]]:
-    """Groups of filters whose ``or`` chain stays under the URL budget."""
-    group: list[Filter] = []
-    length = 0
-    for item in filters:
-        size = len(item.text) + 6
-        if group and length + size > _MAX_FILTER_CHARS:
-            yield group
-            group, length = [], 0
-        group.append(item)
-        length += size
-    if group:
-        yield group
 
 
 __all__ = ["IfsClient", "IfsError", "RowWithEtag", "TokenSource", "encode_query"]

@@ -33,6 +33,12 @@ def _bind(port: int) -> socket.socket:
     return sock
 
 
+# The longest request head (request line and headers) the HTTP parser buffers. h11's default, 16 KB, would
+# drop a longer URL before the app sees it; the simulators enforce the services' own URL limits (Dataverse:
+# 32 KB) and must get the request to answer as the service does.
+MAX_REQUEST_HEAD = 1024 * 1024
+
+
 def _config(app: ASGIApp, tls: TlsFiles | None) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -42,6 +48,7 @@ def _config(app: ASGIApp, tls: TlsFiles | None) -> uvicorn.Config:
         ssl_certfile=str(tls.cert_path) if tls else None,
         ssl_keyfile=str(tls.key_path) if tls else None,
         timeout_keep_alive=30,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
     )
 
 

@@ -20,10 +20,15 @@ Admin actions (``POST /_admin/actions/<name>``):
 - ``set_message_availability`` ``{"table": "account", "messages"?: ["CreateMultiple"], "available": true}``:
   add or remove the table's ``sdkmessagefilters`` rows (``messages`` defaults to the three bulk messages),
   which decides what the bulk-availability probe answers and whether the bulk actions run.
-- ``drain_webhooks`` ``{"timeout"?: 30}``: wait until every asynchronous webhook delivery has run ->
+- ``drain_webhooks`` ``{"timeout"?: 30}``: wait until every asynchronous webhook delivery (and BulkDelete
+  system job, ``bulk_delete.py``) has run ->
   ``{"drained": bool, "pending": n}`` (tests call it instead of sleeping).
 - ``webhook_deliveries`` ``{}``: every webhook call made since the reset (step, message, table, the status
   of each attempt, success, error code).
+- ``set_dop_hint`` ``{"value": n}``: the ``x-ms-dop-hint`` every response announces (``Settings.dop_hint``,
+  48 by default; ``request_limits.py``).
+
+URLs longer than 32 KB (64 KB inside a ``$batch`` body) are refused with 414 (``request_limits.py``).
 
 Registered webhook steps (``serviceendpoints`` contract 8, ``sdkmessageprocessingsteps``) fire on the
 organization's events and are delivered by ``simulators/dataverse/webhooks.py``; the Sales actions
@@ -58,6 +63,12 @@ from simulators.common.provenance import assumed, captured
 from simulators.dataverse import errors
 from simulators.dataverse.protection import Limits, ServiceProtection, requests_exceeded
 from simulators.dataverse.records import Caller, Organization
+from simulators.dataverse.request_limits import (
+    DEFAULT_DOP_HINT,
+    DOP_HINT_HEADER,
+    MAX_URL_LENGTH,
+    url_too_long,
+)
 from simulators.dataverse.sdkmessages import BULK_MESSAGES, set_message_availability
 from simulators.dataverse.seed import BaseCurrency, add_application_user, application_user, seed_fresh_org
 from simulators.dataverse.tables import Table
@@ -122,7 +133,9 @@ assumed(
     "dataverse",
     "message catalog contents",
     "Which messages each table has and their Event flag follow the generated table references; bulk messages "
-    "only on salesorder, salesorderdetail, quote and custom tables by default; availability, "
+    "on salesorder, salesorderdetail, quote, account and opportunity (captured: the current references list "
+    "CreateMultiple/UpdateMultiple), contact (assumed like account) and custom tables by default, "
+    "UpsertMultiple with them (bulk-operations.md); availability, "
     "customizationlevel, isvisible and categoryname values, and 405 NotSupported for writes to sdkmessages/"
     "sdkmessagefilters, are assumed (simulators/dataverse/sdkmessages.py).",
 )
@@ -193,6 +206,7 @@ class Settings:
     webhook_ca_file: str | None = None  # CA bundle trusted for https webhook endpoints (None: the default)
     setstate_steps_on_update: bool = False  # also fire SetState steps for state changes made by Update
     expire_change_tracking_days: float = 7  # Organization.ExpireChangeTrackingInDays (delta token lifetime)
+    dop_hint: int = DEFAULT_DOP_HINT  # x-ms-dop-hint: the recommended degree of parallelism announced
 
 
 def throttle_fault_response(fault: Fault) -> Response:
@@ -224,6 +238,7 @@ class DataverseSimulator:
         self.webhooks: WebhookDispatcher | None = None
         self.org = self._new_org()
         self.protection: ServiceProtection | None = self._new_protection(settings.limits, settings.charge_ms)
+        self.dop_hint = settings.dop_hint
         self.api = WebApi(lambda: self.org)
         self._register_admin()
         self.app: ASGIApp = self.admin.build_app(
@@ -281,8 +296,9 @@ class DataverseSimulator:
         org.pipeline = self.webhooks
 
     def drain_webhooks(self, timeout: float = 30.0) -> bool:
-        """Wait until every asynchronous webhook delivery has run; False when ``timeout`` was not enough."""
-        return self.webhooks.drain(timeout) if self.webhooks is not None else True
+        """Wait until every asynchronous webhook delivery and bulk-delete job has run (False: timed out)."""
+        jobs = self.api.jobs.drain(timeout)
+        return (self.webhooks.drain(timeout) if self.webhooks is not None else True) and jobs
 
     def _new_protection(self, limits: Limits | None, charge_ms: float | None) -> ServiceProtection | None:
         return None if limits is None else ServiceProtection(limits, self.clock.now, charge_ms=charge_ms)
@@ -291,7 +307,7 @@ class DataverseSimulator:
         """Let an Entra app in until the next reset; returns its systemuserid."""
         return uuid.UUID(str(add_application_user(self.org, app_id, name)["systemuserid"]))
 
-    def _register_admin(self) -> None:
+    def _register_admin(self) -> None:  # noqa: PLR0915 - one small closure per admin action
         @self.admin.action("add_application_user", "Let an Entra app in: {app_id, name?} -> {systemuserid}")
         def add_user(body: dict[str, Any]) -> dict[str, Any]:
             app_id = body.get("app_id")
@@ -355,6 +371,14 @@ class DataverseSimulator:
                 raise AdminError(str(exc)) from exc
             return {"table": body.get("table"), "messages": messages, "available": available}
 
+        @self.admin.action("set_dop_hint", "The x-ms-dop-hint announced: {value} (a positive integer)")
+        def set_dop_hint(body: dict[str, Any]) -> dict[str, Any]:
+            value = body.get("value")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise AdminError('expected {"value": <a positive integer>}')
+            self.dop_hint = value
+            return {"dop_hint": value}
+
         @self.admin.action("drain_webhooks", "Wait for queued webhook deliveries: {timeout?} -> {drained}")
         def drain(body: dict[str, Any]) -> dict[str, Any]:
             timeout = body.get("timeout", 30)
@@ -370,6 +394,7 @@ class DataverseSimulator:
 
         @self.admin.on_reset
         def fresh() -> None:
+            self.dop_hint = self.settings.dop_hint
             self.org = self._new_org()
             self.protection = self._new_protection(self.settings.limits, self.settings.charge_ms)
 
@@ -400,6 +425,18 @@ class DataverseSimulator:
         return caller
 
     async def _handle(self, request: Request) -> Response:
+        response = await self._answer(request)
+        response.headers[DOP_HINT_HEADER] = str(self.dop_hint)
+        return response
+
+    async def _answer(self, request: Request) -> Response:
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"")
+        length = (
+            len(self._audience(request)) + len(raw_path.split(b"?", 1)[0]) + (len(query) + 1 if query else 0)
+        )
+        if length > MAX_URL_LENGTH:
+            return error_response(url_too_long(length, MAX_URL_LENGTH))
         version = request.path_params["version"]
         if version not in API_VERSIONS:
             return error_response(errors.resource_not_found(version))

@@ -47,6 +47,7 @@ from shared.platform.odata_batch import (
     encode_batch_response,
 )
 from simulators.dataverse import errors
+from simulators.dataverse.request_limits import MAX_BATCH_URL_LENGTH, url_too_long
 
 if TYPE_CHECKING:
     from simulators.dataverse.webapi import Call
@@ -172,6 +173,8 @@ class BatchProcessor:
 
     def _part_call(self, call: Call, request: BatchRequest, references: Mapping[str, str]) -> Call:
         url = request.url.strip()
+        if len(url) > MAX_BATCH_URL_LENGTH:
+            raise url_too_long(len(url), MAX_BATCH_URL_LENGTH)
         reference = _REFERENCE.match(url)
         if reference is not None:
             url = _resolve(reference.group(1), references) + url[reference.end() :]

@@ -10,72 +10,15 @@ simulator knows are filled; ``Keys`` and ``Attributes`` appear when expanded, as
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from simulators.dataverse import errors
+from simulators.dataverse.attributes import attribute_json, label, managed_property
 from simulators.dataverse.keys import EntityKey, Keys
-from simulators.dataverse.tables import Column, Kind, Table
+from simulators.dataverse.tables import Table
 
-_ATTRIBUTE_TYPE: Mapping[Kind, tuple[str, str]] = {
-    Kind.STRING: ("StringAttributeMetadata", "StringType"),
-    Kind.MEMO: ("MemoAttributeMetadata", "MemoType"),
-    Kind.INTEGER: ("IntegerAttributeMetadata", "IntegerType"),
-    Kind.BIGINT: ("BigIntAttributeMetadata", "BigIntType"),
-    Kind.DECIMAL: ("DecimalAttributeMetadata", "DecimalType"),
-    Kind.DOUBLE: ("DoubleAttributeMetadata", "DoubleType"),
-    Kind.MONEY: ("MoneyAttributeMetadata", "MoneyType"),
-    Kind.BOOLEAN: ("BooleanAttributeMetadata", "BooleanType"),
-    Kind.DATETIME: ("DateTimeAttributeMetadata", "DateTimeType"),
-    Kind.PICKLIST: ("PicklistAttributeMetadata", "PicklistType"),
-    Kind.STATE: ("StateAttributeMetadata", "StateType"),
-    Kind.STATUS: ("StatusAttributeMetadata", "StatusType"),
-    Kind.LOOKUP: ("LookupAttributeMetadata", "LookupType"),
-    Kind.CUSTOMER: ("LookupAttributeMetadata", "CustomerType"),
-    Kind.OWNER: ("LookupAttributeMetadata", "OwnerType"),
-    Kind.UNIQUEIDENTIFIER: ("AttributeMetadata", "UniqueidentifierType"),
-    Kind.ENTITYNAME: ("EntityNameAttributeMetadata", "EntityNameType"),
-}
-
-
-def _label(text: str) -> dict[str, Any]:
-    label = {"Label": text, "LanguageCode": 1033, "IsManaged": False, "MetadataId": None, "HasChanged": None}
-    return {"LocalizedLabels": [label], "UserLocalizedLabel": label}
-
-
-def _metadata_id(table: Table, name: str) -> str:
-    return str(uuid.uuid5(uuid.UUID(table.metadata_id), name))
-
-
-def attribute_json(table: Table, column: Column) -> dict[str, Any]:
-    """One AttributeMetadata."""
-    odata_type, type_name = _ATTRIBUTE_TYPE[column.kind]
-    body: dict[str, Any] = {
-        "@odata.type": f"#Microsoft.Dynamics.CRM.{odata_type}",
-        "MetadataId": _metadata_id(table, column.name),
-        "LogicalName": column.name,
-        "SchemaName": column.name,
-        "EntityLogicalName": table.logical_name,
-        "AttributeType": str(column.kind),
-        "AttributeTypeName": {"Value": type_name},
-        "AttributeOf": None,
-        "IsPrimaryId": column.name == table.primary_id,
-        "IsPrimaryName": column.name == table.primary_name,
-        "IsValidForCreate": column.valid_for_create,
-        "IsValidForUpdate": column.valid_for_update,
-        "IsValidForRead": column.valid_for_read,
-        "RequiredLevel": {
-            "Value": column.required,
-            "CanBeChanged": column.required != "SystemRequired",
-            "ManagedPropertyLogicalName": "canmodifyrequirementlevelsettings",
-        },
-    }
-    if column.max_length is not None:
-        body["MaxLength"] = column.max_length
-    if column.is_lookup:
-        body["Targets"] = list(column.targets)
-    return body
+__all__ = ["attribute_json", "entity_json", "entity_not_found", "key_definition", "key_json"]
 
 
 def key_json(key: EntityKey) -> dict[str, Any]:
@@ -87,7 +30,7 @@ def key_json(key: EntityKey) -> dict[str, Any]:
         "EntityLogicalName": key.entity,
         "KeyAttributes": list(key.attributes),
         "EntityKeyIndexStatus": str(key.status),
-        "DisplayName": _label(key.display_name),
+        "DisplayName": label(key.display_name),
         "IsManaged": False,
         "IsCustomizable": {
             "Value": True,
@@ -102,8 +45,11 @@ def entity_json(
     table: Table, keys: Keys, *, with_keys: bool = False, with_attributes: bool = False
 ) -> dict[str, Any]:
     """One EntityMetadata (``Keys``/``Attributes`` only when expanded)."""
+    managed = not table.custom
+    display = table.display_name or table.schema_name
     body: dict[str, Any] = {
         "MetadataId": table.metadata_id,
+        "HasChanged": None,
         "LogicalName": table.logical_name,
         "SchemaName": table.schema_name,
         "EntitySetName": table.entity_set,
@@ -111,13 +57,35 @@ def entity_json(
         "CollectionSchemaName": f"{table.schema_name}s",
         "PrimaryIdAttribute": table.primary_id,
         "PrimaryNameAttribute": table.primary_name,
+        "PrimaryImageAttribute": None,
         "ObjectTypeCode": table.object_type_code,
         "OwnershipType": table.ownership,
         "TableType": "Standard",
-        "IsCustomEntity": False,
+        "IsCustomEntity": table.custom,
+        "IsManaged": managed,
+        "IsPrivate": False,
+        "IsIntersect": False,
+        "IsActivity": table.primary_id == "activityid",
+        "IsActivityParty": False,
+        "IsLogicalEntity": False,
+        "IsChildEntity": False,
+        "IsBPFEntity": False,
+        "IsStateModelAware": "statecode" in table.columns,
+        "IsValidForQueue": False,
         "IsOptimisticConcurrencyEnabled": True,
         "ChangeTrackingEnabled": table.change_tracking,
-        "DisplayName": _label(table.schema_name),
+        "CanChangeTrackingBeEnabled": managed_property(True, "canchangetrackingbeenabled"),
+        "HasActivities": False,
+        "HasNotes": True,
+        "IntroducedVersion": "5.0.0.0" if managed else "1.0.0.0",
+        "DisplayName": label(display, managed=managed),
+        "DisplayCollectionName": label(f"{display}s", managed=managed),
+        "Description": label("", managed=managed),
+        "IsCustomizable": managed_property(True, "iscustomizable"),
+        "IsRenameable": managed_property(True, "isrenameable"),
+        "IsValidForAdvancedFind": True,
+        "IsAuditEnabled": managed_property(False, "canmodifyauditsettings"),
+        "CanCreateAttributes": managed_property(True, "cancreateattributes"),
     }
     if with_keys:
         body["Keys"] = [key_json(k) for k in keys.for_table(table)]

@@ -44,11 +44,11 @@ from simulators.dataverse.schema import TABLES
 from simulators.dataverse.store import Ref, Row, Store
 from simulators.dataverse.tables import Default, Table
 
-__all__ = ["Caller", "Organization", "etag"]
+__all__ = ["STATUSES", "Caller", "Organization", "etag"]
 
 # state -> the status reasons it allows, the first being the state's default (table references' State and
 # StatusCode options).
-_STATUSES: Mapping[str, Mapping[int, tuple[int, ...]]] = {
+STATUSES: Mapping[str, Mapping[int, tuple[int, ...]]] = {
     "salesorder": {0: (1, 2), 1: (3,), 2: (4,), 3: (100001, 100002), 4: (100003,)},
     "quote": {0: (1,), 1: (2, 3), 2: (4,), 3: (7, 5, 6)},
     "opportunity": {0: (1, 2), 1: (3,), 2: (4, 5)},
@@ -112,6 +112,8 @@ class Organization:
         self._random = random.Random()
         self.pipeline: Pipeline | None = None
         self._operation: Operation | None = None
+        # Custom relationships made through RelationshipDefinitions (MetadataId -> RelationshipMetadata JSON).
+        self.relationships: dict[str, dict[str, Any]] = {}
 
     # -- tables ----------------------------------------------------------------------------------------
 
@@ -119,6 +121,12 @@ class Organization:
         """Serve another table (e.g. a custom ``example_record`` table for documented exchanges)."""
         self._tables[table.logical_name] = table
         self._sets[table.entity_set] = table
+
+    def remove_table(self, logical_name: str) -> None:
+        """Stop serving a (custom) table."""
+        table = self._tables.pop(logical_name, None)
+        if table is not None:
+            self._sets.pop(table.entity_set, None)
 
     def table(self, logical_name: str) -> Table | None:
         """The table with that logical name."""
@@ -475,7 +483,7 @@ class Organization:
     def _state_and_status(self, table: Table, row: Row) -> None:
         if "statuscode" not in table.columns:
             return
-        statuses = _STATUSES.get(table.logical_name)
+        statuses = STATUSES.get(table.logical_name)
         state = row.get("statecode") or 0
         if row.get("statuscode") is None:
             row["statuscode"] = statuses[state][0] if statuses and state in statuses else 1

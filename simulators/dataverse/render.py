@@ -1,7 +1,8 @@
 """Rows as the Web API returns them: ``@odata.etag``, properties (``_x_value`` lookups), annotations, $expand.
 
 Every row carries its weak ETag. Without ``$select`` every column is returned (null when empty); with it,
-the selected properties plus the primary key, as Dataverse does. Lookup annotations
+the selected properties plus the primary key, as Dataverse does. Formatted values of choices, yes/no
+columns, money, numbers and dates come from ``formatting.py``. Lookup annotations
 (``@OData.Community.Display.V1.FormattedValue``, ``@Microsoft.Dynamics.CRM.associatednavigationproperty``,
 ``@Microsoft.Dynamics.CRM.lookuplogicalname``) are added when ``Prefer: odata.include-annotations`` asks
 for them (``"*"`` or a comma list with wildcards). ``$expand`` follows single-valued navigation properties
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulators.dataverse import errors, values
+from simulators.dataverse.formatting import currency_symbol, formatted
 from simulators.dataverse.records import etag
 from simulators.dataverse.store import Ref, Row
 from simulators.dataverse.tables import Navigation, Table
@@ -165,6 +167,10 @@ def render_row(
                     table, column.name, value, annotations=annotations, load=load, tables=tables
                 )
             )
+        elif annotations.patterns and annotations.wants(FORMATTED):
+            text = formatted(table, column, value, row, currency_symbol(load))
+            if text is not None:
+                body[f"{prop}@{FORMATTED}"] = text
         body[prop] = values.to_json(value)
     for expansion in expand:
         reference = row.get(expansion.navigation.column)

@@ -76,6 +76,13 @@ class Column:
     date_only: bool = False
     autonumber_prefix: str = ""
     valid_for_read: bool = True  # False: write-only (serviceendpoint.authvalue), never returned
+    labels: tuple[tuple[int, str], ...] = ()  # a custom choice's (value, label); built-ins: schema/choices.py
+    schema_name: str = ""  # "" : the logical name (custom columns keep their casing, new_Budget)
+    display_name: str = ""
+    min_value: float | None = None
+    max_value: float | None = None
+    precision: int | None = None
+    custom: bool = False
 
     @property
     def is_lookup(self) -> bool:
@@ -139,6 +146,8 @@ class Table:
     navigations: Mapping[str, Navigation] = field(default_factory=dict)
     api_writable: bool = True  # False: a system table the Web API only reads (sdkmessage, sdkmessagefilter)
     collections: Mapping[str, CollectionNavigation] = field(default_factory=dict)
+    custom: bool = False  # created through the metadata API (CreateEntities, POST EntityDefinitions)
+    display_name: str = ""
 
     def column(self, name: str) -> Column | None:
         """The column called ``name`` (logical name), if any."""

@@ -17,8 +17,8 @@ answers as Dataverse does (shapes from the upsert and conditional-operations art
   (``tracking.py``).
 - ``POST <set>/Microsoft.Dynamics.CRM.CreateMultiple|UpdateMultiple|UpsertMultiple`` (``bulk.py``) and
   ``POST $batch`` (``batch.py``).
-- ``GET WhoAmI``; ``GET EntityDefinitions[(LogicalName='x')][/Keys|/Attributes]``, ``POST …/Keys``
-  (create an alternate key), ``DELETE …/Keys(<id>)``, ``POST ReactivateEntityKey``.
+- ``GET WhoAmI``; the metadata resources (``EntityDefinitions``, ``RelationshipDefinitions``,
+  ``RetrieveMetadataChanges``, ``CreateEntities``, ``ReactivateEntityKey``) are ``metadata_api.py``'s.
 """
 
 from __future__ import annotations
@@ -33,11 +33,13 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from simulators.common.odata import ODataError, Query, apply, parse_query, resolve_nested
-from simulators.dataverse import bulk, errors, metadata, tracking, values
+from simulators.common.odata import Dialect, ODataError, Query, apply, parse_query, resolve_nested
+from simulators.dataverse import bulk, errors, query_functions, query_options, tracking
 from simulators.dataverse.actions import ACTIONS, ConvertedOrder
 from simulators.dataverse.batch import BatchProcessor
+from simulators.dataverse.bulk_delete import BulkDeleteJobs
 from simulators.dataverse.keys import Locator, parse_locator
+from simulators.dataverse.metadata_api import MetadataApi, MetadataCall
 from simulators.dataverse.records import Caller, Organization, etag
 from simulators.dataverse.render import (
     Annotations,
@@ -56,6 +58,15 @@ _REPRESENTATION = re.compile(r"return\s*=\s*representation", re.IGNORECASE)
 _SKIPTOKEN_OFFSET = re.compile(r'offset="(\d+)"')
 _SKIPTOKEN_DELTA = re.compile(r'deltatoken="([^"]+)"')
 _QUERY_SAFE = "$,'()/:@=*;"
+_METADATA_RESOURCES = frozenset(
+    {
+        "EntityDefinitions",
+        "RelationshipDefinitions",
+        "RetrieveMetadataChanges",
+        "CreateEntities",
+        "ReactivateEntityKey",
+    }
+)
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -140,6 +151,16 @@ class WebApi:
 
     def __init__(self, organization: Callable[[], Organization]) -> None:
         self._org = organization
+        self.metadata = MetadataApi(organization, json_response, empty_response)
+        self._jobs: tuple[Organization, BulkDeleteJobs] | None = None
+
+    @property
+    def jobs(self) -> BulkDeleteJobs:
+        """The current organization's bulk-delete jobs."""
+        org = self.org
+        if self._jobs is None or self._jobs[0] is not org:
+            self._jobs = (org, BulkDeleteJobs(org))
+        return self._jobs[1]
 
     @property
     def org(self) -> Organization:
@@ -154,6 +175,10 @@ class WebApi:
             return error_response(errors.bad_request(exc.message))
         except errors.WebApiError as exc:
             return error_response(exc)
+        except RecursionError:
+            # A backstop: the parser limits nesting and chains are walked iteratively, but a well-formed
+            # request must never get a 500 from the simulator's own recursion.
+            return error_response(errors.bad_request("The recursion limit has been exceeded."))
 
     def _route(self, call: Call) -> Response:  # noqa: PLR0911 - one return per kind of resource
         name, locator, rest = split_segment(call.path)
@@ -161,12 +186,14 @@ class WebApi:
             return self._service_document(call)
         if name in ("WhoAmI", "WhoAmI()") and locator in (None, "") and call.method == "GET":
             return self._who_am_i(call)
-        if name == "EntityDefinitions":
-            return self._metadata(call, locator, rest)
-        if name == "ReactivateEntityKey" and call.method == "POST":
-            return self._reactivate(call)
+        if name in _METADATA_RESOURCES:
+            return self._metadata_resource(call, name, locator, rest)
         if name in ACTIONS and locator is None and not rest and call.method == "POST":
             return self._action(call, name)
+        if name == "BulkDelete" and locator is None and not rest and call.method == "POST":
+            job_id = self.jobs.start(call.json(), call.caller)
+            context = self._context(call, "Microsoft.Dynamics.CRM.BulkDeleteResponse")
+            return json_response({"@odata.context": context, "JobId": str(job_id)})
         if name == "$batch" and locator is None and not rest:
             return BatchProcessor(self.handle, self.org.store.transaction).run(call)
         table = self.org.table_for_set(name)
@@ -190,6 +217,22 @@ class WebApi:
         if collection is None or call.method != "GET":
             raise errors.resource_not_found(call.path)
         return self._related(call, table, parsed, collection)
+
+    def _metadata_resource(self, call: Call, name: str, locator: str | None, rest: str) -> Response:
+        """EntityDefinitions, RelationshipDefinitions and the metadata actions (``metadata_api.py``)."""
+        body = call.json() if call.method in ("POST", "PUT", "PATCH") else None
+        request = MetadataCall(call.method, locator, rest, call.params, body, call.root)
+        if name == "EntityDefinitions":
+            return self.metadata.entity_definitions(request)
+        if name == "RelationshipDefinitions":
+            return self.metadata.relationship_definitions(request)
+        if name == "RetrieveMetadataChanges" and call.method == "GET" and not rest:
+            return self.metadata.retrieve_metadata_changes(request)
+        if name == "CreateEntities" and call.method == "POST" and locator is None and not rest:
+            return self.metadata.create_entities(request)
+        if name == "ReactivateEntityKey" and call.method == "POST" and locator is None and not rest:
+            return self.metadata.reactivate(request)
+        raise errors.resource_not_found(call.path)
 
     def _collection(self, call: Call, table: Table) -> Response:
         if call.method == "GET":
@@ -238,7 +281,10 @@ class WebApi:
         properties = [c.value_property for c in table.columns.values() if c.readable]
         properties += list(table.navigations)
         query = parse_query(
-            call.params, properties=properties, type_name=f"Microsoft.Dynamics.CRM.{table.logical_name}"
+            call.params,
+            properties=properties,
+            type_name=f"Microsoft.Dynamics.CRM.{table.logical_name}",
+            functions=query_functions.NAMES,
         )
         return query, parse_expand(table, call.params.get("$expand"), self.org.table)
 
@@ -251,6 +297,7 @@ class WebApi:
     # -- records ---------------------------------------------------------------------------------------
 
     def _retrieve(self, call: Call, table: Table, locator: Locator) -> Response:
+        query_options.check(call.params, query_options.RECORD_OPTIONS)
         query, expand = self._options(call, table)
         row = self.org.retrieve(table, locator)
         # A 304 is never given for an expanded or annotated retrieve (conditional-operations article).
@@ -312,8 +359,9 @@ class WebApi:
             if scope is not None or not table.change_tracking:
                 raise tracking.not_tracked(table.logical_name)
             return self._tracked(call, table)
-        if "$skip" in call.params:
-            raise errors.bad_request("The query parameter $skip is not supported.")
+        if "fetchXml" in call.params or "sql" in call.params:
+            return self._query_language(call, table, scope)
+        query_options.check(call.params, query_options.COLLECTION_OPTIONS)
         query, expand = self._options(call, table)
         match = _MAX_PAGE_SIZE.search(call.prefer)
         page_size = None if query.top is not None else int(match.group(1)) if match else DEFAULT_PAGE_SIZE
@@ -333,6 +381,7 @@ class WebApi:
             offset=offset,
             resolve=self._resolver(table, internal, call),
             keep=("@odata.etag", table.primary_id),
+            dialect=self._dialect(call, table),
         )
         body: dict[str, Any] = {
             "@odata.context": self._context(
@@ -348,6 +397,27 @@ class WebApi:
             params["$skiptoken"] = f'<cookie pagenumber="{pagenumber}" offset="{page.next_skip}" />'
             body["@odata.nextLink"] = f"{call.root}{path or table.entity_set}?{_query_string(params)}"
         return json_response(body)
+
+    def _query_language(self, call: Call, table: Table, scope: Callable[[Row], bool] | None) -> Response:
+        """``?fetchXml=`` or ``?sql=``: a query in another language over the same rows and dialect."""
+        language = "fetchXml" if "fetchXml" in call.params else "sql"
+        query_options.check(call.params, {language})
+        with self.org.store.lock:
+            internal = {
+                row[table.primary_id]: row
+                for row in self.org.store.rows(table.logical_name)
+                if scope is None or scope(row)
+            }
+        rendered = [self._render(table, row, call) for row in internal.values()]
+        resolve, dialect = self._resolver(table, internal, call), self._dialect(call, table)
+        context = self._context(call, table.entity_set)
+        if language == "sql":
+            rows = query_options.select(table, call.params["sql"], rendered, resolve=resolve, dialect=dialect)
+            return json_response({"@odata.context": context, "value": rows})
+        body = query_options.fetch(
+            table, call.params["fetchXml"], rendered, resolve=resolve, dialect=dialect, prefer=call.prefer
+        )
+        return json_response({"@odata.context": context, **body})
 
     def _related(
         self, call: Call, table: Table, locator: Locator, collection: CollectionNavigation
@@ -462,6 +532,11 @@ class WebApi:
             }
         )
 
+    def _dialect(self, call: Call, table: Table) -> Dialect:
+        """Dataverse's collation and query functions for this request's table and caller."""
+        scope = query_functions.Scope(table, call.caller, self.org.now_datetime(), self._load)
+        return query_functions.dialect(scope)
+
     def _resolver(
         self, table: Table, internal: Mapping[Any, Row], call: Call
     ) -> Callable[[Mapping[str, Any], tuple[str, ...]], Any]:
@@ -514,179 +589,8 @@ class WebApi:
         }
         return json_response(body)
 
-    # -- EntityDefinitions -----------------------------------------------------------------------------
-
-    def _entity(self, locator: str) -> Table:
-        text = locator.strip()
-        if values.is_guid(text):
-            found = next((t for t in self.org.tables if t.metadata_id == text.lower()), None)
-        else:
-            name, _, literal = text.partition("=")
-            if name.strip() != "LogicalName" or not literal.strip().startswith("'"):
-                raise errors.bad_request(f"EntityDefinitions({locator}) is not a valid key.")
-            logical_name = literal.strip().strip("'")
-            found = self.org.table(logical_name)
-        if found is None:
-            raise metadata.entity_not_found(text)
-        return found
-
-    def _metadata(self, call: Call, locator: str | None, rest: str) -> Response:
-        if locator is None:
-            if call.method != "GET" or rest:
-                raise errors.method_not_allowed(call.method, call.path)
-            return self._entity_definitions(call)
-        table = self._entity(locator)
-        if not rest:
-            if call.method != "GET":
-                raise errors.method_not_allowed(call.method, call.path)
-            return self._entity_definition(call, table)
-        part, sub_locator, tail = split_segment(rest)
-        if part == "Keys" and not tail:
-            return self._keys(call, table, sub_locator)
-        if part == "Attributes" and not tail and call.method == "GET":
-            return self._attributes(call, table, sub_locator)
-        raise errors.resource_not_found(call.path)
-
-    def _entity_rows(self, expand: Sequence[str]) -> list[dict[str, Any]]:
-        return [
-            metadata.entity_json(
-                t, self.org.keys, with_keys="Keys" in expand, with_attributes="Attributes" in expand
-            )
-            for t in self.org.tables
-        ]
-
-    def _metadata_query(self, call: Call) -> tuple[Query, dict[str, tuple[str, ...] | None]]:
-        properties = [*self._entity_rows(())[0], "Keys", "Attributes"]
-        query = parse_query(
-            call.params, properties=properties, type_name="Microsoft.Dynamics.CRM.EntityMetadata"
-        )
-        nested: dict[str, tuple[str, ...] | None] = {}
-        for item in _split_items(call.params.get("$expand", "")):
-            name, _, options = item.partition("(")
-            if name not in ("Keys", "Attributes"):
-                raise errors.bad_request(
-                    f"Could not find a property named '{name}' on type 'EntityMetadata'."
-                )
-            select = re.search(r"\$select=([^;)]*)", options)
-            nested[name] = tuple(s.strip() for s in select.group(1).split(",")) if select else None
-        return query, nested
-
-    @staticmethod
-    def _project_nested(row: dict[str, Any], nested: Mapping[str, tuple[str, ...] | None]) -> None:
-        for name, select in nested.items():
-            if select is not None and isinstance(row.get(name), list):
-                row[name] = [
-                    {k: v for k, v in item.items() if k in select or k == "MetadataId"} for item in row[name]
-                ]
-
-    def _entity_definitions(self, call: Call) -> Response:
-        query, nested = self._metadata_query(call)
-        page = apply(self._entity_rows(tuple(nested)), query, keep=("MetadataId",))
-        for row in page.rows:
-            self._project_nested(row, nested)
-        return json_response({"@odata.context": self._context(call, "EntityDefinitions"), "value": page.rows})
-
-    def _entity_definition(self, call: Call, table: Table) -> Response:
-        query, nested = self._metadata_query(call)
-        row = metadata.entity_json(
-            table, self.org.keys, with_keys="Keys" in nested, with_attributes="Attributes" in nested
-        )
-        page = apply([row], query, keep=("MetadataId",))
-        body = page.rows[0]
-        self._project_nested(body, nested)
-        return json_response({"@odata.context": self._context(call, "EntityDefinitions/$entity"), **body})
-
-    def _keys(self, call: Call, table: Table, key_locator: str | None) -> Response:
-        if call.method == "POST" and key_locator is None:
-            schema_name, attributes, display = metadata.key_definition(call.json())
-            key = self.org.keys.define(table, schema_name, attributes, display)
-            entity_id = (
-                f"{call.root}EntityDefinitions(LogicalName='{table.logical_name}')/Keys({key.metadata_id})"
-            )
-            return empty_response(204, {"OData-EntityId": entity_id})
-        context = self._context(call, f"EntityDefinitions('{table.logical_name}')/Keys")
-        if key_locator is None:
-            if call.method != "GET":
-                raise errors.method_not_allowed(call.method, call.path)
-            query = parse_query(call.params)
-            rows = [metadata.key_json(k) for k in self.org.keys.for_table(table)]
-            page = apply(rows, query, keep=("MetadataId",))
-            return json_response({"@odata.context": context, "value": page.rows})
-        key = self._key(table, key_locator)
-        if call.method == "DELETE":
-            self.org.keys.delete(table, key.metadata_id)
-            return empty_response()
-        if call.method != "GET":
-            raise errors.method_not_allowed(call.method, call.path)
-        page = apply([metadata.key_json(key)], parse_query(call.params), keep=("MetadataId",))
-        return json_response({"@odata.context": f"{context}/$entity", **page.rows[0]})
-
-    def _key(self, table: Table, key_locator: str) -> Any:
-        text = key_locator.strip()
-        keys = self.org.keys.for_table(table)
-        if values.is_guid(text):
-            found = next((k for k in keys if str(k.metadata_id) == text.lower()), None)
-        else:
-            logical_name = text.partition("=")[2].strip().strip("'").lower()
-            found = next((k for k in keys if k.logical_name == logical_name), None)
-        if found is None:
-            raise errors.WebApiError(
-                404, errors.OBJECT_DOES_NOT_EXIST, f"No entity key {text} on {table.logical_name}."
-            )
-        return found
-
-    def _attributes(self, call: Call, table: Table, attribute_locator: str | None) -> Response:
-        rows = [metadata.attribute_json(table, c) for c in table.columns.values()]
-        query = parse_query(call.params)
-        context = self._context(call, f"EntityDefinitions('{table.logical_name}')/Attributes")
-        if attribute_locator is None:
-            page = apply(rows, query, keep=("MetadataId",))
-            return json_response({"@odata.context": context, "value": page.rows})
-        logical_name = attribute_locator.partition("=")[2].strip().strip("'")
-        found = [r for r in rows if r["LogicalName"] == logical_name]
-        if not found:
-            raise errors.WebApiError(
-                404, errors.OBJECT_DOES_NOT_EXIST, f"No attribute {logical_name} on {table.logical_name}."
-            )
-        page = apply(found, query, keep=("MetadataId", "@odata.type"))
-        return json_response({"@odata.context": f"{context}/$entity", **page.rows[0]})
-
-    def _reactivate(self, call: Call) -> Response:
-        body = call.json()
-        if not isinstance(body, Mapping):
-            raise errors.bad_request(
-                "ReactivateEntityKey expects EntityLogicalName and EntityKeyLogicalName."
-            )
-        table = self.org.table(str(body.get("EntityLogicalName", "")))
-        if table is None:
-            raise metadata.entity_not_found(str(body.get("EntityLogicalName", "")))
-        key = self._key(table, f"LogicalName='{body.get('EntityKeyLogicalName', '')}'")
-        self.org.keys.reactivate(table, key.metadata_id)
-        return json_response(
-            {
-                "@odata.context": self._context(call, "Microsoft.Dynamics.CRM.ReactivateEntityKeyResponse"),
-                "EntityKeyIndexStatus": str(key.status),
-            }
-        )
-
 
 def _check_writable(call: Call, table: Table) -> None:
     """System tables the platform maintains (the message catalog) refuse writes through the Web API."""
     if not table.api_writable:
         raise errors.method_not_allowed(call.method, call.path)
-
-
-def _split_items(text: str) -> list[str]:
-    items: list[str] = []
-    depth = 0
-    current: list[str] = []
-    for character in text:
-        if character == "," and depth == 0:
-            items.append("".join(current).strip())
-            current = []
-            continue
-        depth += (character == "(") - (character == ")")
-        current.append(character)
-    if "".join(current).strip():
-        items.append("".join(current).strip())
-    return items

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from simulators.common.faults import FaultPlan
 from simulators.common.server import cli_arguments, serve_forever
-from simulators.ifs.app import DEFAULT_REALM, IfsSimulator
+from simulators.ifs.app import DEFAULT_MAX_URL_LENGTH, DEFAULT_REALM, IfsSimulator
 from simulators.ifs.tenant import TenantConfig
 
 
@@ -52,6 +52,12 @@ def main() -> None:
         default=UTC,
         help="zone in which requests without X-Ifs-Time-Zone-Aware-Request read ...Z timestamps (IANA name)",
     )
+    parser.add_argument(
+        "--max-url-length",
+        type=int,
+        default=DEFAULT_MAX_URL_LENGTH,
+        help="longest request URL accepted; longer ones get 414 (assumed: IFS documents no limit)",
+    )
     args = parser.parse_args()
     config = TenantConfig(seed=args.seed, size=args.size)
     if args.no_captures:
@@ -64,6 +70,7 @@ def main() -> None:
         page_size=args.page_size,
         absolute_next_links=args.absolute_next_links,
         server_time_zone=args.server_time_zone,
+        max_url_length=args.max_url_length,
     )
     plan: dict[str, Any] = {
         "rates": {"throttle": args.throttle_rate, "error": args.error_rate, "drop": args.drop_rate},

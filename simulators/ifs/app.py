@@ -19,6 +19,9 @@ Admin actions (``POST /_admin/actions/<name>``), besides the toolkit's reset, fa
 - ``respond_late`` ``{seconds, times?, methods?}``: the next ``times`` API requests (of ``methods``, default
   POST) are handled at once and answered ``seconds`` later: a write that IFS committed but whose answer
   arrives after the client gave up. (The toolkit's latency delays a request *before* it is handled.)
+- ``set_max_url_length`` ``{length}``: the longest request URL (origin, path and query as sent) the API
+  accepts; longer ones get 414 (``max_url_length``, 8192 by default, an assumption: IFS documents no limit,
+  8 KB is the request-line buffer of common reverse proxies such as nginx's ``large_client_header_buffers``).
 """
 
 from __future__ import annotations
@@ -39,11 +42,12 @@ from simulators.common.admin import Admin, AdminError
 from simulators.common.clock import SimClock
 from simulators.ifs.iam import Iam, basic_credentials
 from simulators.ifs.projections import ProjectionApi
-from simulators.ifs.shapes import SIM, fault_response
+from simulators.ifs.shapes import SIM, fault_response, uri_too_long
 from simulators.ifs.tenant import BusinessError, NotFoundError, SetState, Tenant, TenantConfig
 from simulators.ifs.wire import API_ROOT, ApiRequest, ApiResponse
 
 DEFAULT_REALM = "acme1"
+DEFAULT_MAX_URL_LENGTH = 8192
 DEFAULT_CLIENTS = {"ifs-d365-sync": "change-me"}
 
 
@@ -68,6 +72,7 @@ class IfsSimulator:
         absolute_next_links: bool = False,
         server_time_zone: tzinfo = UTC,
         clock: SimClock | None = None,
+        max_url_length: int = DEFAULT_MAX_URL_LENGTH,
     ) -> None:
         self.admin = Admin(SIM, clock=clock, responder=fault_response)
         self.clock = self.admin.clock
@@ -86,6 +91,8 @@ class IfsSimulator:
         )
         self._late: _LateAnswers | None = None
         self._late_lock = threading.Lock()
+        self._initial_max_url_length = max_url_length
+        self.max_url_length = max_url_length
         self._register_admin()
         self.app: ASGIApp = self.admin.build_app(
             [
@@ -122,7 +129,7 @@ class IfsSimulator:
             raise AdminError(f"{name} must be a JSON object")
         return value
 
-    def _register_admin(self) -> None:
+    def _register_admin(self) -> None:  # noqa: PLR0915 - one small closure per admin action
         admin = self.admin
 
         @admin.action("touch", "An edit by a user in IFS: {entity_set, key, changes} -> {etag}")
@@ -191,8 +198,17 @@ class IfsSimulator:
                 self._late = _LateAnswers(float(seconds), times, frozenset(m.upper() for m in methods))
             return {"seconds": seconds, "times": times, "methods": sorted(m.upper() for m in methods)}
 
+        @admin.action("set_max_url_length", "Longest request URL the API accepts: {length} (414 beyond)")
+        def set_max_url_length(body: dict[str, Any]) -> dict[str, Any]:
+            length = body.get("length")
+            if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+                raise AdminError('expected {"length": <characters, at least 1>}')
+            self.max_url_length = length
+            return {"max_url_length": length}
+
         @admin.on_reset
         def reseed() -> None:
+            self.max_url_length = self._initial_max_url_length
             with self._late_lock:
                 self._late = None
             self.tenant = Tenant(self.tenant_config, self.clock.now_datetime)
@@ -241,13 +257,17 @@ class IfsSimulator:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         path = raw_path.decode("latin-1").split("?", 1)[0][len(API_ROOT) + 1 :]
         query = request.scope.get("query_string", b"").decode("latin-1")
+        origin = str(request.base_url).rstrip("/")
+        url_length = len(origin) + len(raw_path.split(b"?", 1)[0]) + (len(query) + 1 if query else 0)
+        if url_length > self.max_url_length:
+            return uri_too_long(url_length, self.max_url_length)
         api_request = ApiRequest(
             method=request.method,
             path=path,
             params=tuple(parse_qsl(query, keep_blank_values=True)),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=await request.body(),
-            origin=str(request.base_url).rstrip("/"),
+            origin=origin,
         )
         answer = self.api.handle(api_request)
         delay = self._late_delay(request.method)

@@ -48,10 +48,16 @@ def _children(expr: Expr) -> tuple[Expr, ...]:
 
 
 def walk(expr: Expr) -> Iterator[Expr]:
-    """``expr`` and every expression inside it, depth first."""
-    yield expr
-    for child in _children(expr):
-        yield from walk(child)
+    """``expr`` and every expression inside it, depth first, without recursion.
+
+    A filter of many ``or`` terms is a tree as deep as it has terms; recursing through it would overflow
+    Python's stack long before the URL reaches any length limit.
+    """
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(_children(node)))
 
 
 def check_enum_types(expr: Expr, type_of: Callable[[str], str]) -> None:
@@ -81,24 +87,45 @@ def check_enum_types(expr: Expr, type_of: Callable[[str], str]) -> None:
                     )
 
 
-def _with_children(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
-    """``expr`` with ``change`` applied to each of its direct children."""
+def _with_children(expr: Expr, children: list[Expr]) -> Expr:
+    """``expr`` with its direct children replaced by ``children`` (in ``_children``' order)."""
     if isinstance(expr, Not | Negate):
-        return replace(expr, operand=change(expr.operand))
+        return replace(expr, operand=children[0])
     if isinstance(expr, Compare | Logical | Arithmetic):
-        return replace(expr, left=change(expr.left), right=change(expr.right))
+        return replace(expr, left=children[0], right=children[1])
     if isinstance(expr, In):
-        return In(change(expr.operand), tuple(change(item) for item in expr.items))
+        return In(children[0], tuple(children[1:]))
     if isinstance(expr, Call):
-        return Call(expr.name, tuple(change(arg) for arg in expr.args))
+        return Call(expr.name, tuple(children))
     return expr
+
+
+def map_literals(expr: Expr, change: Callable[[Literal], Expr]) -> Expr:
+    """``expr`` rebuilt with ``change`` applied to every literal, post-order and without recursion."""
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    built: list[Expr] = []
+    while stack:
+        node, expanded = stack.pop()
+        children = _children(node)
+        if not children:
+            built.append(change(node) if isinstance(node, Literal) else node)
+        elif expanded:
+            rebuilt = built[-len(children) :]
+            del built[-len(children) :]
+            built.append(_with_children(node, rebuilt))
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+    return built[0]
 
 
 def in_server_time(expr: Expr, zone: tzinfo) -> Expr:
     """``expr`` with every ``…Z`` timestamp literal read as wall-clock time in ``zone``."""
-    if isinstance(expr, Literal):
-        value = expr.value
-        if isinstance(value, datetime) and expr.text.upper().endswith("Z"):
-            return Literal(value.replace(tzinfo=zone).astimezone(UTC), expr.text)
-        return expr
-    return _with_children(expr, lambda child: in_server_time(child, zone))
+
+    def shift(literal: Literal) -> Expr:
+        value = literal.value
+        if isinstance(value, datetime) and literal.text.upper().endswith("Z"):
+            return Literal(value.replace(tzinfo=zone).astimezone(UTC), literal.text)
+        return literal
+
+    return map_literals(expr, shift)

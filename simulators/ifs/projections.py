@@ -145,6 +145,10 @@ class ProjectionApi:
             return _malformed(error.message).response()
         except PathError as error:
             return _malformed(str(error)).response()
+        except RecursionError:
+            # A backstop: the parser limits nesting and chains are walked iteratively, but a well-formed
+            # request must never get a 500 from the simulator's own recursion.
+            return _malformed("The recursion limit has been exceeded.").response()
 
     # ---- routing ---------------------------------------------------------------------------------
 

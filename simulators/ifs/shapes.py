@@ -130,6 +130,27 @@ assumed(
 )
 
 
+@assumed(
+    SIM,
+    "414 for a URL over the configured limit",
+    "IFS documents no URL limit; the simulator refuses URLs over max_url_length (8192 by default) with "
+    "414 and an nginx-style HTML page, as a reverse proxy in front of IFS would; the limit and the body are "
+    "guesses, so clients keep their URL budget configurable",
+)
+def uri_too_long(length: int, limit: int) -> Response:
+    """The answer to a request whose URL is longer than the configured limit."""
+    body = (
+        "<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
+        "<center><h1>414 Request-URI Too Large</h1></center>\r\n</body>\r\n</html>\r\n"
+    )
+    return Response(
+        body,
+        status_code=414,
+        media_type="text/html",
+        headers={"X-Simulator-Reason": f"URL of {length} characters exceeds the limit of {limit}"},
+    )
+
+
 @assumed(SIM, "429 and 5xx fault bodies", "IFS documents no rate limit and no throttling body")
 def fault_response(fault: Fault) -> Response:
     """An injected throttle or server error, in IFS's error shape."""

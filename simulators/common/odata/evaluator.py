@@ -10,6 +10,10 @@ Null semantics: ``eq``/``ne`` treat null as a value (``x eq null`` is true when 
 ``lt``/``le`` with a null operand are unknown, and ``and``/``or``/``not`` use three-valued logic, so
 ``not (x gt 5)`` excludes rows where x is null — what the SQL databases behind both services do.
 Arithmetic and functions return null when an argument is null.
+
+A ``Dialect`` (``dialect.py``) says how strings compare (case-insensitively on Dataverse) and implements the
+service's own qualified functions. A chain of ``and``/``or`` is evaluated as a list, not by recursion, so a
+filter of thousands of ``or`` terms works as it does on the services.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ import datetime as dt
 import operator
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from simulators.common.odata.dialect import DEFAULT, Dialect, Resolver, like_pattern
 from simulators.common.odata.errors import ODataError
 from simulators.common.odata.lexer import parse_date, parse_timestamp
 from simulators.common.odata.nodes import (
@@ -37,7 +43,7 @@ from simulators.common.odata.nodes import (
     Property,
 )
 
-Resolver = Callable[[Mapping[str, Any], tuple[str, ...]], Any]
+__all__ = ["Resolver", "comparable", "compare", "describe", "evaluate", "resolve_nested"]
 
 _ORDER_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt,
@@ -65,57 +71,128 @@ def resolve_nested(row: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def evaluate(expr: Expr, row: Mapping[str, Any], resolve: Resolver) -> Any:
+def evaluate(
+    expr: Expr | AnyOf, row: Mapping[str, Any], resolve: Resolver, dialect: Dialect = DEFAULT
+) -> Any:
     """The value of ``expr`` for ``row`` (True/False/None for boolean expressions)."""
-    return _EVALUATORS[type(expr)](expr, row, resolve)
+    evaluation = _Evaluation(row, resolve, dialect)
+    return evaluation.any_of(expr) if isinstance(expr, AnyOf) else evaluation.value(expr)
 
 
-def _literal(expr: Literal, row: Mapping[str, Any], resolve: Resolver) -> Any:
-    return expr.value
+@dataclass(frozen=True)
+class AnyOf:
+    """A top-level ``or`` chain prepared for many rows: ``P eq 'text'`` terms become set look-ups.
+
+    Reading many rows by key sends ``(K eq 'a') or (K eq 'b') or …`` with hundreds of terms; testing each
+    term against each row is quadratic. Terms of another form stay in ``rest``, evaluated in order.
+    """
+
+    sets: tuple[tuple[tuple[str, ...], frozenset[str], tuple[Expr, ...]], ...]  # (path, folded values, terms)
+    rest: tuple[Expr, ...]
 
 
-def _property(expr: Property, row: Mapping[str, Any], resolve: Resolver) -> Any:
-    return resolve(row, expr.path)
+def prepare(expr: Expr, dialect: Dialect = DEFAULT) -> Expr | AnyOf:
+    """``expr`` as evaluated for many rows: an ``or`` chain of string equalities becomes an ``AnyOf``."""
+    if not (isinstance(expr, Logical) and expr.op == "or"):
+        return expr
+    by_path: dict[tuple[str, ...], tuple[set[str], list[Expr]]] = {}
+    rest: list[Expr] = []
+    for term in _chain(expr):
+        if (
+            isinstance(term, Compare)
+            and term.op == "eq"
+            and isinstance(term.left, Property)
+            and isinstance(term.right, Literal)
+            and type(term.right.value) is str
+        ):
+            values, terms = by_path.setdefault(term.left.path, (set(), []))
+            values.add(dialect.fold(term.right.value))
+            terms.append(term)
+        else:
+            rest.append(term)
+    if not by_path:
+        return expr
+    sets = tuple((path, frozenset(values), tuple(terms)) for path, (values, terms) in by_path.items())
+    return AnyOf(sets, tuple(rest))
 
 
-def _not(expr: Not, row: Mapping[str, Any], resolve: Resolver) -> bool | None:
-    value = _boolean(evaluate(expr.operand, row, resolve), "not")
-    return None if value is None else not value
+def _chain(expr: Logical) -> list[Expr]:
+    """The operands of a chain of one logical operator, left to right, without recursion."""
+    operands: list[Expr] = []
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Logical) and node.op == expr.op:
+            stack.append(node.right)
+            stack.append(node.left)
+        else:
+            operands.append(node)
+    return operands
 
 
-def _negate(expr: Negate, row: Mapping[str, Any], resolve: Resolver) -> Any:
-    value = evaluate(expr.operand, row, resolve)
-    return None if value is None else -_number(value, "-")
+class _Evaluation:
+    """One row's evaluation under one dialect."""
 
+    def __init__(self, row: Mapping[str, Any], resolve: Resolver, dialect: Dialect) -> None:
+        self.row = row
+        self.resolve = resolve
+        self.dialect = dialect
 
-def _compare(expr: Compare, row: Mapping[str, Any], resolve: Resolver) -> bool | None:
-    return compare(expr.op, evaluate(expr.left, row, resolve), evaluate(expr.right, row, resolve))
+    def value(self, expr: Expr) -> Any:  # noqa: PLR0911 - one branch per node type
+        if isinstance(expr, Literal):
+            return expr.value
+        if isinstance(expr, Property):
+            return self.resolve(self.row, expr.path)
+        if isinstance(expr, Logical):
+            return self._logical(expr)
+        if isinstance(expr, Compare):
+            return compare(expr.op, self.value(expr.left), self.value(expr.right), self.dialect)
+        if isinstance(expr, Not):
+            operand = _boolean(self.value(expr.operand), "not")
+            return None if operand is None else not operand
+        if isinstance(expr, Negate):
+            number = self.value(expr.operand)
+            return None if number is None else -_number(number, "-")
+        if isinstance(expr, In):
+            found = self.value(expr.operand)
+            return any(compare("eq", found, self.value(item), self.dialect) for item in expr.items)
+        if isinstance(expr, Arithmetic):
+            return _arithmetic(expr.op, self.value(expr.left), self.value(expr.right))
+        if isinstance(expr, Call):
+            return _call(expr.name, [self.value(arg) for arg in expr.args], self.dialect)
+        function = self.dialect.functions.get(expr.name)
+        if function is None:
+            message = f"The function '{expr.name}' is not implemented by this service."
+            raise ODataError(message, unsupported=True)
+        return function(expr, self.row, self.resolve)
 
+    def any_of(self, prepared: AnyOf) -> bool | None:
+        unknown = False
+        for path, values, terms in prepared.sets:
+            found = self.resolve(self.row, path)
+            if isinstance(found, str):
+                if self.dialect.fold(found) in values:
+                    return True
+            # Not a string: compare term by term (a type mismatch is an error, as it is unprepared).
+            elif found is not None and any(self.value(term) for term in terms):
+                return True
+        for term in prepared.rest:
+            result = _boolean(self.value(term), "or")
+            if result is True:
+                return True
+            unknown = unknown or result is None
+        return None if unknown else False
 
-def _in(expr: In, row: Mapping[str, Any], resolve: Resolver) -> bool:
-    value = evaluate(expr.operand, row, resolve)
-    return any(compare("eq", value, evaluate(item, row, resolve)) for item in expr.items)
-
-
-def _arithmetic_node(expr: Arithmetic, row: Mapping[str, Any], resolve: Resolver) -> Any:
-    return _arithmetic(expr.op, evaluate(expr.left, row, resolve), evaluate(expr.right, row, resolve))
-
-
-def _call_node(expr: Call, row: Mapping[str, Any], resolve: Resolver) -> Any:
-    return _call(expr.name, [evaluate(arg, row, resolve) for arg in expr.args])
-
-
-def _logical(expr: Logical, row: Mapping[str, Any], resolve: Resolver) -> bool | None:
-    left = _boolean(evaluate(expr.left, row, resolve), expr.op)
-    decisive = expr.op == "or"  # True decides an "or", False decides an "and"
-    if left is decisive:
-        return decisive
-    right = _boolean(evaluate(expr.right, row, resolve), expr.op)
-    if right is decisive:
-        return decisive
-    if left is None or right is None:
-        return None
-    return not decisive
+    def _logical(self, expr: Logical) -> bool | None:
+        """``a or b or c …`` as one chain, without recursion: 1000 ``or`` terms make a tree 1000 deep."""
+        decisive = expr.op == "or"  # True decides an "or", False decides an "and"
+        unknown = False
+        for operand in _chain(expr):
+            result = _boolean(self.value(operand), expr.op)
+            if result is decisive:
+                return decisive
+            unknown = unknown or result is None
+        return None if unknown else not decisive
 
 
 def _boolean(value: Any, operator_name: str) -> bool | None:
@@ -124,8 +201,8 @@ def _boolean(value: Any, operator_name: str) -> bool | None:
     raise ODataError(f"The operand of '{operator_name}' is {describe(value)}, not a boolean.")
 
 
-def compare(op: str, left: Any, right: Any) -> bool | None:
-    """Compare two values with an OData comparison operator (eq ne gt ge lt le)."""
+def compare(op: str, left: Any, right: Any, dialect: Dialect = DEFAULT) -> bool | None:
+    """Compare two values with an OData comparison operator (eq ne gt ge lt le) under ``dialect``."""
     if left is None or right is None:
         if op == "eq":
             return left is None and right is None
@@ -133,6 +210,8 @@ def compare(op: str, left: Any, right: Any) -> bool | None:
             return not (left is None and right is None)
         return None
     a, b = comparable(left, right)
+    if isinstance(a, str) and isinstance(b, str):
+        a, b = dialect.fold(a), dialect.fold(b)
     if op == "eq":
         return bool(a == b)
     if op == "ne":
@@ -257,7 +336,7 @@ def _arithmetic(op: str, left: Any, right: Any) -> Any:
     return a / b
 
 
-def _call(name: str, args: list[Any]) -> Any:
+def _call(name: str, args: list[Any], dialect: Dialect) -> Any:
     if any(arg is None for arg in args):
         return None
     if name in _DATE_PARTS:
@@ -265,7 +344,25 @@ def _call(name: str, args: list[Any]) -> Any:
     if name == "substring":
         return _substring(args)
     strings = [_string(arg, name) for arg in args]
+    if name in _MATCHES:
+        return _matches(name, strings[0], strings[1], dialect)
     return _STRING_FUNCTIONS[name](*strings)
+
+
+# function -> (implicit % before, implicit % after) of its LIKE pattern
+_MATCHES = {"contains": (True, True), "startswith": (False, True), "endswith": (True, False)}
+
+
+def _matches(name: str, text: str, part: str, dialect: Dialect) -> bool:
+    """contains/startswith/endswith: a substring test, or a LIKE match where the service reads wildcards."""
+    if dialect.like_wildcards:
+        prefix, suffix = _MATCHES[name]
+        pattern = like_pattern(part, ignore_case=dialect.ignore_case, prefix=prefix, suffix=suffix)
+        return pattern.fullmatch(text) is not None
+    text, part = dialect.fold(text), dialect.fold(part)
+    if name == "contains":
+        return part in text
+    return text.startswith(part) if name == "startswith" else text.endswith(part)
 
 
 def _string(value: Any, function: str) -> str:
@@ -286,9 +383,6 @@ def _substring(args: list[Any]) -> str:
 
 
 _STRING_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "contains": lambda text, part: part in text,
-    "startswith": lambda text, part: text.startswith(part),
-    "endswith": lambda text, part: text.endswith(part),
     "tolower": str.lower,
     "toupper": str.upper,
     "trim": str.strip,
@@ -312,16 +406,3 @@ def _date_part(name: str, value: Any) -> Any:
     if not isinstance(moment, dt.datetime):
         raise ODataError(f"The function '{name}' needs a timestamp, not {describe(value)}.")
     return getattr(moment, name)
-
-
-_EVALUATORS: dict[type, Callable[[Any, Mapping[str, Any], Resolver], Any]] = {
-    Literal: _literal,
-    Property: _property,
-    Logical: _logical,
-    Not: _not,
-    Negate: _negate,
-    Compare: _compare,
-    In: _in,
-    Arithmetic: _arithmetic_node,
-    Call: _call_node,
-}

@@ -38,6 +38,8 @@ class Kind(enum.Enum):
     COLON = "':'"
     STAR = "'*'"
     MINUS = "'-'"
+    EQUALS = "'='"
+    ARRAY = "JSON array"
     EOF = "end of expression"
 
 
@@ -73,6 +75,7 @@ _PUNCTUATION = {
     ":": Kind.COLON,
     "*": Kind.STAR,
     "-": Kind.MINUS,
+    "=": Kind.EQUALS,
 }
 
 
@@ -216,6 +219,28 @@ def _scan_identifier(text: str, index: int) -> Scanned:
     return Token(Kind.IDENT, match.group(), index, match.group()), end
 
 
+def _scan_array(text: str, index: int) -> Scanned:
+    """``[…]`` up to its closing bracket, quotes respected: a JSON array parameter value (raw text)."""
+    if text[index] != "[":
+        return None
+    quote: str | None = None
+    position = index + 1
+    while position < len(text):
+        char = text[position]
+        if quote is not None:
+            if char == "\\" and quote == '"':
+                position += 1
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "]":
+            raw = text[index : position + 1]
+            return Token(Kind.ARRAY, raw, index, raw), position + 1
+        position += 1
+    raise syntax_error(text, index, "unterminated JSON array")
+
+
 def _scan_punctuation(text: str, index: int) -> Scanned:
     kind = _PUNCTUATION.get(text[index])
     return None if kind is None else (Token(kind, text[index], index), index + 1)
@@ -231,6 +256,7 @@ _SCANNERS = (
     _scan_number,
     _scan_alias,
     _scan_identifier,
+    _scan_array,
     _scan_punctuation,
 )
 

@@ -96,4 +96,21 @@ class Call:
     args: tuple[Expr, ...]
 
 
-Expr = Literal | Property | Not | Negate | Compare | Logical | Arithmetic | In | Call
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """A service's own qualified function with named parameters (Dataverse's query functions).
+
+    ``Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=["a","b"])`` has ``name``
+    ``Microsoft.Dynamics.CRM.In`` and ``parameters`` (("PropertyName", "name"),
+    ("PropertyValues", ("a", "b"))): each value a literal's value or, for a JSON array, a tuple of values.
+    """
+
+    name: str
+    parameters: tuple[tuple[str, object], ...]
+
+    def parameter(self, name: str) -> object:
+        """The value of parameter ``name`` (None when absent)."""
+        return next((value for key, value in self.parameters if key == name), None)
+
+
+Expr = Literal | Property | Not | Negate | Compare | Logical | Arithmetic | In | Call | FunctionCall

@@ -10,6 +10,7 @@ define is null: the OData URL conventions' rule for an alias given no value in t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from simulators.common.odata.nodes import (
     Compare,
     EnumValue,
     Expr,
+    FunctionCall,
     In,
     Literal,
     LiteralValue,
@@ -84,6 +86,14 @@ _BINARY_OPERATORS = frozenset(
     {"eq", "ne", "gt", "ge", "lt", "le", "and", "or", "add", "sub", "mul", "div", "mod", "divby", "has", "in"}
 )
 _MAX_ALIAS_DEPTH = 8
+# Nesting of parentheses, function arguments and unary operators. The services' ODataLib stops at a
+# recursion limit too ("The recursion limit has been exceeded."); this one keeps the parser's own
+# recursion far from Python's limit. Chains (a or b or c …) do not nest and have no limit.
+MAX_NESTING = 50
+_INVALID_ARRAY = (
+    "Invalid JSON. A comma character ',' was expected in scope 'Array'. Every two elements in an array and "
+    "properties of an object must be separated by commas."
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class Context:
     type_name: str = ""
     aliases: Mapping[str, str] = field(default_factory=dict)
     enum_properties: frozenset[str] = frozenset()
+    functions: frozenset[str] = frozenset()  # qualified service functions (Microsoft.Dynamics.CRM.In)
 
     def check_property(self, name: str) -> None:
         """Raise the services' "not defined in type" error for a name the entity does not have."""
@@ -165,7 +176,7 @@ def parse_select(text: str, context: Context) -> tuple[tuple[str, ...], ...] | N
 
 def _kind(expr: Expr) -> str:
     """The static result kind of an expression: bool, number, string, date, value or unknown."""
-    if isinstance(expr, Compare | Logical | Not | In):
+    if isinstance(expr, Compare | Logical | Not | In | FunctionCall):
         return "bool"
     if isinstance(expr, Arithmetic | Negate):
         return "number"
@@ -182,6 +193,7 @@ class _Parser:
         self.context = context
         self.depth = depth
         self.tokens = tokenize(text)
+        self.nesting = 0
         self.current: Token | None = None  # the next token, once read
         self.last = Token(Kind.EOF, "", 0)  # the token most recently consumed
 
@@ -227,7 +239,19 @@ class _Parser:
 
     # -- grammar, loosest binding first ----------------------------------------------------------------
     def expression(self) -> Expr:
-        return self._or()
+        self._enter()
+        try:
+            return self._or()
+        finally:
+            self.nesting -= 1
+
+    def _enter(self) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise ODataError(
+                f"The recursion limit has been exceeded: '{self.text[:80]}…' nests deeper than "
+                f"{MAX_NESTING} levels."
+            )
 
     def _or(self) -> Expr:
         left = self._and()
@@ -271,9 +295,17 @@ class _Parser:
 
     def _unary(self) -> Expr:
         if self.keyword("not"):
-            return Not(self._boolean(self._unary(), "not"))
+            self._enter()
+            try:
+                return Not(self._boolean(self._unary(), "not"))
+            finally:
+                self.nesting -= 1
         if self.accept(Kind.MINUS):
-            return Negate(self._unary())
+            self._enter()
+            try:
+                return Negate(self._unary())
+            finally:
+                self.nesting -= 1
         return self._primary_with_in()
 
     def _primary_with_in(self) -> Expr:
@@ -346,8 +378,10 @@ class _Parser:
             raise unsupported(f"The type-cast or qualified segment '{token.text}'", token)
         return token.text
 
-    def _call(self, name_token: Token) -> Call:
+    def _call(self, name_token: Token) -> Call | FunctionCall:
         name = name_token.text
+        if name in self.context.functions:
+            return self._function_call(name)
         if name in ("any", "all"):
             raise unsupported(f"The lambda operator '{name}'", name_token)
         if name in UNSUPPORTED_FUNCTIONS or "." in name:
@@ -370,6 +404,41 @@ class _Parser:
                 position=name_token.pos,
             )
         return Call(name, tuple(args))
+
+    def _function_call(self, name: str) -> FunctionCall:
+        """``Ns.Function(Name=value,…)``: named parameters, each a literal, an alias or a JSON array."""
+        self.expect(Kind.LPAREN, "'('")
+        parameters: list[tuple[str, object]] = []
+        if self.peek().kind is not Kind.RPAREN:
+            while True:
+                parameter = self.expect(Kind.IDENT, "a parameter name")
+                self.expect(Kind.EQUALS, f"'=' after the parameter name '{parameter.text}'")
+                parameters.append((parameter.text, self._parameter_value()))
+                if not self.accept(Kind.COMMA):
+                    break
+        self.expect(Kind.RPAREN, "',' or ')' after a function parameter")
+        return FunctionCall(name, tuple(parameters))
+
+    def _parameter_value(self) -> object:
+        token = self.peek()
+        if token.kind is Kind.ARRAY:
+            self.advance()
+            return parse_json_array(token.value)
+        if token.kind is Kind.ALIAS:
+            self.advance()
+            text = self.context.aliases.get(token.text)
+            if text is None:
+                return None
+            if text.strip().startswith("["):
+                return parse_json_array(text.strip())
+            expr = self._alias(token)
+            if not isinstance(expr, Literal):
+                raise ODataError(f"The parameter alias {token.text} must hold a literal or a JSON array.")
+            return expr.value
+        expr = self._primary()
+        if not isinstance(expr, Literal):
+            raise self.error(token, "expected a literal, an alias or a JSON array as a parameter value")
+        return expr.value
 
     def _typed_literal(self, token: Token) -> Literal:
         type_name, value = token.value
@@ -421,6 +490,60 @@ class _Parser:
         if _kind(expr) not in ("bool", "unknown"):
             raise ODataError(f"The operand of '{operator}' in '{self.text}' is not a boolean expression.")
         return expr
+
+
+def parse_json_array(text: str) -> tuple[object, ...]:
+    """A JSON array parameter value: strings in double (or, leniently, single) quotes, numbers, literals."""
+    inner = text.strip()
+    if not (inner.startswith("[") and inner.endswith("]")):
+        raise ODataError(f"'{text}' is not a JSON array.")
+    items: list[object] = []
+    position, end = 1, len(inner) - 1
+    expect_item = True
+    while True:
+        while position < end and inner[position] in " \t":
+            position += 1
+        if position >= end:
+            break
+        char = inner[position]
+        if not expect_item:
+            if char != ",":
+                raise ODataError(_INVALID_ARRAY)
+            position += 1
+            expect_item = True
+            continue
+        if char in "'\"":
+            close = _closing_quote(inner, position)
+            if close < 0:
+                raise ODataError(_INVALID_ARRAY)
+            raw = inner[position : close + 1]
+            items.append(json.loads(raw) if char == '"' else raw[1:-1])
+            position = close + 1
+        else:
+            stop = position
+            while stop < end and inner[stop] not in ", \t":
+                stop += 1
+            word = inner[position:stop]
+            try:
+                items.append(json.loads(word))
+            except ValueError as exc:
+                raise ODataError(f"'{word}' in the JSON array {text} is not a JSON value.") from exc
+            position = stop
+        expect_item = False
+    return tuple(items)
+
+
+def _closing_quote(text: str, start: int) -> int:
+    quote = text[start]
+    index = start + 1
+    while index < len(text):
+        if text[index] == "\\" and quote == '"':
+            index += 2
+            continue
+        if text[index] == quote:
+            return index
+        index += 1
+    return -1
 
 
 def _describe(token: Token) -> str:

@@ -8,8 +8,10 @@ Nulls in ``$orderby``: by default null sorts below every value, so it comes firs
 descending — SQL Server's rule, hence Dataverse's. IFS runs on Oracle, where null sorts above every value
 (last ascending, first descending); pass ``null_order="high"`` for that.
 
-Strings compare by code point (case-sensitive), as Oracle does by default; Dataverse's SQL Server collation
-is case-insensitive, which this engine does not model.
+Strings compare by code point (case-sensitive), as Oracle does by default; a ``Dialect`` with
+``ignore_case`` compares, matches and orders them case-insensitively, as Dataverse's SQL Server collation
+does. ``parse_query(functions=…)`` accepts a service's qualified functions (Dataverse's query functions) and
+the dialect implements them.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from simulators.common.odata.dialect import DEFAULT, Dialect
 from simulators.common.odata.errors import ODataError
-from simulators.common.odata.evaluator import Resolver, describe, evaluate, resolve_nested
+from simulators.common.odata.evaluator import AnyOf, Resolver, describe, evaluate, prepare, resolve_nested
 from simulators.common.odata.nodes import Expr
 from simulators.common.odata.parser import Context, parse_filter, parse_orderby, parse_select
 
@@ -77,6 +80,7 @@ def parse_query(
     properties: Collection[str] | None = None,
     type_name: str = "",
     enum_properties: Collection[str] = (),
+    functions: Collection[str] = (),
 ) -> Query:
     """Parse the system query options in ``params`` (a request's decoded query parameters).
 
@@ -87,14 +91,17 @@ def parse_query(
     type is an enumeration; comparing one with a plain string literal is an error, as on IFS, where
     ``Objstate eq 'Released'`` fails and
     ``Objstate eq IfsApp.CustomerOrderHandling.CustomerOrderState'Released'`` works. Parameter aliases
-    (``@name`` keys) are substituted in ``$filter``. Options this engine does not know (``$format``,
-    ``$apply``, ``$deltatoken``, …) are left for the simulator to handle or reject.
+    (``@name`` keys) are substituted in ``$filter``. ``functions``: the qualified service functions
+    ``$filter`` may call (``Microsoft.Dynamics.CRM.In``; others stay unsupported). Options this engine
+    does not know (``$format``, ``$apply``, ``$deltatoken``, …) are left for the simulator to handle or
+    reject.
     """
     context = Context(
         properties=None if properties is None else frozenset(properties),
         type_name=type_name,
         aliases={key: value for key, value in params.items() if key.startswith("@")},
         enum_properties=frozenset(enum_properties),
+        functions=frozenset(functions),
     )
     filter_text = params.get("$filter")
     select_text = params.get("$select")
@@ -113,7 +120,11 @@ def parse_query(
 
 
 def matches(
-    query_or_expr: Query | Expr | None, row: Mapping[str, Any], *, resolve: Resolver | None = None
+    query_or_expr: Query | Expr | AnyOf | None,
+    row: Mapping[str, Any],
+    *,
+    resolve: Resolver | None = None,
+    dialect: Dialect = DEFAULT,
 ) -> bool:
     """Whether ``row`` passes the filter (a Query's ``$filter``, or a bare expression; None passes all).
 
@@ -123,7 +134,7 @@ def matches(
     expr = query_or_expr.filter if isinstance(query_or_expr, Query) else query_or_expr
     if expr is None:
         return True
-    result = evaluate(expr, row, resolve or resolve_nested)
+    result = evaluate(expr, row, resolve or resolve_nested, dialect)
     if result is None or isinstance(result, bool):
         return result is True
     raise ODataError(f"The $filter expression evaluated to {describe(result)}, not a boolean.")
@@ -138,22 +149,25 @@ def apply(
     resolve: Resolver | None = None,
     keep: Collection[str] = (),
     null_order: Literal["low", "high"] = "low",
+    dialect: Dialect = DEFAULT,
 ) -> Page:
     """Run ``query`` over ``rows`` and return one page.
 
     ``page_size``: the server's page size (None: no server paging). ``offset``: rows of this result already
     served on earlier pages (a previous Page's ``next_skip``). ``keep``: row keys kept even when
     ``$select`` leaves them out (``@odata.etag``, or IFS's key fields, which it always returns).
-    ``null_order``: where null sorts (see the module docstring).
+    ``null_order``: where null sorts (see the module docstring). ``dialect``: string collation and the
+    service's functions.
     """
     if page_size is not None and page_size < 1:
         raise ValueError(f"page_size must be at least 1, not {page_size}")
     if offset < 0:
         raise ValueError(f"offset must not be negative, not {offset}")
     resolver = resolve or resolve_nested
-    selected = [row for row in rows if matches(query.filter, row, resolve=resolver)]
+    prepared = None if query.filter is None else prepare(query.filter, dialect)
+    selected = [row for row in rows if matches(prepared, row, resolve=resolver, dialect=dialect)]
     total = len(selected) if query.count else None
-    ordered = _order(selected, query.orderby, resolver, nulls_low=null_order == "low")
+    ordered = _order(selected, query.orderby, resolver, nulls_low=null_order == "low", dialect=dialect)
     window = ordered[query.skip or 0 :]
     if query.top is not None:
         window = window[: query.top]
@@ -228,26 +242,31 @@ def _order(
     resolve: Resolver,
     *,
     nulls_low: bool,
+    dialect: Dialect = DEFAULT,
 ) -> list[Mapping[str, Any]]:
     ordered = list(rows)
     # Sorting by the last key first, then each earlier key, is a stable multi-key sort (Python's sort is
     # stable in both directions), and lets every key have its own direction.
     for path, descending in reversed(orderby):
-        ordered.sort(key=_key_function(path, resolve, nulls_low), reverse=descending)
+        ordered.sort(key=_key_function(path, resolve, nulls_low, dialect), reverse=descending)
     return ordered
 
 
-def _key_function(path: Path, resolve: Resolver, nulls_low: bool) -> Callable[[Mapping[str, Any]], SortKey]:
+def _key_function(
+    path: Path, resolve: Resolver, nulls_low: bool, dialect: Dialect
+) -> Callable[[Mapping[str, Any]], SortKey]:
     def key(row: Mapping[str, Any]) -> SortKey:
-        return _sort_key(resolve(row, path), path, nulls_low)
+        return _sort_key(resolve(row, path), path, nulls_low, dialect)
 
     return key
 
 
-def _sort_key(value: Any, path: Path, nulls_low: bool) -> SortKey:
+def _sort_key(value: Any, path: Path, nulls_low: bool, dialect: Dialect = DEFAULT) -> SortKey:
     # (null rank, kind rank, value): values of different kinds never meet in one comparison.
     if value is None:
         return (0 if nulls_low else 2, 0, 0)
+    if isinstance(value, str):
+        value = dialect.fold(value)
     for rank, (kind, normalise) in enumerate(_SORTABLE):
         if isinstance(value, kind):
             return (1, rank, normalise(value))

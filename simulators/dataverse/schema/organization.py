@@ -1,28 +1,25 @@
 """Tables of the organization itself: accounts, contacts, users, business units, currencies and tasks.
 
 Column facts come from the generated table references (account, contact, systemuser, businessunit,
-transactioncurrency, task); see ``simulators/dataverse/tables.py`` for what a declaration means.
+transactioncurrency, task); account's and contact's columns are listed in ``customers.py``. See
+``simulators/dataverse/tables.py`` for what a declaration means.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from simulators.dataverse.schema.customers import ACCOUNT_COLUMNS, CONTACT_COLUMNS
 from simulators.dataverse.tables import (
-    CURRENCY,
-    EXCHANGE_RATE,
-    PAYMENT_TERMS,
     CollectionNavigation,
     Column,
     Kind,
     Navigation,
     Table,
-    address,
     choice,
     define_table,
     lookup,
     memo,
-    money,
     read_only,
     text,
 )
@@ -30,49 +27,14 @@ from simulators.dataverse.tables import (
 ORGANIZATION_TABLES: tuple[Table, ...] = (
     define_table(
         "account", "accounts", "Account", 1, "name", ownership="UserOwned",
-        columns=[
-            text("name", 160, "ApplicationRequired"),
-            text("accountnumber", 20),
-            *money("creditlimit"),
-            Column("creditonhold", Kind.BOOLEAN, default=False),
-            PAYMENT_TERMS,
-            choice("accountcategorycode", 1, 2),
-            *address("address1_"),
-            text("address1_name", 200),
-            *address("address2_"),
-            text("address2_name", 200),
-            Column("address1_latitude", Kind.DOUBLE),
-            Column("address1_longitude", Kind.DOUBLE),
-            text("telephone1", 50),
-            text("fax", 50),
-            text("emailaddress1", 100),
-            text("websiteurl", 200),
-            Column("numberofemployees", Kind.INTEGER),
-            *money("revenue"),
-            memo("description"),
-            CURRENCY,
-            EXCHANGE_RATE,
-            lookup("primarycontactid", "contact"),
-            lookup("parentaccountid", "account"),
-            lookup("originatingleadid", "lead"),
-        ],
+        columns=ACCOUNT_COLUMNS,
         metadata_id="70816501-edb9-4740-a16c-6a5efbc05d84",
         change_tracking=True,
         collections=[CollectionNavigation("Account_Tasks", "task", "regardingobjectid")],
     ),
     define_table(
         "contact", "contacts", "Contact", 2, "fullname", ownership="UserOwned",
-        columns=[
-            text("firstname", 50, "Recommended"),
-            text("lastname", 50, "ApplicationRequired"),
-            read_only("fullname", Kind.STRING),
-            text("emailaddress1", 100),
-            text("telephone1", 50),
-            text("jobtitle", 100),
-            *address("address1_"),
-            Column("parentcustomerid", Kind.CUSTOMER, targets=("account", "contact")),
-            memo("description"),
-        ],
+        columns=CONTACT_COLUMNS,
         change_tracking=True,
     ),
     define_table(

@@ -27,12 +27,9 @@ def accounts(n: int, *, bad: frozenset[int] = frozenset()) -> list[tuple[dict[st
 
 
 def prepare(dataverse: DataverseStack, *, bulk: bool) -> None:
-    """The accountnumber key (Active) and, when asked, the bulk messages for accounts."""
+    """The accountnumber key (Active); the bulk messages for accounts switched on or off."""
     dataverse.simulator.admin.run_action("define_key", {"table": "account", "columns": ["accountnumber"]})
-    if bulk:
-        dataverse.simulator.admin.run_action(
-            "set_message_availability", {"table": "account", "available": True}
-        )
+    dataverse.simulator.admin.run_action("set_message_availability", {"table": "account", "available": bulk})
     dataverse.simulator.admin.log.clear()
 
 
@@ -107,7 +104,7 @@ def test_a_second_run_updates_and_reuses_the_probe(dataverse: DataverseStack) ->
 
 
 def test_tables_without_upsert_multiple_use_batch(dataverse: DataverseStack) -> None:
-    """Accounts lack UpsertMultiple by default: 2500 rows in $batch requests of 100, bad rows reported."""
+    """Accounts switched to lack UpsertMultiple: 2500 rows in $batch requests of 100, bad rows reported."""
     prepare(dataverse, bulk=False)
     bad = {7, 2222}
     results = BulkUpserter(dataverse.client(), batch_size=100).upsert_many(

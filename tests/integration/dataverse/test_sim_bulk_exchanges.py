@@ -151,13 +151,13 @@ def test_targets_must_carry_their_type(dataverse: DataverseStack) -> None:
 
 @pytest.mark.parametrize("message", ["CreateMultiple", "UpdateMultiple", "UpsertMultiple"])
 def test_a_table_without_the_message_refuses_it(dataverse: DataverseStack, message: str) -> None:
-    """Accounts lack the bulk messages by default (the probe says so too); the request is refused."""
+    """Leads lack the bulk messages by default (the probe says so too); the request is refused."""
     response = bulk(
-        dataverse, "accounts", message, [{"@odata.type": "Microsoft.Dynamics.CRM.account", "name": "A"}]
+        dataverse, "leads", message, [{"@odata.type": "Microsoft.Dynamics.CRM.lead", "lastname": "A"}]
     )
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith(f"The '{message}' method does not support entities")
-    assert dataverse.simulator.org.store.rows("account") == []
+    assert dataverse.simulator.org.store.rows("lead") == []
 
 
 def test_a_bulk_request_counts_once_for_service_protection(dataverse: DataverseStack) -> None:

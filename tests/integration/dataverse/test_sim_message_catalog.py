@@ -60,7 +60,10 @@ def test_documented_probe_exchange(dataverse: DataverseStack) -> None:
     assert uuid.UUID(row["sdkmessagefilterid"])
 
 
-@pytest.mark.parametrize("table", ["salesorder", "salesorderdetail", "quote", "sample_example"])
+@pytest.mark.parametrize(
+    "table",
+    ["salesorder", "salesorderdetail", "quote", "account", "contact", "opportunity", "sample_example"],
+)
 @pytest.mark.parametrize("message", ["CreateMultiple", "UpdateMultiple", "UpsertMultiple"])
 def test_bulk_messages_exist_for_sales_and_custom_tables(
     dataverse: DataverseStack, message: str, table: str
@@ -70,13 +73,20 @@ def test_bulk_messages_exist_for_sales_and_custom_tables(
 
 
 def test_bulk_availability_is_switched_per_table(dataverse: DataverseStack) -> None:
-    """Accounts have no bulk messages by default; the admin action adds and removes them."""
-    assert not supports(dataverse, "UpsertMultiple", "account")
-    assert supports(dataverse, "Create", "account")
+    """Accounts have the bulk messages by default, leads not; the admin action adds and removes them."""
+    assert all(
+        supports(dataverse, m, "account") for m in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
+    )
+    assert not supports(dataverse, "UpsertMultiple", "lead")
+    assert supports(dataverse, "Create", "lead")
     with dataverse.admin() as admin:
-        admin.action("set_message_availability", {"table": "account", "available": True})
-        assert all(
+        admin.action("set_message_availability", {"table": "account", "available": False})
+        assert not any(
             supports(dataverse, m, "account") for m in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
+        )
+        admin.action("set_message_availability", {"table": "lead", "available": True})
+        assert all(
+            supports(dataverse, m, "lead") for m in ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
         )
         admin.action(
             "set_message_availability",
