@@ -16,6 +16,7 @@ from shared import bootstrap
 from shared.config import AppSettings, ConfigError, HeartbeatSettings, SyncSettings
 from shared.platform import health as health_report
 from shared.platform import telemetry
+from shared.runtime import sync_runtime
 from shared.sync import heartbeat as heartbeat_flow
 from shared.sync.registry import mapping_problems
 from shared.sync.worker import handle_message
@@ -83,11 +84,11 @@ def heartbeat_echo(msg: func.QueueMessage) -> None:
 
 
 def _poll(entity: str) -> None:
-    bootstrap.sync_runtime(AppSettings.from_environment()).poll(entity)
+    sync_runtime(AppSettings.from_environment()).poll(entity)
 
 
 def _work(entity: str, msg: func.QueueMessage) -> None:
-    runtime = bootstrap.sync_runtime(AppSettings.from_environment())
+    runtime = sync_runtime(AppSettings.from_environment())
     handle_message(
         runtime.engine,
         entity,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 
-from devhost import demo_adapters
+from devhost import demo_adapters, demo_sync
 from devhost.host import REPO_ROOT, LocalHost
-from devhost.scenario import NEVER
+from devhost.scenario import NEVER, SyncScenario, scenario_settings
 from shared.config import AppSettings, read_local_settings
 from shared.state.audit import AuditTrail
 from shared.state.tables import StateTables
@@ -28,6 +28,7 @@ from simulators.stack import running_simulators
 
 HEARTBEATS = 2  # the function-app part ends once this many heartbeats have travelled to the audit trail
 TIMEOUT_SECONDS = 30.0
+SIZE = 800  # the IFS simulator's tenant: about 200 customers and 100 sales parts
 
 
 def demo_settings(storage: str) -> dict[str, str]:
@@ -51,19 +52,20 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     print("== 1. function_app.py under devhost, against Azurite ==")
     host_ok = run_function_app(demo_settings(os.environ["AzureWebJobsStorage"]), say)
-    print(
-        "== 2. the connector's adapters against the simulators (Entra ID, Key Vault, Dataverse, IFS Cloud) =="
-    )
     with (
         tempfile.TemporaryDirectory() as tls_dir,
-        running_simulators(loopback_certificate(Path(tls_dir))) as stack,
+        running_simulators(loopback_certificate(Path(tls_dir)), ifs_size=SIZE) as stack,
     ):
+        print("== 2. IFS -> Dynamics: set-up, initial load, a change through the function app ==")
+        values = scenario_settings(stack, os.environ["AzureWebJobsStorage"], "demosync")
+        sync_ok = demo_sync.run(SyncScenario(stack, values), say)
+        print("== 3. the adapters beneath: tokens from the vault, bulk upsert by key, webhooks ==")
         storage = {
             "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"],
             "STATE_TABLE_PREFIX": "demoadapters",
         }
         adapters_ok = demo_adapters.run(stack, storage, say)
-    ok = host_ok and adapters_ok
+    ok = host_ok and sync_ok and adapters_ok
     print("demo: ok" if ok else "demo: FAILED")
     return 0 if ok else 1
 

@@ -146,11 +146,15 @@ def run(stack: SimulatorStack, storage_settings: dict[str, str], say: Any) -> bo
     vault = settings.values["KEY_VAULT_URL"]
     say(f"app settings hold no secret: IFS_CLIENT_SECRET and TOKEN_ENCRYPTION_KEY come from {vault}")
     verify = ssl.create_default_context(cafile=str(stack.identity.tls.cert_path))
+    before = _tokens_issued(stack)
     with httpx.Client(verify=verify, timeout=30) as http:
         customers = _ifs_part(bootstrap.ifs_client(settings, http), settings, say)
-    issued = [r for r in stack.ifs.admin.log.entries() if r.path.endswith("/token")]
+    issued = _tokens_issued(stack) - before
     table = f"{storage_settings['STATE_TABLE_PREFIX']}tokens"
-    say(f"IFS IAM tokens issued: {len(issued)} (then reused from table {table}, AES-GCM encrypted)")
-    with bootstrap.dataverse_client(settings, verify=verify) as dataverse:
-        ok = _dataverse_part(dataverse, customers, stack, say)
-    return ok and len(issued) == 1
+    say(f"IFS IAM tokens issued: {issued} (then reused from table {table}, AES-GCM encrypted)")
+    ok = _dataverse_part(bootstrap.dataverse_client(settings, verify=verify), customers, stack, say)
+    return ok and issued == 1
+
+
+def _tokens_issued(stack: SimulatorStack) -> int:
+    return sum(1 for r in stack.ifs.admin.log.entries() if r.path.endswith("/token"))

@@ -11,7 +11,6 @@ do under the Functions host.
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +18,12 @@ from typing import Any
 import httpx
 
 from devhost.host import REPO_ROOT
-from shared import bootstrap
 from shared.config import AppSettings, read_local_settings
 from shared.dataverse.provisioning import Provisioner
+from shared.runtime import SyncRuntime, sync_runtime
 from shared.sync.detection import PollResult
 from shared.sync.engine import Report
 from shared.sync.provision import KeyStatus, provision_keys
-from shared.sync.worker import handle_message
 from simulators.common.admin_client import AdminClient
 from simulators.stack import SimulatorStack
 
@@ -76,9 +74,9 @@ class SyncScenario:
         return AppSettings(self.values)
 
     @property
-    def runtime(self) -> bootstrap.SyncRuntime:
+    def runtime(self) -> SyncRuntime:
         """The connector's runtime for these settings (built once per process)."""
-        return bootstrap.sync_runtime(self.settings)
+        return sync_runtime(self.settings)
 
     def verify(self) -> ssl.SSLContext:
         """Trust for the simulators' certificate."""
@@ -129,44 +127,11 @@ class SyncScenario:
         return polled, self.drain(entity)
 
     def drain(self, entity: str, *, timeout: float = 120.0, max_tries: int = 5) -> Report:
-        """Process the entity's queue in this process until no message is left (delayed ones included).
-
-        A failing message is retried as the host would (it shows again) until it goes through; one still
-        failing at ``timeout`` raises, as does a queue that never empties.
-        """
-        runtime = self.runtime
-        queue_name = runtime.entities[entity].queue
-        queue = runtime.storage.publisher.queue(queue_name)
-        total = Report(entity)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            messages = list(queue.receive_messages(max_messages=32, visibility_timeout=300))
-            if not messages:
-                if queue.get_queue_properties().approximate_message_count == 0:
-                    return total
-                time.sleep(0.25)  # work handed back with a delay (Retry-After) shows again later
-                continue
-            for message in messages:
-                try:
-                    outcome = handle_message(
-                        runtime.engine,
-                        entity,
-                        str(message.content).encode(),
-                        message_id=str(message.id),
-                        parking=runtime.storage.parked,
-                        queue=queue_name,
-                    )
-                except Exception:
-                    if (message.dequeue_count or 0) >= max_tries:
-                        raise  # the host would move it to <queue>-poison now
-                    queue.update_message(message, visibility_timeout=1)  # host.json: retried after a delay
-                    self.failures += 1
-                    continue
-                if isinstance(outcome, Report):
-                    total.add(outcome)
-                    self.reports.append(outcome)
-                queue.delete_message(message)
-        raise RuntimeError(f"{entity}: the queue did not empty within {timeout} s")
+        """Work the entity's queue in this process until it is empty (the runtime's own queue runner)."""
+        report = self.runtime.drain(entity, timeout=timeout, max_tries=max_tries)
+        self.failures += report.failures
+        self.reports.append(report)
+        return report
 
     def rows(self, entity_set: str, select: list[str], **filters: Any) -> list[dict[str, Any]]:
         """Dataverse rows, read through the connector's client."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from shared.state.clock import Clock, utc_now
 from shared.state.keys import KeyEncodingError, encode_key
-from shared.state.tables import StateTables, get_entities, get_entity, upsert_in_batches
+from shared.state.tables import StateTables, get_entity, read_rows, upsert_in_batches
 
 
 class IdMap:
@@ -83,7 +83,7 @@ class IdMap:
         return None if row is None else str(row["SourceKey"])
 
     def target_ids(self, entity: str, source_keys: Iterable[str]) -> dict[str, str]:
-        """Target ids of the linked keys among ``source_keys``, by parallel point reads.
+        """Target ids of the linked keys among ``source_keys`` (point reads for a few, a range for many).
 
         A key that cannot be a table key (empty, too long, not text) was never linked, so it is absent.
         """
@@ -93,5 +93,5 @@ class IdMap:
                 by_row_key[encode_key(key)] = key
             except KeyEncodingError:
                 continue
-        rows = get_entities(self._table, self._forward(entity), by_row_key, select=["RowKey", "TargetId"])
+        rows = read_rows(self._table, self._forward(entity), by_row_key, select=["RowKey", "TargetId"])
         return {by_row_key[row_key]: str(row["TargetId"]) for row_key, row in rows.items()}

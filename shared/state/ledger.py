@@ -24,14 +24,11 @@ from shared.state.tables import (
     TRANSACTION_LIMIT,
     ConcurrencyConflictError,
     StateTables,
-    get_entities,
     get_entity,
     mutate,
+    read_rows,
     upsert_in_batches,
 )
-
-# Up to this many keys are read one by one (in parallel); more are read as one RowKey range.
-_POINT_READS = 64
 
 
 def _entry(entity: str, row: Mapping[str, Any]) -> LedgerEntry:
@@ -84,9 +81,7 @@ class LedgerRepository:
     def entries(self, entity: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
         """The entries of ``keys`` (absent keys are left out): point reads for a few, a RowKey range for many.
 
-        A message's keys come sorted from the poller, so a range read returns mostly wanted rows, in one
-        request per 1,000 rows instead of one per key. A key that cannot be a table key (empty, too long,
-        not text) has no entry, so it is absent.
+        A key that cannot be a table key (empty, too long, not text) has no entry, so it is absent.
         """
         wanted: dict[str, str] = {}
         for key in keys:
@@ -96,18 +91,8 @@ class LedgerRepository:
                 continue
         if not wanted:
             return {}
-        partition = encode_key(entity)
-        if len(wanted) <= _POINT_READS:
-            rows = list(get_entities(self._table, partition, wanted).values())
-        else:
-            ordered = sorted(wanted)
-            rows = list(
-                self._table.query_entities(
-                    "PartitionKey eq @p and RowKey ge @first and RowKey le @last",
-                    parameters={"p": partition, "first": ordered[0], "last": ordered[-1]},
-                )
-            )
-        return {wanted[row["RowKey"]]: _entry(entity, row) for row in rows if row["RowKey"] in wanted}
+        rows = read_rows(self._table, encode_key(entity), wanted)
+        return {wanted[row_key]: _entry(entity, row) for row_key, row in rows.items()}
 
     def changed(self, entity: str, scanned: Mapping[str, str]) -> dict[str, str]:
         """The subset of ``scanned`` (key → version) that is new or differs from the ledger."""

@@ -21,6 +21,7 @@ has accounts, an account without an account number that matches the customer (op
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from shared.sync.plan import RecordPlan, TargetRow
 from shared.sync.ports import Aggregate, Target
 
 ENTITY = "customers"
+_UNNUMBERED_SECONDS = 300.0
 ROOT, ADDRESSES = "customer", "addresses"
 SCHEMA = MappingSchema(
     entity=ENTITY,
@@ -58,6 +60,8 @@ class CustomersFlow:
     entity: str = ENTITY
     schema: MappingSchema = SCHEMA
     _unnumbered: dict[str, list[uuid.UUID]] | None = field(default=None, repr=False)
+    _read_at: float = field(default=0.0, repr=False)
+    _claimed: set[uuid.UUID] = field(default_factory=set, repr=False)  # linked by this process
 
     def view(self, aggregate: Aggregate, mapping: EntityMapping) -> dict[str, Mapping[str, Any] | None]:
         """The parts the mapping reads, from one customer and its addresses."""
@@ -102,7 +106,9 @@ class CustomersFlow:
             key, None, [row], note="not in IFS any more: account deactivated", outcome="deactivated"
         )
 
-    def prepare(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+    def prepare(
+        self, plans: Sequence[RecordPlan], mapping: EntityMapping, *, dry_run: bool = False
+    ) -> dict[str, Exception]:
         """Link new customers to existing accounts without an account number, by the configured rule."""
         rule = mapping.options.get("link_existing", "none")
         new = [plan for plan in plans if plan.main.id is None and isinstance(plan.main.record, Mapping)]
@@ -110,9 +116,12 @@ class CustomersFlow:
             return {}
         candidates = self._existing(rule, mapping)
         for plan in new:
-            found = candidates.get(_match_key(rule, plan.main.values))
-            if found is not None and len(found) == 1:
-                account_id = found.pop()  # one IFS customer per account
+            named = candidates.get(_match_key(rule, plan.main.values), ())
+            found = [account for account in named if account not in self._claimed]
+            if len(found) == 1:  # several accounts of that name: ambiguous, a new account is created
+                account_id = found[0]
+                if not dry_run:
+                    self._claimed.add(account_id)  # one IFS customer per account
                 key_column = plan.main.target.key
                 if key_column is not None and isinstance(plan.main.record, Mapping):
                     plan.main.values[key_column] = plan.main.record[key_column]
@@ -123,8 +132,8 @@ class CustomersFlow:
         return {}
 
     def _existing(self, rule: str, mapping: EntityMapping) -> dict[str, list[uuid.UUID]]:
-        """Accounts without an account number, by match key (read once per process)."""
-        if self._unnumbered is None:
+        """Accounts without an account number, by match key (read again after five minutes)."""
+        if self._unnumbered is None or time.monotonic() - self._read_at > _UNNUMBERED_SECONDS:
             target = mapping.target("account")
             key = target.key or "accountnumber"
             rows = self.target.find(
@@ -133,7 +142,7 @@ class CustomersFlow:
             found: dict[str, list[uuid.UUID]] = {}
             for row in rows:
                 found.setdefault(_match_key(rule, row), []).append(uuid.UUID(str(row["accountid"])))
-            self._unnumbered = found
+            self._unnumbered, self._read_at = found, time.monotonic()
         return self._unnumbered
 
 

@@ -58,6 +58,16 @@ class EntityBinding:
     requeue: Requeue
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What a dry run would do with one record: create, link, update, deactivate, unchanged or park."""
+
+    key: str
+    action: str
+    target_id: str | None = None
+    detail: str | None = None  # the error class and message of a record that would be parked
+
+
 @dataclass
 class Report:
     """What one run of the engine did, per outcome (for the CLI, the demo, benchmarks and tests)."""
@@ -66,12 +76,16 @@ class Report:
     outcomes: Counter[str] = field(default_factory=Counter)
     requeued: int = 0
     forced: int = 0
+    failures: int = 0  # message tries that raised and were retried (by the host, or by a drain)
+    planned: list[Planned] = field(default_factory=list)  # a dry run's plan, record by record
 
     def add(self, other: Report) -> None:
         """Fold another run's counts into this one."""
         self.outcomes.update(other.outcomes)
         self.requeued += other.requeued
         self.forced += other.forced
+        self.failures += other.failures
+        self.planned += other.planned
 
     @property
     def written(self) -> int:
@@ -163,8 +177,13 @@ class SyncEngine:
         correlation_id: str,
         enqueued_at: datetime | None = None,
         force: bool = False,
+        dry_run: bool = False,
     ) -> Report:
-        """Sync the current state of ``keys``; see the module docstring for what happens to failures."""
+        """Sync the current state of ``keys``; see the module docstring for what happens to failures.
+
+        With ``dry_run`` nothing is written anywhere (Dataverse, ledger, id map, audit, parking, queues):
+        the report's ``planned`` says, record by record, what a real run would do.
+        """
         binding = self._binding(entity)
         mapping = self.mapping(entity)
         report = Report(entity)
@@ -183,9 +202,11 @@ class SyncEngine:
             raise
         links = self._links(entity, work, before)
         self._plan(binding.flow, mapping, work, aggregates, links)
-        self._resolve(entity, mapping, work, correlation_id)
-        self._prepare(binding.flow, mapping, work)
+        self._resolve(entity, mapping, work, correlation_id, dry_run=dry_run)
+        self._prepare(binding.flow, mapping, work, dry_run=dry_run)
         marks = self._compare(work, before, read_at, force)
+        if dry_run:
+            return self._planned(report, work)
         self._write(mapping, work, binding.flow)
         marks += self._written_marks(work, read_at)
         conflicts = self._ledger.record_synced(entity, marks, before) if marks else []
@@ -239,7 +260,13 @@ class SyncEngine:
                 item.failure = classify(exc)
 
     def _resolve(
-        self, entity: str, mapping: EntityMapping, work: Mapping[str, _Work], correlation_id: str
+        self,
+        entity: str,
+        mapping: EntityMapping,
+        work: Mapping[str, _Work],
+        correlation_id: str,
+        *,
+        dry_run: bool,
     ) -> None:
         """Turn every pending lookup into an ``@odata.bind``; a record whose lookup finds nothing parks."""
         pending = [
@@ -328,10 +355,34 @@ class SyncEngine:
             linked = self._idmap.target_ids(entity, keys)
         return {key: uuid.UUID(value) for key, value in linked.items()}
 
-    def _prepare(self, flow: Flow, mapping: EntityMapping, work: Mapping[str, _Work]) -> None:
+    def _prepare(
+        self, flow: Flow, mapping: EntityMapping, work: Mapping[str, _Work], *, dry_run: bool
+    ) -> None:
         plans = [item.plan for item in work.values() if item.plan and not item.failure]
-        for key, error in flow.prepare(plans, mapping).items():
+        for key, error in flow.prepare(plans, mapping, dry_run=dry_run).items():
             work[key].failure = classify(error)
+
+    @staticmethod
+    def _planned(report: Report, work: Mapping[str, _Work]) -> Report:
+        """A dry run's report: per record, what a real run would do, and the counts of each action."""
+        for key, item in work.items():
+            target_id = item.previous_id
+            if item.failure is not None:
+                kind = "retry" if item.failure.kind != "permanent" else "park"
+                planned = Planned(key, kind, target_id, f"{item.failure.error_class}: {item.failure.message}")
+            elif item.plan is None:
+                planned = Planned(key, "missing", target_id, "not in IFS and never synced: nothing to do")
+            elif item.outcome == "unchanged":
+                planned = Planned(key, "unchanged", target_id)
+            else:
+                action = {"linked": "link", "deactivated": "deactivate", "retired": "retire"}.get(
+                    item.plan.outcome or "", "create" if item.previous_id is None else "update"
+                )
+                main_id = item.plan.main.id
+                planned = Planned(key, action, str(main_id) if main_id else target_id, item.plan.note)
+            report.planned.append(planned)
+            report.outcomes[planned.action] += 1
+        return report
 
     def _compare(
         self, work: Mapping[str, _Work], before: Mapping[str, LedgerEntry], read_at: datetime, force: bool

@@ -58,8 +58,13 @@ class Flow(Protocol):
         """What to write when the record no longer exists in IFS (None: nothing, it is only audited)."""
         ...
 
-    def prepare(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
-        """Make sure the reference rows the plans point at exist; failures by record key (not written)."""
+    def prepare(
+        self, plans: Sequence[RecordPlan], mapping: EntityMapping, *, dry_run: bool = False
+    ) -> dict[str, Exception]:
+        """Make sure the reference rows the plans point at exist; failures by record key (not written).
+
+        With ``dry_run`` nothing may be created: a missing reference row gets a placeholder id.
+        """
         ...
 
 

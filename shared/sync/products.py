@@ -123,7 +123,9 @@ class ProductsFlow:
         row = TargetRow(target, link.target_id, {"statecode": 1, "statuscode": 2}, id=link.target_id)
         return RecordPlan(key, None, [row], note="not in IFS any more: product retired", outcome="retired")
 
-    def prepare(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+    def prepare(
+        self, plans: Sequence[RecordPlan], mapping: EntityMapping, *, dry_run: bool = False
+    ) -> dict[str, Exception]:
         """Bind each plan's unit group, unit and price lists, creating them when missing."""
         failures: dict[str, Exception] = {}
         for plan in plans:
@@ -132,16 +134,18 @@ class ProductsFlow:
             unit, lists = plan.context["unit"], plan.context["lists"]
             master_site, master_currency = plan.context["master"]
             try:
-                group_id, unit_id = self.references.unit(unit)
+                group_id, unit_id = self.references.unit(unit, create=not dry_run)
                 product = plan.main
                 product.values["defaultuomscheduleid@odata.bind"] = f"/uomschedules({group_id})"
                 product.values["defaultuomid@odata.bind"] = f"/uoms({unit_id})"
                 if master_currency:
-                    default_list = self.references.price_list(master_site, master_currency)
+                    default_list = self.references.price_list(
+                        master_site, master_currency, create=not dry_run
+                    )
                     product.values["pricelevelid@odata.bind"] = f"/pricelevels({default_list})"
                 items = [row for row in plan.rows[1:] if not row.delete]
                 for row, (site, currency) in zip(items, lists, strict=True):
-                    list_id = self.references.price_list(site, currency)
+                    list_id = self.references.price_list(site, currency, create=not dry_run)
                     row.values["pricelevelid@odata.bind"] = f"/pricelevels({list_id})"
                     row.values["uomid@odata.bind"] = f"/uoms({unit_id})"
             except RecordError as exc:

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from shared.sync.flow import RecordError
+from shared.sync.plan import stable_id
 from shared.sync.ports import IdLinks, Target
 
 UNIT_GROUPS, UNITS, PRICE_LISTS = "unit_groups", "units", "price_lists"
@@ -45,8 +46,11 @@ class References:
         self._cache[(kind, key)] = row_id
         return row_id
 
-    def unit(self, code: str) -> tuple[uuid.UUID, uuid.UUID]:
-        """(unit group id, unit id) of the IFS unit ``code``, created when missing."""
+    def unit(self, code: str, *, create: bool = True) -> tuple[uuid.UUID, uuid.UUID]:
+        """(unit group id, unit id) of the IFS unit ``code``, created when missing.
+
+        Without ``create`` (a dry run) a missing group gets placeholder ids and nothing is written.
+        """
         with self._lock:
             group, unit = self._remembered(UNIT_GROUPS, code), self._remembered(UNITS, code)
             if group is not None and unit is not None:
@@ -55,6 +59,8 @@ class References:
             found = self.target.find("uomschedules", {"name": name}, ["uomscheduleid"])
             if found:
                 group = uuid.UUID(str(found[0]["uomscheduleid"]))
+            elif not create:
+                return stable_id(UNIT_GROUPS, code), stable_id(UNITS, code)
             else:
                 group = self.target.create("uomschedules", {"name": name, "baseuomname": code})
             units = self.target.find("uoms", {"_uomscheduleid_value": group, "name": code}, ["uomid"])
@@ -81,8 +87,8 @@ class References:
             self._cache[("currency", code)] = found[code]
             return found[code]
 
-    def price_list(self, site: str, currency: str) -> uuid.UUID:
-        """The price list of IFS site ``site`` in ``currency``, created when missing."""
+    def price_list(self, site: str, currency: str, *, create: bool = True) -> uuid.UUID:
+        """The price list of IFS site ``site`` in ``currency``, created when missing (if ``create``)."""
         key = f"{site}|{currency}"
         currency_id = self.currency(currency)
         with self._lock:
@@ -93,6 +99,8 @@ class References:
             found = self.target.find("pricelevels", {"name": name}, ["pricelevelid"])
             if found:
                 row_id = uuid.UUID(str(found[0]["pricelevelid"]))
+            elif not create:
+                return stable_id(PRICE_LISTS, key)
             else:
                 row_id = self.target.create(
                     "pricelevels",

@@ -63,5 +63,5 @@ def test_ifs_client_with_vault_secret_and_encrypted_cache(
 def test_dataverse_client_with_entra_credential(stack: SimulatorStack, settings: AppSettings) -> None:
     """The Dataverse client gets its token from the Entra simulator and is the application user."""
     verify = ssl.create_default_context(cafile=str(stack.identity.tls.cert_path))
-    with bootstrap.dataverse_client(settings, verify=verify) as client:
-        assert client.who_am_i().user_id is not None
+    client = bootstrap.dataverse_client(settings, verify=verify)  # one per process: not closed here
+    assert client.who_am_i().user_id is not None

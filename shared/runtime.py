@@ -1,0 +1,212 @@
+"""The IFS → Dynamics sync wired from app settings: engine, poller, sources, and an in-process queue runner.
+
+The composition root of the sync (``shared.bootstrap`` builds the clients and storage it uses). The
+functions use ``poll`` (timer) and the engine (queue worker); the command line also uses ``drain``, which
+works an entity's queue in this process the way the Functions host would, for ``sync --once`` and
+``backfill`` runs outside Azure.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+from shared import bootstrap
+from shared.bootstrap import StorageServices
+from shared.config import (
+    ENTITY_SETTINGS,
+    AppSettings,
+    DataverseSettings,
+    EntitySyncSettings,
+    EntraSettings,
+    FeatureSettings,
+    IfsSettings,
+    StorageSettings,
+    SyncSettings,
+)
+from shared.dataverse.bulk import BulkUpserter
+from shared.dataverse.client import DataverseClient
+from shared.dataverse.keys import addressable
+from shared.dataverse.target import DataverseTarget
+from shared.ifs.client import IfsClient
+from shared.ifs.query import Filter, any_of, eq
+from shared.ifs.sources import AggregateSource, ChildSet
+from shared.state.clock import utc_now
+from shared.state.idmap import IdMap
+from shared.state.ledger import LedgerRepository
+from shared.state.locks import PollLocks
+from shared.state.watermarks import WatermarkRepository
+from shared.sync import customers, products
+from shared.sync.detection import Detection, Poller, PollResult
+from shared.sync.engine import EntityBinding, Report, SyncEngine
+from shared.sync.flow import Flow
+from shared.sync.references import References
+from shared.sync.registry import mapping_path
+from shared.sync.worker import QueueRequeue, handle_message
+
+Progress = Callable[[Report], None]
+
+
+@dataclass(frozen=True)
+class SyncRuntime:
+    """The sync engine, the poller and what they need, built once per process from app settings."""
+
+    engine: SyncEngine
+    poller: Poller
+    entities: Mapping[str, EntitySyncSettings]
+    sources: Mapping[str, AggregateSource]
+    storage: StorageServices
+    dataverse: DataverseClient
+    ifs: IfsClient
+    watermarks: WatermarkRepository
+
+    def detection(self, entity: str) -> Detection:
+        """How ``entity``'s changes are detected, from its settings."""
+        config = self.entities[entity]
+        return Detection(
+            strategy="watermark" if config.detection == "watermark" else "etag-ledger",
+            watermark_column=config.watermark_column or None,
+            overlap=timedelta(seconds=config.overlap_seconds),
+        )
+
+    def poll(self, entity: str) -> PollResult:
+        """Detect ``entity``'s changes in IFS and enqueue them."""
+        self.engine.mapping(entity)  # a bad mapping disables its entity: raise before touching IFS
+        return self.poller.poll(
+            entity, self.sources[entity], self.entities[entity].queue, self.detection(entity)
+        )
+
+    def drain(
+        self, entity: str, *, timeout: float = 600.0, max_tries: int = 5, progress: Progress | None = None
+    ) -> Report:
+        """Work ``entity``'s queue in this process until it is empty, as the Functions host would.
+
+        A message that fails is shown again after a second, up to ``max_tries`` times; then the error is
+        raised (the host would move it to ``<queue>-poison``). Work handed back with a delay (throttling)
+        is waited for. RuntimeError when the queue does not empty within ``timeout`` seconds.
+        """
+        queue_name = self.entities[entity].queue
+        queue = self.storage.publisher.queue(queue_name)
+        total = Report(entity)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = list(queue.receive_messages(max_messages=32, visibility_timeout=300))
+            if not messages:
+                if queue.get_queue_properties().approximate_message_count == 0:
+                    return total
+                time.sleep(0.25)  # work handed back with a delay (Retry-After) shows again later
+                continue
+            for message in messages:
+                try:
+                    outcome = handle_message(
+                        self.engine,
+                        entity,
+                        str(message.content).encode(),
+                        message_id=str(message.id),
+                        parking=self.storage.parked,
+                        queue=queue_name,
+                    )
+                except Exception:
+                    if (message.dequeue_count or 0) >= max_tries:
+                        raise
+                    queue.update_message(message, visibility_timeout=1)
+                    total.failures += 1
+                    continue
+                if isinstance(outcome, Report):
+                    total.add(outcome)
+                    if progress is not None:
+                        progress(total)
+                queue.delete_message(message)
+        raise RuntimeError(f"{entity}: the queue {queue_name} did not empty within {timeout} s")
+
+
+def sync_runtime(settings: AppSettings) -> SyncRuntime:
+    """The process's sync runtime for these settings (ConfigError naming every missing setting)."""
+    needed: tuple[type[FeatureSettings], ...] = (
+        SyncSettings,
+        *ENTITY_SETTINGS,
+        IfsSettings,
+        DataverseSettings,
+        EntraSettings,
+        StorageSettings,
+    )
+    for feature in needed:
+        settings.get(feature)  # fail with every problem of the first bad feature, before building anything
+    return _sync_runtime(tuple(sorted(settings.values.items())))
+
+
+@functools.lru_cache(maxsize=2)
+def _sync_runtime(values: tuple[tuple[str, str], ...]) -> SyncRuntime:
+    settings = AppSettings(dict(values))
+    sync = settings.get(SyncSettings)
+    services = bootstrap.storage(settings)
+    verify = bootstrap.tls_verify(settings)
+    ifs = bootstrap.ifs_client(settings, httpx.Client(verify=verify, timeout=120))
+    dataverse = bootstrap.dataverse_client(settings, verify=verify)
+    target = DataverseTarget(dataverse, BulkUpserter(dataverse, chunk_size=500))
+    ledger, idmap = LedgerRepository(services.tables), IdMap(services.tables)
+    entities_config = settings.get(IfsSettings).entities
+    configs = {cls.ENTITY: settings.get(cls) for cls in ENTITY_SETTINGS}
+
+    def scope(entity: str, extra: Filter | None = None) -> Filter | None:
+        text = configs[entity].scope
+        base = Filter(f"({text})") if text else None
+        if base is not None and extra is not None:
+            return base & extra
+        return base or extra
+
+    sites = any_of(eq("Contract", site) for site in sync.sales_part_sites) if sync.sales_part_sites else None
+    sources = {
+        "customers": AggregateSource(
+            ifs,
+            entities_config.customers,
+            part=customers.ROOT,
+            scope=scope("customers"),
+            children=[ChildSet(customers.ADDRESSES, entities_config.customer_addresses)],
+        ),
+        "sales_parts": AggregateSource(
+            ifs,
+            entities_config.sales_parts,
+            part=products.ROOT,
+            group_by="CatalogNo",
+            scope=scope("sales_parts", sites),
+        ),
+    }
+    flows: dict[str, Flow] = {
+        "customers": customers.CustomersFlow(sync.company, addressable, target),
+        "sales_parts": products.ProductsFlow(sync.sales_part_sites, addressable, References(target, idmap)),
+    }
+    clock = utc_now
+    bindings = {
+        entity: EntityBinding(
+            flow=flows[entity],
+            source=sources[entity],
+            mapping_path=mapping_path(sync.mappings_dir, entity),
+            queue=configs[entity].queue,
+            requeue=QueueRequeue(services.publisher, configs[entity].queue, entity, clock),
+        )
+        for entity in flows
+    }
+    engine = SyncEngine(
+        entities=bindings,
+        target=target,
+        ledger=ledger,
+        idmap=idmap,
+        audit=services.audit,
+        parking=services.parked,
+        clock=clock,
+    )
+    watermarks = WatermarkRepository(services.tables)
+    poller = Poller(
+        ledger=ledger,
+        watermarks=watermarks,
+        locks=PollLocks(services.tables),
+        publisher=services.publisher,
+        clock=clock,
+    )
+    return SyncRuntime(engine, poller, configs, sources, services, dataverse, ifs, watermarks)

@@ -1,0 +1,125 @@
+"""The command line's sync commands against the simulators: provision, sync --once, backfill, --dry-run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from devhost.scenario import SyncScenario
+from shared.cli.app import main
+from shared.sync import backfill as backfill_service
+from tests.integration.sync.oracle import accounts, assert_in_step, ifs, ifs_rows
+
+pytestmark = pytest.mark.azurite
+
+
+@pytest.fixture
+def cli(scenario: SyncScenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run ``python -m shared.cli`` in this process with the scenario's app settings; (exit code, stdout)."""
+    for name, value in scenario.values.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main(list(argv))
+        return code, capsys.readouterr().out
+
+    return run
+
+
+def test_provision_twice_changes_nothing(cli: Any) -> None:
+    """Both keys are Active after the first run and the second run reports the same."""
+    first = cli("provision", "--json")
+    second = cli("provision", "--json")
+    assert first == second
+    assert first[0] == 0
+    keys = {(k["table"], k["key"], k["status"]) for k in json.loads(first[1])["keys"]}
+    assert keys == {("account", "ifs_accountnumber", "Active"), ("product", "ifs_productnumber", "Active")}
+
+
+def test_sync_once_loads_then_finds_nothing(cli: Any, scenario: SyncScenario) -> None:
+    """One poll and its work per entity; a second run changes nothing; a human table without --json."""
+    code, out = cli("sync", "--once", "--json")
+    assert code == 0
+    rows = {row["entity"]: row for row in json.loads(out)["entities"]}
+    assert (
+        rows["customers"]["created"]
+        == rows["customers"]["changed"]
+        == len(ifs_rows(scenario, "CustomerInfoSet"))
+    )
+    assert rows["sales_parts"]["created"] > 0
+    assert_in_step(scenario)
+    code, out = cli("sync", "--once", "--entity", "customers")
+    assert code == 0
+    header, _, line = out.splitlines()
+    assert header.split()[:3] == ["entity", "changed", "left_scope"]
+    assert line.split()[:3] == ["customers", "0", "0"]
+
+
+def test_usage_errors_exit_with_2(cli: Any) -> None:
+    """Sync without --once and an unknown entity are refused with a reason."""
+    assert cli("sync")[0] == 2
+    code, out = cli("backfill", "--entity", "vendors")
+    assert code == 2
+    assert "unknown entity vendors (known: customers, sales_parts)" in out
+
+
+def test_parked_records_exit_with_1(cli: Any, scenario: SyncScenario) -> None:
+    """A record parked during the run makes the exit code say so."""
+    ifs(
+        scenario,
+        "create",
+        "CustomerInfoSet",
+        values={"CustomerId": "NO1", "Name": "N", "Company": "10", "CurrencyCode": "NOK"},
+    )
+    code, out = cli("sync", "--once", "--entity", "customers", "--json")
+    assert code == 1
+    assert json.loads(out)["entities"][0]["parked"] == 1
+
+
+def test_backfill_dry_run_plans_creates_and_links_and_writes_nothing(
+    cli: Any, scenario: SyncScenario
+) -> None:
+    """Against an org with an unnumbered account of a customer's name: a link, creates, no write."""
+    customers = sorted(ifs_rows(scenario, "CustomerInfoSet"), key=lambda c: c["CustomerId"])
+    existing = scenario.runtime.dataverse.create("accounts", {"name": customers[0]["Name"]}).id
+    dataverse = scenario.admin("dataverse")
+    dataverse.clear_requests()
+    code, out = cli("backfill", "--entity", "customers", "--dry-run", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    actions = {r["key"]: (r["action"], r["dataverse_id"]) for r in plan["records"]}
+    assert actions[customers[0]["CustomerId"]] == ("link", str(existing))
+    assert plan["summary"] == {"create": len(customers) - 1, "link": 1}
+    assert [r for r in dataverse.requests() if r["method"] != "GET"] == []
+    assert len(scenario.rows("accounts", ["accountid"])) == 1
+    code, out = cli("backfill", "--entity", "customers", "--dry-run")
+    assert code == 0
+    assert "customers: planned (nothing written)" in out
+    assert f"summary: create {len(customers) - 1}, link 1" in out
+
+
+def test_a_stopped_backfill_continues_where_it_stopped(cli: Any, scenario: SyncScenario) -> None:
+    """Stopped after its first chunk, a backfill resumes after the last key done, then clears its position."""
+    runtime = scenario.runtime
+
+    def stop_after_first_chunk(report: Any, done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backfill_service.backfill(
+            runtime.engine, runtime.sources["customers"], runtime.watermarks, "customers", chunk_size=2,
+            progress=stop_after_first_chunk,
+        )  # fmt: skip
+    first_two = sorted(c["CustomerId"] for c in ifs_rows(scenario, "CustomerInfoSet"))[:2]
+    assert backfill_service.position(runtime.watermarks, "customers").after == first_two[-1]
+    assert set(accounts(scenario)) == set(first_two)
+    code, out = cli("backfill", "--entity", "customers")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"customers: continuing a stopped backfill after key {first_two[-1]!r}"
+    created = len(ifs_rows(scenario, "CustomerInfoSet")) - 2
+    assert lines[-1].split()[:2] == ["customers", str(created)]  # only the rest, in this run
+    assert_in_step(scenario)
+    assert backfill_service.position(runtime.watermarks, "customers").after is None
