@@ -150,3 +150,18 @@ def test_line_index_finds_headers_keys_and_inline_keys() -> None:
     assert index.line_of(("i", "j")) == 5
     assert index.line_of(("b", "c", "zzz")) == 2
     assert index.line_of(("nowhere",)) == 1
+
+
+def test_the_readme_example_adds_a_field_without_code() -> None:
+    """The README's example line, added to the shipped customers.toml, is a valid new column rule."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    example = readme.split("### Mapping files", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    shipped = (SHIPPED_MAPPINGS / "customers.toml").read_text()
+    mapping = parse_mapping(
+        shipped.replace("[account.columns]\n", "[account.columns]\n" + example), "c.toml", CUSTOMERS
+    )
+    [rule] = [r for r in mapping.target("account").columns if r.column == "websiteurl"]
+    assert (rule.source, rule.max_length) == ("customer.WebSite", 200)
+    message = "customers.toml:33: account.columns.paymenttermscode.map: no value map 'terms'"
+    assert message in readme
+    assert message in problems(shipped.replace('map = "payment_terms"', 'map = "terms"'))[0]
