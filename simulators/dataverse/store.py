@@ -129,10 +129,13 @@ class Store:
 
             def run() -> None:
                 try:
-                    done.append((True, work()))
+                    outcome: tuple[bool, Any] = (True, work())
                 except BaseException as exc:  # handed back to the waiting thread, which raises it
-                    done.append((False, exc))
+                    outcome = (False, exc)
+                # Handed over under the lock: the waiting thread resumes only once this thread has let
+                # go of it, so no helper still holds the lock when call_out returns.
                 with self._resumed:
+                    done.append(outcome)
                     self._resumed.notify_all()
 
             threading.Thread(target=run, name="store-call-out", daemon=True).start()
