@@ -48,6 +48,7 @@ def business_day(scenario: SyncScenario, host: LocalHost, *, faults: bool) -> No
     if faults:
         scenario.admin("ifs").set_faults(FAULTS_IFS)
         scenario.admin("dataverse").set_faults(FAULTS_DATAVERSE)
+        scenario.stack.identity.entra.token_lifetime = 60  # Entra tokens for Dataverse that expire mid-run
     cycle()
     customers = sorted(ifs_rows(scenario, "CustomerInfoSet"), key=lambda c: c["CustomerId"])
     customer_id = next(c["CustomerId"] for c in customers if c.get("Company") == "10")
@@ -73,7 +74,8 @@ def business_day(scenario: SyncScenario, host: LocalHost, *, faults: bool) -> No
     master = rows[0]
     ifs(scenario, "touch", "SalesPartSet", key={"Contract": master["Contract"], "CatalogNo": number},
         changes={"CatalogDesc": "Renamed part", "ListPrice": 321.0, "Activeind": "ActivePart"})  # fmt: skip
-    scenario.admin("ifs").action("expire_tokens")
+    scenario.admin("ifs").action("expire_tokens")  # every IFS token stops working
+    scenario.stack.identity.clock.advance(120)  # every Dataverse token issued so far has expired
     cycle()
     if faults:
         scenario.admin("ifs").clear_faults()
