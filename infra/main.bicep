@@ -242,6 +242,7 @@ var appSettings = {
   IFS_PAGE_SIZE: '1000'
   IFS_CUSTOMERS_ENTITY: 'CustomerHandling.svc/CustomerInfoSet(CustomerId)'
   IFS_CUSTOMER_ADDRESSES_NAVIGATION: 'CustomerInfoAddresses(CustomerId,AddressId)'
+  IFS_CUSTOMER_COMM_METHODS_NAVIGATION: 'CommunicationMethods(CustomerId,CommId)'
   IFS_SALES_PARTS_ENTITY: 'SalesPartHandling.svc/SalesPartSet(Contract,CatalogNo)'
   IFS_ORDERS_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderSet(OrderNo)'
   IFS_ORDER_LINES_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderLineSet(LineNo,RelNo,OrderNo,LineItemNo)'

@@ -167,7 +167,14 @@ def _sync_runtime(values: tuple[tuple[str, str], ...]) -> SyncRuntime:
             entities_config.customers,
             part=customers.ROOT,
             scope=scope("customers"),
-            children=[ChildSet(customers.ADDRESSES, entities_config.customer_addresses)],
+            children=[
+                ChildSet(customers.ADDRESSES, entities_config.customer_addresses),
+                *(
+                    [ChildSet(customers.COMM_METHODS, entities_config.customer_comm_methods)]
+                    if entities_config.customer_comm_methods is not None
+                    else []
+                ),
+            ],
         ),
         "sales_parts": AggregateSource(
             ifs,

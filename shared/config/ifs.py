@@ -83,6 +83,14 @@ SETTINGS: tuple[Setting, ...] = (
         default="CustomerInfoAddresses(CustomerId,AddressId)",
     ),
     Setting(
+        "IFS_CUSTOMER_COMM_METHODS_NAVIGATION",
+        "ifs",
+        "Customer phone and e-mail: collection navigation from a customer, <Navigation>(<Keys>) (names "
+        "assumed; none: not read).",
+        "CommunicationMethods(CustomerId,CommId)",
+        default="CommunicationMethods(CustomerId,CommId)",
+    ),
+    Setting(
         "IFS_SALES_PARTS_ENTITY",
         "ifs",
         "Sales parts: <Projection>.svc/<EntitySet>(<Keys>).",
@@ -167,6 +175,7 @@ class IfsEntities:
 
     customers: EntitySet
     customer_addresses: Navigation
+    customer_comm_methods: Navigation | None  # None: phone and e-mail are not read
     sales_parts: EntitySet
     orders: EntitySet
     order_lines: EntitySet
@@ -248,6 +257,11 @@ class IfsSettings:
             entities=IfsEntities(
                 customers=entity_set("IFS_CUSTOMERS_ENTITY"),
                 customer_addresses=navigation("IFS_CUSTOMER_ADDRESSES_NAVIGATION"),
+                customer_comm_methods=(
+                    None
+                    if reader.text("IFS_CUSTOMER_COMM_METHODS_NAVIGATION").lower() == "none"
+                    else navigation("IFS_CUSTOMER_COMM_METHODS_NAVIGATION")
+                ),
                 sales_parts=entity_set("IFS_SALES_PARTS_ENTITY"),
                 orders=entity_set("IFS_ORDERS_ENTITY"),
                 order_lines=entity_set("IFS_ORDER_LINES_ENTITY"),

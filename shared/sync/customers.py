@@ -10,7 +10,9 @@ these view parts:
 - ``bill_to``: the default document address (else the first address); ``ship_to``: the default delivery
   address (else the bill-to address);
 - ``status``: ``state`` is ``active``, ``blocked`` or ``inactive`` (from the boolean customer fields the
-  mapping's options name), so a blocked or inactive customer deactivates its account.
+  mapping's options name), so a blocked or inactive customer deactivates its account;
+- ``phone`` and ``email``: the customer's communication method (``CommunicationMethods``) of a kind the
+  options name (``phone_methods``, ``email_methods``), the default one first (shape assumed).
 
 The account is upserted by ``accountnumber`` (the alternate key) = the IFS customer id, or by id where the
 key cannot be a key value (see ``shared.sync.addressing``). A customer that no longer exists in IFS
@@ -37,15 +39,22 @@ from shared.sync.ports import Aggregate, Target
 
 ENTITY = "customers"
 _UNNUMBERED_SECONDS = 300.0
-ROOT, ADDRESSES = "customer", "addresses"
+ROOT, ADDRESSES, COMM_METHODS = "customer", "addresses", "comm_methods"
 SCHEMA = MappingSchema(
     entity=ENTITY,
     targets={
         "account": TargetSchema(
-            parts=frozenset({"customer", "company", "bill_to", "ship_to", "status"}), table="account"
+            parts=frozenset({"customer", "company", "bill_to", "ship_to", "status", "phone", "email"}),
+            table="account",
         )
     },
-    options={"blocked_fields": list, "inactive_fields": list, "link_existing": str},
+    options={
+        "blocked_fields": list,
+        "inactive_fields": list,
+        "link_existing": str,
+        "phone_methods": list,
+        "email_methods": list,
+    },
     choices={"link_existing": ("none", "name", "name+postalcode")},
 )
 
@@ -70,12 +79,15 @@ class CustomersFlow:
         bill_to = next((a for a in addresses if a.get("DefaultDocumentAddress")), first(addresses))
         ship_to = next((a for a in addresses if a.get("DefaultDeliveryAddress")), bill_to)
         in_company = self.company is None or customer.get("Company") in (None, self.company)
+        methods = list(aggregate.get(COMM_METHODS, ()))
         return {
             "customer": customer,
             "company": customer if in_company else {},
             "bill_to": bill_to,
             "ship_to": ship_to,
             "status": {"state": self._state(customer, mapping)},
+            "phone": _method(methods, mapping.options.get("phone_methods", ("Phone",))),
+            "email": _method(methods, mapping.options.get("email_methods", ("EMail",))),
         }
 
     @staticmethod
@@ -144,6 +156,12 @@ class CustomersFlow:
                 found.setdefault(_match_key(rule, row), []).append(uuid.UUID(str(row["accountid"])))
             self._unnumbered, self._read_at = found, time.monotonic()
         return self._unnumbered
+
+
+def _method(methods: Sequence[Mapping[str, Any]], kinds: Sequence[str]) -> Mapping[str, Any] | None:
+    """The customer's communication method of one of ``kinds``: the default one, else the first."""
+    found = [m for m in methods if m.get("Method") in kinds]
+    return next((m for m in found if m.get("MethodDefault")), found[0] if found else None)
 
 
 def _match_key(rule: str, values: Mapping[str, Any]) -> str:

@@ -135,7 +135,10 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         collections={
             "CustomerInfoAddresses": Collection(
                 "CustomerInfoAddresses", "CustomerInfoAddressSet", {"CustomerId": "CustomerId"}
-            )
+            ),
+            "CommunicationMethods": Collection(
+                "CommunicationMethods", "CustomerInfoCommMethodSet", {"CustomerId": "CustomerId"}
+            ),
         },
     ),
     EntitySetModel(
@@ -146,6 +149,15 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         keys=("CustomerId", "AddressId"),
         key_types={"CustomerId": STRING, "AddressId": STRING},
         types={"ValidFrom": DATE, "ValidTo": DATE},
+    ),
+    EntitySetModel(
+        projection=CH,
+        name="CustomerInfoCommMethodSet",  # reached through CustomerInfoSet(...)/CommunicationMethods
+        entity_type="CustomerInfoCommMethod",
+        luname="CustomerInfoCommMethod",
+        keys=("CustomerId", "CommId"),
+        key_types={"CustomerId": STRING, "CommId": INTEGER},
+        types={"Method": _enum(CH, "CommMethod"), "ValidFrom": DATE, "ValidTo": DATE},
     ),
     EntitySetModel(
         projection=SP,
@@ -240,7 +252,7 @@ def assumed_enum_types() -> list[str]:
 
 
 # Sets reachable only through a navigation are not listed in the service document.
-HIDDEN_SETS = frozenset({"CustomerInfoAddressSet"})
+HIDDEN_SETS = frozenset({"CustomerInfoAddressSet", "CustomerInfoCommMethodSet"})
 PROJECTIONS: frozenset[str] = frozenset(s.projection for s in ENTITY_SETS)
 
 

@@ -171,6 +171,7 @@ class _Customer:
 class _Generator:
     def __init__(self, seed: int, size: int, as_of: date) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.size = max(1, size)
         self.as_of = as_of
         self.data = SeedData()
@@ -248,6 +249,37 @@ class _Generator:
                     "DefaultDocumentAddress": index == 0,
                 }
                 self._add("CustomerInfoAddress", ("CustomerId", "AddressId"), values, changed)
+            self._comm_methods(customer_id, name, changed)
+
+    def _comm_methods(self, customer_id: str, name: str, changed: datetime) -> None:
+        """A customer's phone, e-mail and maybe fax (assumed shape).
+
+        From an RNG of their own, so adding them left every other seeded row as it was.
+        """
+        rng = random.Random(f"{self.seed}-{customer_id}")
+        domain = "".join(ch for ch in name.lower() if ch.isalnum())[:16] or "customer"
+        methods = [("Phone", f"+{rng.randrange(10, 99)} {rng.randrange(10**7, 10**8)}")]
+        if rng.random() < 0.8:
+            methods.append(("EMail", f"orders@{domain}.example"))
+        if rng.random() < 0.3:
+            methods.append(("Fax", f"+{rng.randrange(10, 99)} {rng.randrange(10**7, 10**8)}"))
+        for comm_id, (method, value) in enumerate(methods, start=1):
+            values = {
+                "luname": "CustomerInfoCommMethod",
+                "keyref": keyref({"CustomerId": customer_id, "CommId": comm_id}, ("CommId", "CustomerId")),
+                "Objgrants": None,
+                "CustomerId": customer_id,
+                "CommId": comm_id,
+                "Method": method,
+                "Value": value,
+                "Name": method.upper(),
+                "Description": None,
+                "MethodDefault": True,
+                "AddressId": None,
+                "ValidFrom": None,
+                "ValidTo": None,
+            }
+            self._add("CustomerInfoCommMethod", ("CustomerId", "CommId"), values, changed)
 
     # ---- sales parts -------------------------------------------------------------------------
 

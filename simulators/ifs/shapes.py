@@ -109,6 +109,12 @@ assumed(
 )
 assumed(
     SIM,
+    "CustomerInfoSet(...)/CommunicationMethods (CustomerInfoCommMethodSet)",
+    "the navigation's name is seen in public client code (reference ifs.md, customer comm. methods); keys "
+    "CustomerId, CommId, the Method enum (Phone, EMail, Fax …), Value and MethodDefault are assumed",
+)
+assumed(
+    SIM,
     "SalesQuotationHandling (OrderQuotationSet, OrderQuotationLineSet, QuotationLinesArray)",
     "no public capture: projection name from IFS PL/SQL comments, everything else assumed",
 )

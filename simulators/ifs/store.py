@@ -124,6 +124,7 @@ _OBJECT_NUMBERS = {
     "CustomerOrderLine": 103_215,
     "CustomerInfo": 81_203,
     "CustomerInfoAddress": 81_377,
+    "CustomerInfoCommMethod": 81_391,
     "SalesPart": 90_114,
     "OrderQuotation": 97_051,
     "OrderQuotationLine": 97_066,

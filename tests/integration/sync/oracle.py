@@ -16,7 +16,8 @@ from shared.state.keys import decode_key
 ACCOUNT_COLUMNS = [
     "accountid", "accountnumber", "name", "creditlimit", "creditonhold", "paymenttermscode",
     "address1_line1", "address1_postalcode", "address1_city", "address1_country",
-    "address2_line1", "address2_city", "address2_country", "statecode", "statuscode",
+    "address2_line1", "address2_city", "address2_country", "telephone1", "emailaddress1",
+    "statecode", "statuscode",
     "_transactioncurrencyid_value",
 ]  # fmt: skip
 TERMS = {"30": 1, "30FDM": 1, "45": 3, "60": 4, "10D2": 2}
@@ -45,6 +46,16 @@ def expected_account(scenario: SyncScenario, customer: dict[str, Any]) -> dict[s
     bill = next((a for a in addresses if a["DefaultDocumentAddress"]), addresses[0] if addresses else {})
     ship = next((a for a in addresses if a["DefaultDeliveryAddress"]), bill)
     own_company = customer.get("Company") in (None, "10")
+    methods = sorted(
+        ifs_rows(scenario, "CustomerInfoCommMethodSet", CustomerId=customer["CustomerId"]),
+        key=lambda m: m["CommId"],
+    )
+
+    def method(kind: str) -> str | None:
+        found = [m for m in methods if m["Method"] == kind]
+        chosen = next((m for m in found if m["MethodDefault"]), found[0] if found else None)
+        return None if chosen is None else chosen["Value"]
+
     blocked = customer.get("CreditBlocked") is True
     return {
         "accountnumber": customer["CustomerId"] if len(customer["CustomerId"]) <= 20 else None,
@@ -59,6 +70,8 @@ def expected_account(scenario: SyncScenario, customer: dict[str, Any]) -> dict[s
         "address2_line1": ship.get("Address1"),
         "address2_city": ship.get("City"),
         "address2_country": COUNTRIES.get(ship.get("Country") or "", ship.get("Country")),
+        "telephone1": method("Phone"),
+        "emailaddress1": method("EMail"),
         "statecode": 1 if blocked else 0,
         "statuscode": 2 if blocked else 1,
     }

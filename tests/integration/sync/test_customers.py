@@ -45,7 +45,7 @@ def test_unchanged_records_cost_no_dataverse_request(scenario: SyncScenario) -> 
 
 
 def test_incremental_changes_reach_their_accounts(scenario: SyncScenario) -> None:
-    """A new customer, a credit-limit change and a new default ship-to address, each on its account."""
+    """A new customer, a credit-limit change, a new default ship-to address and a new phone number arrive."""
     scenario.run_once("customers")
     customer = next(c for c in ifs_rows(scenario, "CustomerInfoSet") if c.get("Company") == "10")
     ifs(
@@ -88,9 +88,16 @@ def test_incremental_changes_reach_their_accounts(scenario: SyncScenario) -> Non
                 "Address1": "9 Dock Road", "ZipCode": "99999", "City": "Rotterdam", "Country": "NL",
                 "DefaultDeliveryAddress": True, "DefaultDocumentAddress": False},
     )  # fmt: skip
+    other = next(
+        c
+        for c in ifs_rows(scenario, "CustomerInfoCommMethodSet")
+        if c["CustomerId"] != customer["CustomerId"]
+    )
+    phone = {"CustomerId": other["CustomerId"], "CommId": other["CommId"]}
+    ifs(scenario, "touch", "CustomerInfoCommMethodSet", key=phone, changes={"Value": "+46 555 0100"})
     polled, report = scenario.run_once("customers")
-    assert polled.changed == 2
-    assert report.outcomes == {"created": 1, "updated": 1}
+    assert polled.changed == 3
+    assert report.outcomes == {"created": 1, "updated": 2}
     assert_in_step(scenario)
     account = accounts(scenario)[customer["CustomerId"]]
     assert (account["creditlimit"], account["address2_city"], account["address2_country"]) == (

@@ -162,6 +162,6 @@ def test_the_readme_example_adds_a_field_without_code() -> None:
     )
     [rule] = [r for r in mapping.target("account").columns if r.column == "websiteurl"]
     assert (rule.source, rule.max_length) == ("customer.WebSite", 200)
-    message = "customers.toml:33: account.columns.paymenttermscode.map: no value map 'terms'"
+    message = "customers.toml:35: account.columns.paymenttermscode.map: no value map 'terms'"
     assert message in readme
     assert message in problems(shipped.replace('map = "payment_terms"', 'map = "terms"'))[0]
