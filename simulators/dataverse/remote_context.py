@@ -2,7 +2,7 @@ r"""Build the webhook request Dataverse sends: a RemoteExecutionContext JSON bod
 
 The reverse of ``shared.dataverse.webhook``: the simulator describes a pipeline step with the same frozen
 values the connector's parser produces and gets the exact wire form back. Shape (from the MS docs sample
-and the five captures in tests/vectors/dataverse/): members in ordinal key order as
+and the captures in tests/vectors/dataverse/): members in ordinal key order as
 DataContractJsonSerializer writes them, compact, every ``/`` escaped as ``\/`` (``http:\/\/schemas…``,
 ``\/Date(…)\/``), control characters as ``
 ``, non-ASCII as UTF-8; ``KeyAttributes: []``,
@@ -11,7 +11,7 @@ DataContractJsonSerializer writes them, compact, every ``/`` escaped as ``\/`` (
 Value mapping: str → string (pass GUID-valued columns as ``str``, as Dataverse does); datetime →
 ``/Date(ms)/`` (see ``format_date_literal`` for the ``±hhmm`` form); Decimal/int/bool/None as JSON scalars;
 UUID → the ``Guid:#System`` wrapper seen in one capture; Money, OptionSetValue, EntityReference, Entity,
-KeyValuePair and OpaqueValue as their contracts; tuples → arrays (multi-select choices, activity parties).
+EntityCollection, KeyValuePair and OpaqueValue as their contracts; tuples → arrays (multi-select choices).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from shared.dataverse.webhook import (
     MODE_SYNCHRONOUS,
     STAGE_POST_OPERATION,
     Entity,
+    EntityCollection,
     EntityReference,
     KeyValuePair,
     Money,
@@ -265,6 +266,20 @@ def _entity(entity: Entity, *, typed: bool = True) -> dict[str, Any]:
     return doc
 
 
+def _entity_collection(collection: EntityCollection) -> dict[str, Any]:
+    # Rows without __type and the paging members in ordinal order, as in the activity-party capture.
+    return {
+        "__type": _contract("EntityCollection"),
+        "Entities": [_entity(row, typed=False) for row in collection.entities],
+        "EntityName": collection.entity_name,
+        "MinActiveRowVersion": collection.min_active_row_version,
+        "MoreRecords": collection.more_records,
+        "PagingCookie": collection.paging_cookie,
+        "TotalRecordCount": collection.total_record_count,
+        "TotalRecordCountLimitExceeded": collection.total_record_count_limit_exceeded,
+    }
+
+
 def _reference(reference: EntityReference, *, typed: bool = True) -> dict[str, Any]:
     doc: dict[str, Any] = {"__type": _contract("EntityReference")} if typed else {}
     doc.update(
@@ -329,6 +344,7 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
     OptionSetValue: _option,
     EntityReference: _reference,
     Entity: _entity,
+    EntityCollection: _entity_collection,
     KeyValuePair: _pair,
     OpaqueValue: _opaque,
 }

@@ -1,7 +1,9 @@
 """Dataverse webhook requests: decode the RemoteExecutionContext body and the documented headers.
 
-The HTTP trigger calls ``parse_webhook_headers`` and ``parse_remote_execution_context`` and hands the typed
-context to the service layer; both raise ``WebhookPayloadError`` (a ValueError) for a malformed request.
+The HTTP trigger calls ``parse_webhook_headers`` and then ``parse_remote_execution_context(body, headers=…)``
+(so the context's ``trimmed`` says whether the body was cut for size) and hands the typed context to the
+service layer; both raise ``WebhookPayloadError`` (a ValueError) for a malformed request, and nothing else
+for any body or header values.
 """
 
 from shared.dataverse.webhook.context import (
@@ -19,6 +21,7 @@ from shared.dataverse.webhook.errors import WebhookPayloadError
 from shared.dataverse.webhook.headers import MAX_PAYLOAD_BYTES, WebhookHeaders, parse_webhook_headers
 from shared.dataverse.webhook.values import (
     Entity,
+    EntityCollection,
     EntityReference,
     KeyValuePair,
     Money,
@@ -36,6 +39,7 @@ __all__ = [
     "STAGE_PRE_OPERATION",
     "STAGE_PRE_VALIDATION",
     "Entity",
+    "EntityCollection",
     "EntityReference",
     "KeyValuePair",
     "Money",

@@ -30,7 +30,8 @@ class RemoteExecutionContext:
 
     Fields follow the JSON document's keys (``MessageName`` → ``message_name``). ``None`` means the key was
     absent (or null). When the payload exceeded 256 KB Dataverse removes ParentContext, InputParameters and
-    both image collections: they are then empty here and the handler must read the row itself.
+    both image collections: they are then empty here, ``trimmed`` is True, and the handler must read the row
+    (``primary_entity_name``, ``primary_entity_id``) itself.
     """
 
     message_name: str
@@ -63,6 +64,11 @@ class RemoteExecutionContext:
     pre_entity_images: Mapping[str, Entity] = field(default_factory=_empty)
     post_entity_images: Mapping[str, Entity] = field(default_factory=_empty)
     parent_context: RemoteExecutionContext | None = None
+    trimmed: bool = False
+    """True when the request says Dataverse trimmed this body for size: the header
+    ``x-ms-dynamics-msg-size-exceeded`` is present and not ``false`` (``WebhookHeaders.size_exceeded``).
+    Not part of the JSON body: set only by ``parse_remote_execution_context(body, headers=…)``; False
+    without headers and on a ParentContext."""
 
     @property
     def target(self) -> Entity | None:

@@ -7,9 +7,10 @@ JSON Serialization", section "DateTime Wire Format" (dotnet/docs
 ``docs/framework/wcf/feature-details/stand-alone-json-serialization.md``).
 So ``/Date(1506409448000-0700)/`` is 2017-09-26T07:04:08Z, not 14:04:08Z.
 
-Observed quirk (not corrected here): in both captures whose ``OperationCreatedOn`` carries an offset,
-instant plus offset is the row's own ``modifiedon``/``createdon`` (MS docs sample, -0700: the instant is
-7 h 0 min 1 s after ``modifiedon``; SharePoint capture, +0200: 2 h before ``createdon``). That fits a UTC
+Observed quirk (not corrected here): in the captures whose ``OperationCreatedOn`` carries a non-zero
+offset, instant plus offset is the row's own ``modifiedon``/``createdon`` (MS docs sample, -0700: the
+instant is 7 h 0 min 1 s after ``modifiedon``; SharePoint capture, +0200: 2 h before ``createdon``;
+activity capture, +0300: 3 h before ``modifiedon``). That fits a UTC
 time held with ``Kind=Unspecified`` and converted as if it were server-local. So do not compare
 ``OperationCreatedOn`` with row timestamps; a row's ``modifiedon`` is written without offset and agrees with
 its FormattedValues.
@@ -20,7 +21,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-_LITERAL = re.compile(r"/Date\((-?\d{1,18})([+-]\d{4})?\)/")
+# [0-9], not \d: \d also matches other scripts' digits ("/Date(٣)/"), which int() would then accept.
+_LITERAL = re.compile(r"/Date\((-?[0-9]{1,18})([+-][0-9]{4})?\)/")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 

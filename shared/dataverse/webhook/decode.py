@@ -8,7 +8,7 @@ to the bad value.
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -19,13 +19,16 @@ from uuid import UUID
 
 from shared.dataverse.webhook.context import RemoteExecutionContext
 from shared.dataverse.webhook.dates import is_date_literal, parse_date_literal
+from shared.dataverse.webhook.document import load_document
 from shared.dataverse.webhook.errors import WebhookPayloadError
+from shared.dataverse.webhook.headers import WebhookHeaders
 from shared.dataverse.webhook.values import (
     GENERIC_COLLECTIONS_NAMESPACE,
     OPAQUE_CONTRACT_TYPES,
     SYSTEM_NAMESPACE,
     XRM_CONTRACTS_NAMESPACE,
     Entity,
+    EntityCollection,
     EntityReference,
     KeyValuePair,
     Money,
@@ -42,45 +45,24 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _DATACONTRACT_PREFIX = "http://schemas.datacontract.org/2004/07/"
 
 
-def parse_remote_execution_context(body: bytes | str) -> RemoteExecutionContext:
-    """Decode a webhook request body; raises WebhookPayloadError saying what is wrong and where."""
-    document = _load(body)
-    try:
-        return _context(document, "")
-    except RecursionError:
-        raise WebhookPayloadError("", "values nested too deeply") from None
+def parse_remote_execution_context(
+    body: bytes | str, *, headers: WebhookHeaders | None = None
+) -> RemoteExecutionContext:
+    """Decode a webhook request body; raises WebhookPayloadError saying what is wrong and where.
 
-
-def _load(body: bytes | str) -> dict[str, Any]:
-    try:
-        document = json.loads(
-            body,
-            parse_float=Decimal,
-            parse_constant=_reject_constant,
-            object_pairs_hook=_object_without_duplicates,
-        )
-    except WebhookPayloadError:
-        raise
-    except RecursionError:
-        raise WebhookPayloadError("", "not JSON: nested too deeply") from None
-    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, over-long integers
-        raise WebhookPayloadError("", f"not JSON: {error}") from None
+    Pass the request's parsed ``headers`` so the context can say whether Dataverse trimmed the body
+    (``RemoteExecutionContext.trimmed``); without them the context reads as untrimmed.
+    """
+    document = load_document(body)
     if not isinstance(document, dict):
         raise WebhookPayloadError("", f"expected a JSON object, got {_json_type(document)}")
-    return document
-
-
-def _reject_constant(name: str) -> Any:
-    raise WebhookPayloadError("", f"not JSON: {name} is not a JSON number")
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise WebhookPayloadError("", f"not JSON: the key {key!r} appears twice in one object")
-        result[key] = value
-    return result
+    try:
+        context = _context(document, "")
+    except RecursionError:
+        raise WebhookPayloadError("", "values nested too deeply") from None
+    if headers is not None and headers.size_exceeded:
+        context = dataclasses.replace(context, trimmed=True)
+    return context
 
 
 def _context(doc: dict[str, Any], path: str) -> RemoteExecutionContext:
@@ -169,8 +151,11 @@ def _value_collection(raw: Any, path: str) -> Mapping[str, Value]:
     return MappingProxyType({key: _value(value, where) for key, value, where in _pairs(raw, path)})
 
 
-def _string_collection(raw: Any, path: str) -> Mapping[str, str]:
-    return MappingProxyType({key: _string(value, where) for key, value, where in _pairs(raw, path)})
+def _formatted_values(raw: Any, path: str) -> Mapping[str, str | None]:
+    """Display texts; Dataverse sends ``"value": null`` for a column without one, so null is kept as None."""
+    return MappingProxyType(
+        {key: None if value is None else _string(value, where) for key, value, where in _pairs(raw, path)}
+    )
 
 
 def _image_collection(raw: Any, path: str) -> Mapping[str, Entity]:
@@ -219,6 +204,8 @@ def _contract_value(name: str, obj: dict[str, Any], path: str) -> Value:
         return _entity(obj, path)
     if name == "EntityReference":
         return _reference(obj, path)
+    if name == "EntityCollection":
+        return _entity_collection(obj, path)
     if name == "Money":
         return Money(_decimal(_member(obj, "Value", path), f"{path}.Value"))
     if name == "OptionSetValue":
@@ -255,7 +242,7 @@ def _entity(obj: dict[str, Any], path: str) -> Entity:
         logical_name=_nonempty_string(_member(obj, "LogicalName", path), f"{path}.LogicalName"),
         id=_guid(_member(obj, "Id", path), f"{path}.Id"),
         attributes=_value_collection(_listed(obj, "Attributes"), f"{path}.Attributes"),
-        formatted_values=_string_collection(_listed(obj, "FormattedValues"), f"{path}.FormattedValues"),
+        formatted_values=_formatted_values(_listed(obj, "FormattedValues"), f"{path}.FormattedValues"),
         key_attributes=_value_collection(_listed(obj, "KeyAttributes"), f"{path}.KeyAttributes"),
         row_version=None if opt("RowVersion") is None else _string(opt("RowVersion"), f"{path}.RowVersion"),
         entity_state=None if opt("EntityState") is None else _int(opt("EntityState"), f"{path}.EntityState"),
@@ -272,6 +259,26 @@ def _reference(obj: dict[str, Any], path: str) -> EntityReference:
         name=None if name is None else _string(name, f"{path}.Name"),
         key_attributes=_value_collection(_listed(obj, "KeyAttributes"), f"{path}.KeyAttributes"),
         row_version=None if row_version is None else _string(row_version, f"{path}.RowVersion"),
+    )
+
+
+def _entity_collection(obj: dict[str, Any], path: str) -> EntityCollection:
+    """Rows of an ``EntityCollection`` (activity parties); as in the capture, they carry no ``__type``."""
+
+    def opt(key: str, decode: Callable[[Any, str], T]) -> T | None:
+        value = obj.get(key)
+        return None if value is None else decode(value, f"{path}.{key}")
+
+    where = f"{path}.Entities"
+    rows = _array(_listed(obj, "Entities"), where)
+    return EntityCollection(
+        entities=tuple(_untyped_entity(row, f"{where}[{index}]") for index, row in enumerate(rows)),
+        entity_name=opt("EntityName", _string),
+        min_active_row_version=opt("MinActiveRowVersion", _string),
+        more_records=opt("MoreRecords", _bool),
+        paging_cookie=opt("PagingCookie", _string),
+        total_record_count=opt("TotalRecordCount", _int),
+        total_record_count_limit_exceeded=opt("TotalRecordCountLimitExceeded", _bool),
     )
 
 

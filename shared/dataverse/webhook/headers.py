@@ -24,9 +24,13 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 class WebhookHeaders:
     """The documented Dataverse headers of one webhook request.
 
-    ``size_exceeded`` is True when the body was trimmed for size (the header's presence is the signal; it has
-    no documented value): the context then lacks ParentContext, InputParameters and the images, and the
-    handler must read the row from Dataverse instead.
+    ``size_exceeded`` is True when the body was trimmed for size: the header
+    ``x-ms-dynamics-msg-size-exceeded`` is present and its value is not ``false`` (any case, surrounding
+    spaces ignored). The docs name only the header ("sent only when the HTTP payload exceeds 256KB"), no
+    value; ``true`` is what the simulator sends. An empty or unexpected value counts as trimmed: reading the
+    row costs one request, while taking a trimmed body for a whole one would act on a context without its
+    Target and images. A trimmed context lacks ParentContext, InputParameters and the images, and the
+    handler must read the row from Dataverse.
     """
 
     organization: str
@@ -64,5 +68,5 @@ def parse_webhook_headers(headers: Mapping[str, str]) -> WebhookHeaders:
         request_name=request_name,
         correlation_request_id=correlation_id,
         request_id=lowered.get(REQUEST_ID, "").strip() or None,
-        size_exceeded=MSG_SIZE_EXCEEDED in lowered,
+        size_exceeded=MSG_SIZE_EXCEEDED in lowered and lowered[MSG_SIZE_EXCEEDED].strip().lower() != "false",
     )

@@ -31,7 +31,6 @@ OPAQUE_CONTRACT_TYPES = frozenset(
         "FetchExpression",
         "ColumnSet",
         "Relationship",
-        "EntityCollection",
         "EntityReferenceCollection",
         "AliasedValue",
     }
@@ -40,6 +39,7 @@ OPAQUE_CONTRACT_TYPES = frozenset(
 
 Only QueryExpression is confirmed by a capture; the others are SDK request-parameter types whose JSON shape
 no capture shows, so they are carried unparsed rather than guessed at (or rejected, failing the webhook).
+``EntityCollection`` is not among them: a capture shows its shape and it is decoded (``EntityCollection``).
 """
 
 
@@ -77,14 +77,15 @@ class Entity:
     """A row (``Entity`` contract): a webhook Target, an entity image, or an activity party.
 
     ``attributes`` holds decoded values in payload order; ``formatted_values`` the user-visible strings
-    Dataverse adds for choices, money, dates and numbers (only some payloads carry them).
+    Dataverse adds for choices, money, dates and numbers (only some payloads carry them); an entry may be
+    None, as Dataverse sends ``"value": null`` for a column it has no display text for.
     ``related_entities`` is kept as raw JSON: no capture shows a non-empty one.
     """
 
     logical_name: str
     id: UUID
     attributes: Mapping[str, Value] = field(default_factory=_empty)
-    formatted_values: Mapping[str, str] = field(default_factory=_empty)
+    formatted_values: Mapping[str, str | None] = field(default_factory=_empty)
     key_attributes: Mapping[str, Value] = field(default_factory=_empty)
     row_version: str | None = None
     entity_state: int | None = None
@@ -93,6 +94,24 @@ class Entity:
     def reference(self) -> EntityReference:
         """A reference to this row."""
         return EntityReference(self.logical_name, self.id)
+
+
+@dataclass(frozen=True)
+class EntityCollection:
+    """A list of rows (``EntityCollection`` contract), e.g. an activity-party column (``to``, ``from``).
+
+    ``entities`` are decoded like any row (each activity party with its ``partyid`` lookup and dates). The
+    other fields are the contract's paging members, None when the payload leaves them out or sends null; for
+    a column value the capture shows ``MoreRecords: false``, ``PagingCookie: null``, ``TotalRecordCount: -1``.
+    """
+
+    entities: tuple[Entity, ...]
+    entity_name: str | None = None
+    min_active_row_version: str | None = None
+    more_records: bool | None = None
+    paging_cookie: str | None = None
+    total_record_count: int | None = None
+    total_record_count_limit_exceeded: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,7 @@ Value: TypeAlias = (
     | OptionSetValue
     | EntityReference
     | Entity
+    | EntityCollection
     | KeyValuePair
     | OpaqueValue
     | tuple["Value", ...]
@@ -139,5 +159,6 @@ Value: TypeAlias = (
 JSON numbers with a fraction or exponent are ``Decimal``, whole numbers ``int``. Strings stay strings
 (GUID-valued columns arrive as plain strings), except ``/Date(…)/`` literals, which become UTC datetimes.
 The ``Guid:#System`` and ``DateTime:#System`` wrappers become ``UUID`` and ``datetime``. Arrays become
-tuples (a multi-select choice is a tuple of OptionSetValue, an activity-party list a tuple of Entity).
+tuples (a multi-select choice is a tuple of OptionSetValue). An activity-party column is an
+EntityCollection (as Dataverse sends it) or, in one hand-edited capture, a plain array: a tuple of Entity.
 """

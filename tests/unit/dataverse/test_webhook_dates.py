@@ -35,7 +35,17 @@ def test_milliseconds_and_dates_before_1970() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["/Date()/", "/Date(12)", "Date(12)/", "/Date(12+02)/", "/Date(1.5)/", " /Date(12)/", "/date(12)/"],
+    [
+        "/Date()/",
+        "/Date(12)",
+        "Date(12)/",
+        "/Date(12+02)/",
+        "/Date(1.5)/",
+        " /Date(12)/",
+        "/date(12)/",
+        "/Date(\u0663)/",
+        "/Date(12+\u0660\u0663\u0660\u0660)/",
+    ],
 )
 def test_other_strings_are_not_literals(text: str) -> None:
     """Only the whole, exact literal counts; anything else stays a string and is refused by the parser."""

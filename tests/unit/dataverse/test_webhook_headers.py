@@ -49,10 +49,20 @@ def test_headers_are_read_case_insensitively() -> None:
 
 
 def test_request_id_and_size_exceeded() -> None:
-    """x-request-id is kept as sent; the size header counts by its presence, whatever its value."""
+    """x-request-id is kept as sent; an empty size header counts: its presence is the documented signal."""
     parsed = parse_webhook_headers({**BASE, "X-Request-Id": "abc-123", "x-ms-dynamics-msg-size-exceeded": ""})
     assert parsed.request_id == "abc-123"
     assert parsed.size_exceeded is True
+
+
+@pytest.mark.parametrize(
+    ("value", "exceeded"),
+    [("true", True), ("True", True), ("1", True), ("false", False), ("False", False), (" FALSE ", False)],
+)
+def test_size_exceeded_is_present_and_not_false(value: str, exceeded: bool) -> None:
+    """Only an explicit false clears the flag; any other value means trimmed, so the row is read."""
+    parsed = parse_webhook_headers({**BASE, "X-MS-Dynamics-Msg-Size-Exceeded": value})
+    assert parsed.size_exceeded is exceeded
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ SHKO_EDITED = (
     CAPTURES / "shko_allfields-create-sync-all-column-types-EDITED-2026-unknown-key-activityparty.json"
 )
 ACCOUNT_TYPED = CAPTURES / "account-update-sync-d365webhookhttptrigger-typed-guid-datetime.json"
+ACTIVITY = CAPTURES / "new_customactivity-update-async-preimage-activityparty-collections.json"
 
 Document = dict[str, Any]
 
@@ -55,6 +56,24 @@ def mutated(path: Path, change: Callable[[Document], object]) -> str:
 
 def set_value(holder: Document, key: str, value: object) -> None:
     holder[key] = value
+
+
+def with_literal(path: Path, change: Callable[[Document], object], literal: str) -> str:
+    """The vector with ``change`` applied, then the placeholder string "@@" replaced by raw JSON text."""
+    text = mutated(path, change)
+    assert text.count('"@@"') == 1
+    return text.replace('"@@"', literal)
+
+
+def pre_image(document: Document) -> Document:
+    value: Document = document["PreEntityImages"][0]["value"]
+    return value
+
+
+def recipients(document: Document) -> Document:
+    """The activity capture's pre-image "to" EntityCollection."""
+    value: Document = attribute(pre_image(document), "to")["value"]
+    return value
 
 
 CASES: list[tuple[str, Callable[[], bytes | str], str, str]] = [
@@ -347,6 +366,132 @@ CASES: list[tuple[str, Callable[[], bytes | str], str, str]] = [
         "unknown type 'Pair:#Mine'",
     ),
     (
+        "number beyond Decimal (Depth)",
+        lambda: with_literal(MS_SAMPLE, lambda d: set_value(d, "Depth", "@@"), "1e9999999999999999999"),
+        "",
+        "the number 1e9999999999999999999 is beyond the range of a .NET double",
+    ),
+    (
+        "Money below Decimal",
+        lambda: with_literal(
+            SHKO,
+            lambda d: set_value(attribute(target(d), "shko_currency")["value"], "Value", "@@"),
+            "1e-9999999999999999999",
+        ),
+        "",
+        "the number 1e-9999999999999999999 is beyond the range",
+    ),
+    (
+        "Money beyond a double",
+        lambda: with_literal(
+            SHKO, lambda d: set_value(attribute(target(d), "shko_currency")["value"], "Value", "@@"), "1e309"
+        ),
+        "",
+        "the number 1e309 is beyond the range",
+    ),
+    (
+        "Money below the smallest double",
+        lambda: with_literal(
+            SHKO,
+            lambda d: set_value(attribute(target(d), "shko_currency")["value"], "Value", "@@"),
+            "-1e-325",
+        ),
+        "",
+        "the number -1e-325 is beyond the range",
+    ),
+    (
+        "integer beyond a double",
+        lambda: with_literal(MS_SAMPLE, lambda d: set_value(d, "Depth", "@@"), "1" + "0" * 309),
+        "",
+        "the number 1000000000000000000000000000000000000000… is beyond the range",
+    ),
+    (
+        "integer of 5000 digits",
+        lambda: with_literal(MS_SAMPLE, lambda d: set_value(d, "Depth", "@@"), "-" + "9" * 5000),
+        "",
+        "is beyond the range",
+    ),
+    (
+        "escaped high surrogate followed by a letter",
+        lambda: with_literal(
+            MS_SAMPLE, lambda d: set_value(d, "OrganizationName", "@@"), '"Org\\ud800\\u0041"'
+        ),
+        "OrganizationName",
+        "a lone surrogate (U+D800), which is not Unicode text, in a string",
+    ),
+    (
+        "escaped lone low surrogate in an attribute",
+        lambda: with_literal(
+            MS_SAMPLE, lambda d: set_value(attribute(target(d), "firstname"), "value", "@@"), '"Ja\\udc00"'
+        ),
+        "InputParameters[0].value.Attributes[0].value",
+        "a lone surrogate (U+DC00), which is not Unicode text, in a string",
+    ),
+    (
+        "escaped lone surrogate in a member name",
+        lambda: with_literal(MS_SAMPLE, lambda d: set_value(d, "Unknown", "@@"), '{"\\ud83d": 1}'),
+        "Unknown",
+        "a lone surrogate (U+D83D), which is not Unicode text, in a member name",
+    ),
+    (
+        "lone surrogate in a str body",
+        lambda: '{"MessageName": "\ud800"}',
+        "",
+        "not JSON: a lone surrogate (U+D800), which is not Unicode text, at character 17",
+    ),
+    (
+        "UTF-8-encoded surrogate",
+        lambda: b'{"MessageName": "\xed\xa0\x80"}',
+        "",
+        "not JSON: invalid utf-8 at byte 17",
+    ),
+    (
+        "EntityCollection rows an object",
+        lambda: mutated(ACTIVITY, lambda d: set_value(recipients(d), "Entities", {})),
+        "PreEntityImages[Image].Attributes[to].Entities",
+        "expected a JSON array, got an object",
+    ),
+    (
+        "EntityCollection row without Id",
+        lambda: mutated(ACTIVITY, lambda d: recipients(d)["Entities"][0].pop("Id")),
+        "PreEntityImages[Image].Attributes[to].Entities[0].Id",
+        "missing",
+    ),
+    (
+        "EntityCollection party lookup id not a GUID",
+        lambda: mutated(
+            ACTIVITY,
+            lambda d: set_value(attribute(recipients(d)["Entities"][0], "partyid")["value"], "Id", "q"),
+        ),
+        "PreEntityImages[Image].Attributes[to].Entities[0].Attributes[partyid].Id",
+        "expected a GUID, got 'q'",
+    ),
+    (
+        "EntityCollection row typed as a reference",
+        lambda: mutated(
+            ACTIVITY,
+            lambda d: set_value(
+                recipients(d)["Entities"][0],
+                "__type",
+                "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts",
+            ),
+        ),
+        "PreEntityImages[Image].Attributes[to].Entities[0].__type",
+        "expected Entity",
+    ),
+    (
+        "EntityCollection MoreRecords a string",
+        lambda: mutated(ACTIVITY, lambda d: set_value(recipients(d), "MoreRecords", "false")),
+        "PreEntityImages[Image].Attributes[to].MoreRecords",
+        "expected true or false",
+    ),
+    (
+        "EntityCollection TotalRecordCount a string",
+        lambda: mutated(ACTIVITY, lambda d: set_value(recipients(d), "TotalRecordCount", "-1")),
+        "PreEntityImages[Image].Attributes[to].TotalRecordCount",
+        "expected an integer",
+    ),
+    (
         "activity party id not a GUID",
         lambda: mutated(
             SHKO_EDITED,
@@ -383,5 +528,5 @@ def test_the_error_is_a_value_error() -> None:
 
 def test_unchanged_vectors_pass_the_same_helpers() -> None:
     """The mutation helpers alone (no change) leave each vector valid, so every case tests its own change."""
-    for path in (MS_SAMPLE, SHKO, SHKO_EDITED, ACCOUNT_TYPED):
+    for path in (MS_SAMPLE, SHKO, SHKO_EDITED, ACCOUNT_TYPED, ACTIVITY):
         parse_remote_execution_context(mutated(path, lambda d: None))

@@ -17,6 +17,7 @@ from shared.dataverse.webhook import (
     STAGE_MAIN_OPERATION,
     STAGE_POST_OPERATION,
     Entity,
+    EntityCollection,
     EntityReference,
     KeyValuePair,
     Money,
@@ -24,6 +25,7 @@ from shared.dataverse.webhook import (
     OptionSetValue,
     RemoteExecutionContext,
     parse_remote_execution_context,
+    parse_webhook_headers,
 )
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors" / "dataverse"
@@ -36,6 +38,7 @@ SHKO_EDITED = (
 SHAREPOINT = CAPTURES / "sharepointdocumentlocation-create-async-parent-queryexpression.json"
 ACCOUNT_TYPED = CAPTURES / "account-update-sync-d365webhookhttptrigger-typed-guid-datetime.json"
 ALBXRM = CAPTURES / "albxrm_alltypes-create-async-all-column-types.json"
+ACTIVITY = CAPTURES / "new_customactivity-update-async-preimage-activityparty-collections.json"
 ALL_PAYLOADS = [MS_SAMPLE, *sorted(CAPTURES.glob("*.json"))]
 
 
@@ -55,7 +58,7 @@ def target_of(ctx: RemoteExecutionContext) -> Entity:
 
 @pytest.mark.parametrize("path", ALL_PAYLOADS, ids=lambda p: p.name)
 def test_every_vector_parses_from_bytes_and_from_text(path: Path) -> None:
-    """Each of the six vectors decodes, and bytes and str give the same context."""
+    """Each of the seven vectors decodes, and bytes and str give the same context."""
     from_bytes = parse_remote_execution_context(path.read_bytes())
     assert from_bytes == parse_remote_execution_context(path.read_text(encoding="utf-8"))
     assert from_bytes.stage == STAGE_POST_OPERATION
@@ -64,8 +67,9 @@ def test_every_vector_parses_from_bytes_and_from_text(path: Path) -> None:
 
 
 def test_vector_list_is_complete() -> None:
-    """The parametrised list covers the MS sample and all five captures."""
-    assert len(ALL_PAYLOADS) == 6
+    """The parametrised list covers the MS sample and all six captures."""
+    assert len(ALL_PAYLOADS) == 7
+    assert ACTIVITY in ALL_PAYLOADS
 
 
 def test_ms_sample_top_level() -> None:
@@ -358,3 +362,117 @@ def test_decoded_values_are_frozen() -> None:
         target.attributes["firstname"] = "Jim"  # type: ignore[index]
     with pytest.raises(TypeError):
         ctx.input_parameters["Target"] = None  # type: ignore[index]
+
+
+def party_collection(image: Entity, column: str) -> EntityCollection:
+    parties = image.attributes[column]
+    assert isinstance(parties, EntityCollection)
+    return parties
+
+
+def test_activity_party_collections_decode_into_rows() -> None:
+    """The pre-image's from/to EntityCollections become activityparty rows with lookups, choices and dates."""
+    image = parse(ACTIVITY).pre_image("Image")
+    assert image is not None
+    sender = party_collection(image, "from")
+    assert sender.entity_name == "activityparty"
+    (party,) = sender.entities
+    assert (party.logical_name, party.id) == ("activityparty", UUID("861579d9-7e63-ef11-9e4a-00155d0001ea"))
+    assert party.row_version == "147059704"
+    assert party.attributes["partyid"] == EntityReference(
+        "contact", UUID("a76c0a41-4dec-ea11-a2d1-00155d04e323"), name="Some Contact"
+    )
+    assert party.attributes["activityid"] == EntityReference(
+        "activitypointer", UUID("841579d9-7e63-ef11-9e4a-00155d0001ea")
+    )
+    assert party.attributes["participationtypemask"] == OptionSetValue(1)
+    assert party.attributes["ispartydeleted"] is False
+    assert party.attributes["scheduledstart"] == utc(2024, 8, 26, 19, 43, 14)
+    assert party.formatted_values["participationtypemask"] == "Sender"
+    shown = datetime.fromisoformat(party.formatted_values["scheduledend"] or "")
+    assert shown == party.attributes["scheduledend"]
+
+
+def test_activity_party_collection_members_and_the_captures_own_assertions() -> None:
+    """The "to" queue party and the collection's paging members; the C# test's two GUID checks hold."""
+    ctx = parse(ACTIVITY)
+    image = ctx.pre_image("Image")
+    assert image is not None
+    recipients = party_collection(image, "to")
+    assert (recipients.more_records, recipients.paging_cookie, recipients.total_record_count) == (
+        False,
+        None,
+        -1,
+    )
+    assert (recipients.min_active_row_version, recipients.total_record_count_limit_exceeded) == ("-1", False)
+    (queue,) = recipients.entities
+    assert queue.attributes["activitypartyid"] == "871579d9-7e63-ef11-9e4a-00155d0001ea"
+    assert queue.attributes["partyid"] == EntityReference(
+        "queue", UUID("64b14206-8fbb-e611-80ef-005056bd19ee"), name="Queue Name"
+    )
+    assert target_of(ctx).attributes["activityid"] == "841579d9-7e63-ef11-9e4a-00155d0001ea"
+    assert image.formatted_values["regardingobjectid"] == "Other entity name"
+
+
+def test_activity_capture_set_state_parent_and_the_date_quirk() -> None:
+    """SetState arrives as Update; the parent has EntityMoniker/State/Status; instant + 0300 = modifiedon."""
+    ctx = parse(ACTIVITY)
+    parent = ctx.parent_context
+    assert parent is not None
+    assert parent.input_parameters["EntityMoniker"] == EntityReference(
+        "new_customactivity", UUID("841579d9-7e63-ef11-9e4a-00155d0001ea")
+    )
+    assert (parent.input_parameters["State"], parent.input_parameters["Status"]) == (
+        OptionSetValue(3),
+        OptionSetValue(4),
+    )
+    assert ctx.operation_created_on == utc(2024, 8, 26, 4, 43, 16)
+    assert ctx.operation_created_on + timedelta(hours=3) == target_of(ctx).attributes["modifiedon"]
+    assert ctx.input_parameters["parentExecutionId"] == "1ede9b8e-fdad-4116-9706-d21cd5e30eea"
+
+
+def test_a_null_formatted_value_is_kept_as_none() -> None:
+    """{"key": "new_dateto", "value": null} in FormattedValues (albanian-xrm AllowNulls) reads as None."""
+    document = json.loads(SHKO.read_text(encoding="utf-8"), parse_float=Decimal)
+    formatted = document["InputParameters"][0]["value"]["FormattedValues"]
+    formatted.insert(1, {"key": "new_dateto", "value": None})
+    target = target_of(parse_remote_execution_context(json.dumps(document, default=str)))
+    assert "new_dateto" in target.formatted_values
+    assert target.formatted_values["new_dateto"] is None
+    assert list(target.formatted_values)[:2] == [formatted[0]["key"], "new_dateto"]
+
+
+HEADERS = {
+    "x-ms-dynamics-organization": "orgname.crm.dynamics.com",
+    "x-ms-dynamics-entity-name": "contact",
+    "x-ms-dynamics-request-name": "Update",
+    "x-ms-correlation-request-id": "b374239d-4233-41a9-8b17-a86cb4f737b5",
+}
+
+
+@pytest.mark.parametrize(
+    ("size_header", "trimmed"),
+    [(None, False), ("true", True), ("True", True), (" TRUE ", True), ("", True), ("false", False)],
+)
+def test_the_context_says_whether_the_body_was_trimmed(size_header: str | None, trimmed: bool) -> None:
+    """Trimmed follows x-ms-dynamics-msg-size-exceeded: present and not "false"; the body is the same."""
+    headers = dict(HEADERS)
+    if size_header is not None:
+        headers["X-MS-Dynamics-Msg-Size-Exceeded"] = size_header
+    document = json.loads(MS_SAMPLE.read_text(encoding="utf-8"))
+    for member in ("ParentContext", "InputParameters", "PreEntityImages", "PostEntityImages"):
+        del document[member]
+    body = json.dumps(document)
+    ctx = parse_remote_execution_context(body, headers=parse_webhook_headers(headers))
+    assert ctx.trimmed is trimmed
+    assert dataclasses.replace(ctx, trimmed=False) == parse_remote_execution_context(body)
+
+
+def test_without_headers_and_in_the_parent_the_context_is_untrimmed() -> None:
+    """No headers: trimmed is False; a whole body with the header set is flagged, its ParentContext is not."""
+    assert parse(MS_SAMPLE).trimmed is False
+    headers = parse_webhook_headers({**HEADERS, "x-ms-dynamics-msg-size-exceeded": "true"})
+    ctx = parse_remote_execution_context(MS_SAMPLE.read_bytes(), headers=headers)
+    assert ctx.trimmed is True
+    assert ctx.parent_context is not None
+    assert ctx.parent_context.trimmed is False
