@@ -53,7 +53,7 @@ from shared.state.subscriptions import SubscriptionRepository
 from shared.state.watermarks import WatermarkRepository
 from shared.sync.d365 import opportunities, orders
 from shared.sync.d365.intake import WebhookIntake
-from shared.sync.d365.mapping import InboundMapping, load_inbound
+from shared.sync.d365.mapping import load_inbound
 from shared.sync.d365.opportunities import OpportunityPoller, OpportunityWorker
 from shared.sync.d365.orders import IfsOrderEntities, OrderPush, OrderReader, OrderSettings
 from shared.sync.d365.provisioning import DeprovisionReport, ProvisionReport, deprovision, provision
@@ -201,6 +201,62 @@ class D365Runtime:
         raise RuntimeError(f"the queue {queue} did not empty within {timeout} s")
 
 
+@dataclass(frozen=True)
+class OrderPorts:
+    """The adapters an order worker runs on (tests wrap some of them to inject faults)."""
+
+    ifs: Any  # IfsOperations
+    sales: Any  # DynamicsSales
+    idmap: Any  # IdMapping
+    leases: Any  # CreateLeases
+    audit: Any  # AuditLog
+
+
+def order_worker(settings: AppSettings, ports: OrderPorts, services: StorageServices) -> OrderWorker:
+    """The order worker for these settings on these ports (the composition root's own wiring)."""
+    config = settings.get(D365OrdersSettings)
+    ifs_settings = settings.get(IfsSettings)
+    mapping = load_inbound(mapping_path(settings.get(SyncSettings), orders.ENTITY), orders.SCHEMA)
+    entities = ifs_settings.entities
+    push = OrderPush(
+        ifs=ports.ifs,
+        sales=ports.sales,
+        leases=ports.leases,
+        idmap=ports.idmap,
+        entities=IfsOrderEntities(
+            entities.orders, entities.order_lines, entities.order_lines_navigation, entities.quotations
+        ),
+        settings=OrderSettings(
+            number_column=config.ifs_number_column,
+            quotation_order_action=config.quotation_order_action,
+            quotation_won_action=config.quotation_won_action,
+            pending_seconds=ifs_settings.create_pending_seconds,
+        ),
+        mapping=mapping,
+        clock=utc_now,
+    )
+    requests = OrderRequests(
+        ports.ifs,
+        entities.orders,
+        fulfil_action=config.fulfil_action,
+        fulfil_states=config.fulfil_states,
+        cancel_action=config.cancel_action,
+    )
+    return OrderWorker(
+        reader=OrderReader(ports.sales, ports.idmap, mapping, config.ifs_number_column),
+        push=push,
+        requests=requests,
+        sales=ports.sales,
+        send_states=config.send_states,
+        publisher=services.publisher,
+        queue=config.queue,
+        audit=ports.audit,
+        parking=services.parked,
+        clock=utc_now,
+        restore=_restore(settings, services),
+    )
+
+
 _NEEDED: tuple[type[FeatureSettings], ...] = (
     D365OrdersSettings,
     D365OpportunitiesSettings,
@@ -249,49 +305,14 @@ def _runtime(values: tuple[tuple[str, str], ...]) -> D365Runtime:
     config = settings.get(D365OrdersSettings)
     chances = settings.get(D365OpportunitiesSettings)
     sync = settings.get(SyncSettings)
-    order_mapping: InboundMapping = load_inbound(mapping_path(sync, orders.ENTITY), orders.SCHEMA)
     chance_mapping = load_inbound(mapping_path(sync, opportunities.ENTITY), opportunities.SCHEMA)
     idmap, leases = IdMap(services.tables), CreateLeaseRepository(services.tables)
     ledger, watermarks = LedgerRepository(services.tables), WatermarkRepository(services.tables)
     entities = ifs_settings.entities
-    order_entities = IfsOrderEntities(
-        entities.orders, entities.order_lines, entities.order_lines_navigation, entities.quotations
-    )
-    reader = OrderReader(sales, idmap, order_mapping, config.ifs_number_column)
-    push = OrderPush(
-        ifs=ifs,
-        sales=sales,
-        leases=leases,
-        idmap=idmap,
-        entities=order_entities,
-        settings=OrderSettings(
-            number_column=config.ifs_number_column,
-            quotation_order_action=config.quotation_order_action,
-            quotation_won_action=config.quotation_won_action,
-            pending_seconds=ifs_settings.create_pending_seconds,
-        ),
-        mapping=order_mapping,
-        clock=utc_now,
-    )
-    requests = OrderRequests(
-        ifs,
-        entities.orders,
-        fulfil_action=config.fulfil_action,
-        fulfil_states=config.fulfil_states,
-        cancel_action=config.cancel_action,
-    )
-    worker = OrderWorker(
-        reader=reader,
-        push=push,
-        requests=requests,
-        sales=sales,
-        send_states=config.send_states,
-        publisher=services.publisher,
-        queue=config.queue,
-        audit=services.audit,
-        parking=services.parked,
-        clock=utc_now,
-        restore=_restore(settings, services),
+    worker = order_worker(
+        settings,
+        OrderPorts(ifs=ifs, sales=sales, idmap=idmap, leases=leases, audit=services.audit),
+        services,
     )
     registrations = SubscriptionRepository(services.tables)
     webhook_name = settings.values.get("D365_WEBHOOK_NAME") or "ifs-connector"

@@ -31,7 +31,9 @@ def last_sequence(scenario: D365Scenario) -> int:
 
 def provision(scenario: D365Scenario, notices: list[str] | None = None) -> object:
     sink = notices if notices is not None else []
-    return provision_d365(scenario.settings, scenario.runtime.dataverse, notify=sink.append, url=UNSERVED_WEBHOOK)
+    return provision_d365(
+        scenario.settings, scenario.runtime.dataverse, notify=sink.append, url=UNSERVED_WEBHOOK
+    )
 
 
 def test_provisioning_registers_the_steps_and_records_whom_the_webhook_serves(d365: D365Scenario) -> None:
@@ -85,7 +87,9 @@ def test_action_steps_are_registered_where_the_org_allows_them(d365: D365Scenari
     for row in store.rows("sdkmessagefilter"):
         reference = row.get("sdkmessageid")
         if isinstance(reference, Ref) and reference.id == message["sdkmessageid"]:
-            store.put("sdkmessagefilter", row["sdkmessagefilterid"], {**row, "iscustomprocessingstepallowed": True})
+            store.put(
+                "sdkmessagefilter", row["sdkmessagefilterid"], {**row, "iscustomprocessingstepallowed": True}
+            )
     report = provision(d365)
     assert "ifs-connector: ConvertQuoteToSalesOrder of quote" in report.steps  # type: ignore[attr-defined]
 
@@ -107,7 +111,10 @@ def test_deprovision_removes_exactly_what_was_registered(d365: D365Scenario) -> 
     provision(d365)
     provisioner = Provisioner(d365.runtime.dataverse)
     other = provisioner.register_webhook(
-        "someone-else", "http://127.0.0.1:9/x", WebhookAuth.webhook_key("k" * 20), [WebhookStep("Create", "account")]
+        "someone-else",
+        "http://127.0.0.1:9/x",
+        WebhookAuth.webhook_key("k" * 20),
+        [WebhookStep("Create", "account")],
     )
     report = deprovision_d365(d365.settings, d365.runtime.dataverse)
     assert report.removed_steps == 3 and report.endpoint_removed
@@ -137,5 +144,7 @@ def test_deprovision_removes_exactly_what_was_registered(d365: D365Scenario) -> 
 
 
 def _message_id(scenario: D365Scenario, name: str) -> uuid.UUID:
-    [row] = scenario.runtime.dataverse.query("sdkmessages", select=["sdkmessageid"], filter=f"name eq '{name}'")
+    [row] = scenario.runtime.dataverse.query(
+        "sdkmessages", select=["sdkmessageid"], filter=f"name eq '{name}'"
+    )
     return uuid.UUID(row["sdkmessageid"])
