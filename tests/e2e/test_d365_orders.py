@@ -1,8 +1,9 @@
 """Dynamics → IFS through function_app.py under devhost, Azurite and the simulators.
 
 A salesperson (their own Dataverse user) quotes and books orders in the Dataverse simulator; Dataverse
-delivers its webhooks to devhost's webhook function, whose queue worker makes the IFS order. Every test
-asserts on the IFS simulator's rows and the Dataverse simulator's, never on how long anything took.
+delivers its webhooks through a loopback gateway (``devhost.gateway``, with the simulators' fault plan) to
+devhost's webhook function, whose queue worker makes the IFS order. Tests assert on the IFS simulator's
+rows, the Dataverse simulator's and the audit trail, never on how long anything took.
 """
 
 from __future__ import annotations
@@ -12,23 +13,29 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from devhost.d365_scenario import D365Scenario, Line, Salesperson, d365_settings
+from devhost.gateway import WebhookGateway
 from devhost.host import LocalHost
+from shared.dataverse.actions import DataverseActions
 from shared.platform.retry import recording_waits
 from shared.state.idmap import IdMap
+from simulators.common.admin_client import AdminClient
 from simulators.common.tls import loopback_certificate
 from simulators.stack import running_simulators
 from tests.e2e.sample import host_settings
 
 pytestmark = pytest.mark.azurite
+WEBHOOK = "/api/webhooks/dataverse"
 
 
 @dataclass
 class World:
     scenario: D365Scenario
     host: LocalHost
+    gateway: AdminClient
     sam: Salesperson
 
     def deliver(self) -> None:
@@ -43,6 +50,31 @@ class World:
         assert row is not None
         return row
 
+    def converted(self, lines: int = 2) -> dict[str, Any]:
+        """A quote converted to an order by the salesperson: the order's id and number."""
+        parts = self.scenario.catalog(count=lines)
+        quote = self.sam.quote(
+            self.scenario.account(), [Line(p, n + 1, 40.0 + n) for n, p in enumerate(parts)]
+        )
+        return self.sam.convert(quote)
+
+    def ifs_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """The one IFS order of a Dynamics order (fails on none or two)."""
+        [found] = self.scenario.ifs_orders(order["ordernumber"])
+        return found
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook call Dataverse made, with the status of each attempt."""
+        result: list[dict[str, Any]] = self.scenario.admin("dataverse").action("webhook_deliveries")[
+            "deliveries"
+        ]
+        return result
+
+    def audit(self, key: str) -> list[str]:
+        """The outcomes audited for one Dynamics order, oldest first."""
+        entries = self.scenario.runtime.storage.audit.for_record("d365_orders", key)
+        return [e.outcome for e in sorted(entries, key=lambda e: e.at or 0)]  # type: ignore[arg-type, return-value]
+
 
 @pytest.fixture
 def world(azurite_connection_string: str, unique_name: str) -> Iterator[World]:
@@ -53,9 +85,11 @@ def world(azurite_connection_string: str, unique_name: str) -> Iterator[World]:
         values = d365_settings(stack, azurite_connection_string, unique_name)
         scenario = D365Scenario(stack, values)
         scenario.prepare()
-        with LocalHost(settings=values, host_settings=host_settings(max_dequeue=5, visibility_timeout=0.2)) as host:
-            scenario.provision_d365(f"{host.url}/api/webhooks/dataverse")
-            yield World(scenario, host, scenario.salesperson())
+        retrying = host_settings(max_dequeue=5, visibility_timeout=0.2)
+        with LocalHost(settings=values, host_settings=retrying) as host, WebhookGateway(host.url) as gateway:
+            scenario.provision_d365(f"{gateway.url}{WEBHOOK}")
+            client = AdminClient(httpx.Client(base_url=gateway.url, timeout=30, trust_env=False))
+            yield World(scenario, host, client, scenario.salesperson())
 
 
 def test_a_converted_quote_becomes_one_ifs_order_with_its_lines_and_number(world: World) -> None:
@@ -65,16 +99,176 @@ def test_a_converted_quote_becomes_one_ifs_order_with_its_lines_and_number(world
     quote = world.sam.quote(account, [Line(first, 2, 100.0, 20.0), Line(second, 1, 55.5)])
     order = world.sam.convert(quote)
     world.deliver()
-    [ifs_order] = world.scenario.ifs_orders(order["ordernumber"])
-    assert ifs_order["CustomerNo"] == account
-    assert ifs_order["Contract"] == "MFG10"
+    ifs_order = world.ifs_order(order)
+    assert (ifs_order["CustomerNo"], ifs_order["Contract"], ifs_order["Objstate"]) == (
+        account,
+        "MFG10",
+        "Planned",
+    )
+    assert ifs_order["WantedDeliveryDate"] == "2026-03-02T00:00:00Z"
     lines = ifs_order["lines"]
-    assert [(l["CatalogNo"], l["BuyQtyDue"], l["SaleUnitPrice"], l["Discount"]) for l in lines] == [
+    assert [(ln["CatalogNo"], ln["BuyQtyDue"], ln["SaleUnitPrice"], ln["Discount"]) for ln in lines] == [
         (first, 2, 100.0, 10.0),
         (second, 1, 55.5, 0.0),
     ]
-    assert {l["PriceFreeze"] for l in lines} == {"Frozen"}
+    assert {ln["PriceFreeze"] for ln in lines} == {"Frozen"}  # the agreed price, not IFS's list price
     assert world.dynamics_order(order["salesorderid"])["ifs_ordernumber"] == ifs_order["OrderNo"]
     # The IFS → Dynamics orders flow finds this Dynamics order through the id map, never makes a second one.
     idmap = IdMap(world.scenario.d365.storage.tables)
     assert idmap.target_id("orders", ifs_order["OrderNo"]) == order["salesorderid"]
+    assert world.audit(order["salesorderid"]) == ["created"]
+
+
+def test_a_retried_delivery_is_recognised_by_its_operation_not_its_request(world: World) -> None:
+    """The front end answers 503 after the function queued the event: Dataverse's retry is a duplicate."""
+    world.gateway.set_faults(
+        {"script": [{"kind": "error", "status": 503, "after": True}], "methods": ["POST"]}
+    )
+    order = world.converted()
+    world.deliver()
+    [delivery] = [d for d in world.deliveries() if d["message"] == "Create"]
+    assert delivery["statuses"] == [503, 200]  # accepted (and queued) first; the retry: "duplicate"
+    world.ifs_order(order)
+    assert world.audit(order["salesorderid"]) == ["created"]
+
+
+def test_a_delivery_that_failed_before_the_function_is_accepted_on_the_retry(world: World) -> None:
+    """503 before the function saw it: nothing was queued, the retry is accepted."""
+    world.gateway.set_faults({"script": [503], "methods": ["POST"]})
+    order = world.converted()
+    world.deliver()
+    [delivery] = [d for d in world.deliveries() if d["message"] == "Create"]
+    assert delivery["statuses"] == [503, 202]
+    world.ifs_order(order)
+
+
+def test_a_webhook_outage_is_healed_by_the_reconciliation_poll_once(world: World) -> None:
+    """500s are not retried by Dataverse: the orders are lost to the webhook; the poll finds each, once."""
+    world.gateway.set_faults({"rates": {"error": 1.0}, "error_status": 500, "methods": ["POST"]})
+    orders = [world.converted(lines=1) for _ in range(3)]
+    world.deliver()
+    assert all(world.scenario.ifs_orders(o["ordernumber"]) == [] for o in orders)
+    assert {d["error"] for d in world.deliveries()} == {"0x80050201"}  # failed system jobs, not retried
+    world.gateway.clear_faults()
+    assert world.host.fire_timer("reconcile_d365_orders")
+    assert world.host.drain(timeout=120)
+    assert world.host.fire_timer("reconcile_d365_orders")  # a second poll finds nothing left to do
+    assert world.host.drain(timeout=120)
+    for order in orders:
+        world.ifs_order(order)
+        assert world.audit(order["salesorderid"]) == ["created"]
+
+
+def test_an_order_entered_directly_goes_when_it_is_submitted(world: World) -> None:
+    """Active: not sent; submitted: one IFS order."""
+    part = world.scenario.catalog(count=1)[0]
+    order_id = world.sam.order(world.scenario.account(), [Line(part, 3, 12.5)])
+    number = world.dynamics_order(order_id)["ordernumber"]
+    world.deliver()
+    assert world.scenario.ifs_orders(number) == []
+    world.sam.submit(order_id)
+    world.deliver()
+    [ifs_order] = world.scenario.ifs_orders(number)
+    assert [(ln["CatalogNo"], ln["BuyQtyDue"]) for ln in ifs_order["lines"]] == [(part, 3)]
+    assert world.dynamics_order(order_id)["ifs_ordernumber"] == ifs_order["OrderNo"]
+
+
+def test_fulfilling_in_dynamics_releases_the_ifs_order(world: World) -> None:
+    """A person fulfils: the IFS order, still Planned, is released; a second request has nothing to do."""
+    order = world.converted()
+    world.deliver()
+    world.sam.fulfil(uuid.UUID(order["salesorderid"]))
+    world.deliver()
+    assert world.ifs_order(order)["Objstate"] == "Released"
+    assert world.audit(order["salesorderid"]) == ["created", "fulfil_requested", "unchanged"]
+
+
+def test_a_concurrent_ifs_edit_is_read_again_and_the_release_applied(world: World) -> None:
+    """Someone edits the IFS order between the worker's read and its release: 412, read again, released."""
+    order = world.converted()
+    world.deliver()
+    number = world.ifs_order(order)["OrderNo"]
+    world.scenario.admin("ifs").action(
+        "touch_after_read",
+        {
+            "entity_set": "CustomerOrderSet",
+            "key": {"OrderNo": number},
+            "changes": {"NoteText": "edited in IFS"},
+        },
+    )
+    mark = max(int(r["seq"]) for r in world.scenario.admin("ifs").requests())
+    world.sam.fulfil(uuid.UUID(order["salesorderid"]))
+    world.deliver()
+    released = world.ifs_order(order)
+    assert (released["Objstate"], released["NoteText"]) == ("Released", "edited in IFS")
+    actions = [r["status"] for r in world.scenario.admin("ifs").requests(since=mark, method="POST")]
+    assert actions == [412, 204]
+
+
+def test_the_connectors_own_fulfilment_is_ignored(world: World) -> None:
+    """The IFS → Dynamics flow fulfils orders as the connector's user: no request goes back to IFS."""
+    order = world.converted()
+    world.deliver()
+    DataverseActions(world.scenario.runtime.dataverse).fulfill_order(uuid.UUID(order["salesorderid"]))
+    world.deliver()
+    assert world.ifs_order(order)["Objstate"] == "Planned"
+    assert world.audit(order["salesorderid"]) == ["created"]
+
+
+def test_cancelling_asks_ifs_which_may_refuse(world: World) -> None:
+    """Cancelled in Dynamics: IFS cancels a Planned order; a Reserved one is refused and parked with IFS's reason."""
+    planned, reserved = world.converted(), world.converted()
+    world.deliver()
+    number = world.ifs_order(reserved)["OrderNo"]
+    world.scenario.admin("ifs").action(
+        "touch",
+        {"entity_set": "CustomerOrderSet", "key": {"OrderNo": number}, "changes": {"Objstate": "Reserved"}},
+    )
+    world.sam.cancel(uuid.UUID(planned["salesorderid"]))
+    world.sam.cancel(uuid.UUID(reserved["salesorderid"]))
+    world.deliver()
+    assert world.ifs_order(planned)["Objstate"] == "Cancelled"
+    assert world.ifs_order(reserved)["Objstate"] == "Reserved"
+    parked = world.scenario.runtime.storage.parked.get("d365_orders", reserved["salesorderid"])
+    assert parked is not None and parked.error_class == "ifs_refused"
+    assert f"Customer order {number} is Reserved" in parked.message
+
+
+def test_a_quote_that_came_from_an_ifs_quotation_is_converted_there(world: World) -> None:
+    """The IFS quotation becomes the order through its conversion action, and is Won; none stays open."""
+    tenant = world.scenario.stack.ifs.tenant
+    quotations = tenant.of_table("OrderQuotation")
+    quotation = next(
+        r.values
+        for r in sorted(quotations.table.rows.values(), key=lambda r: r.values["QuotationNo"])
+        if r.values["Objstate"] == "Released"
+    )
+    order = world.converted(lines=1)
+    quote_id = world.scenario.runtime.dataverse.get(
+        "salesorders", uuid.UUID(order["salesorderid"]), select=["_quoteid_value"]
+    )
+    assert quote_id is not None
+    IdMap(world.scenario.d365.storage.tables).link(
+        "quotations", quotation["QuotationNo"], quote_id["_quoteid_value"]
+    )
+    world.deliver()
+    made = world.ifs_order(order)
+    assert made["QuotationNo"] == quotation["QuotationNo"]
+    quoted = [
+        r
+        for r in tenant.of_table("OrderQuotationLine").table.rows.values()
+        if r.values["QuotationNo"] == quotation["QuotationNo"]
+    ]
+    assert len(made["lines"]) == len(quoted)
+    assert quotations.table.rows[(quotation["QuotationNo"],)].values["Objstate"] == "Won"
+    assert world.dynamics_order(order["salesorderid"])["ifs_ordernumber"] == made["OrderNo"]
+
+
+def test_refusals_through_the_function_app(world: World) -> None:
+    """Unauthenticated 401, malformed 400 with its reason, oversized 413: straight to devhost."""
+    url = f"{world.host.url}{WEBHOOK}"
+    headers = {"x-connector-webhook-secret": world.scenario.values["D365_WEBHOOK_SECRET"]}
+    assert httpx.post(url, content=b"{}", timeout=30).status_code == 401
+    malformed = httpx.post(url, content=b"{not json", headers=headers, timeout=30)
+    assert malformed.status_code == 400 and "not a Dataverse webhook request" in malformed.json()["reason"]
+    assert httpx.post(url, content=b"x" * (1024 * 1024 + 1), headers=headers, timeout=30).status_code == 413
