@@ -61,7 +61,9 @@ class Salesperson:
     def __init__(self, stack: SimulatorStack, verify: ssl.SSLContext) -> None:
         tenant = stack.identity.client.tenant_id
         stack.identity.entra.register(
-            ClientApp(tenant, SALESPERSON_CLIENT_ID, secrets=(SALESPERSON_SECRET,), display_name="salesperson")
+            ClientApp(
+                tenant, SALESPERSON_CLIENT_ID, secrets=(SALESPERSON_SECRET,), display_name="salesperson"
+            )
         )
         self.user_id = stack.dataverse.add_application_user(SALESPERSON_CLIENT_ID, "Sam Sales")
         settings = AppSettings(
@@ -109,7 +111,9 @@ class Salesperson:
         created = self.client.create("quotes", self._header(account, site, currency, f"Quote for {account}"))
         assert created.id is not None
         for number, line in enumerate(lines, start=1):
-            self.client.create("quotedetails", {"quoteid@odata.bind": f"/quotes({created.id})", **self._line(line, number)})
+            self.client.create(
+                "quotedetails", {"quoteid@odata.bind": f"/quotes({created.id})", **self._line(line, number)}
+            )
         self.client.update("quotes", created.id, {"statecode": 1, "statuscode": 2})
         return created.id
 
@@ -119,7 +123,9 @@ class Salesperson:
 
     def order(self, account: str, lines: list[Line], *, site: str = SITE, currency: str = "EUR") -> uuid.UUID:
         """An order entered directly in Dynamics (Active: not sent before it is submitted)."""
-        created = self.client.create("salesorders", self._header(account, site, currency, f"Order for {account}"))
+        created = self.client.create(
+            "salesorders", self._header(account, site, currency, f"Order for {account}")
+        )
         assert created.id is not None
         for number, line in enumerate(lines, start=1):
             self.client.create(
@@ -197,6 +203,10 @@ class D365Scenario(SyncScenario):
         for order in orders.table.rows.values():
             if order.values.get("CustomerPoNo") != dynamics_number:
                 continue
-            own = [dict(r.values) for r in lines.table.rows.values() if r.values["OrderNo"] == order.values["OrderNo"]]
+            own = [
+                dict(r.values)
+                for r in lines.table.rows.values()
+                if r.values["OrderNo"] == order.values["OrderNo"]
+            ]
             found.append({**order.values, "lines": sorted(own, key=lambda r: int(r["LineNo"]))})
         return found

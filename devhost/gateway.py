@@ -37,9 +37,15 @@ class WebhookGateway:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
             answer = await client.request(
-                request.method, url, params=request.query_params, headers=headers, content=await request.body()
+                request.method,
+                url,
+                params=request.query_params,
+                headers=headers,
+                content=await request.body(),
             )
-        return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"))
+        return Response(
+            answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type")
+        )
 
     def start(self) -> str:
         """Serve on a free loopback port; the base URL."""

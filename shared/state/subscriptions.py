@@ -16,6 +16,7 @@ from shared.state.keys import decode_key, encode_key
 from shared.state.tables import StateTables, get_entity
 
 _PARTITION = "webhook"
+__all__ = ["Subscription", "SubscriptionRepository"]  # the record lives in shared.records
 
 
 class SubscriptionRepository:

@@ -128,8 +128,9 @@ assumed(
     "OrderQuotation_CreateOrder and OrderQuotation_SetWon (SalesQuotationHandling)",
     "no capture or document names the quotation's conversion action; IFS's web client converts a quotation "
     "to an order, so an action bound to OrderQuotationSet is assumed: parameters CustomerPoNo and "
-    "WantedDeliveryDate, answer {'value': <new OrderNo>}, the quotation (and its lines) Won; SetWon closes it "
-    "as won. The connector takes both names from settings (IFS_QUOTATION_ORDER_ACTION, IFS_QUOTATION_WON_ACTION)",
+    "WantedDeliveryDate, answer {'value': <new OrderNo>}, the quotation (and its lines) Won; SetWon "
+    "closes it as won. The connector takes both names from settings (IFS_QUOTATION_ORDER_ACTION, "
+    "IFS_QUOTATION_WON_ACTION)",
 )
 assumed(
     SIM,

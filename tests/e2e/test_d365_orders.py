@@ -73,7 +73,7 @@ class World:
     def audit(self, key: str) -> list[str]:
         """The outcomes audited for one Dynamics order, oldest first."""
         entries = self.scenario.runtime.storage.audit.for_record("d365_orders", key)
-        return [e.outcome for e in sorted(entries, key=lambda e: e.at or 0)]  # type: ignore[arg-type, return-value]
+        return [e.outcome for e in sorted(entries, key=lambda e: e.at or 0)]
 
 
 @pytest.fixture
@@ -216,7 +216,7 @@ def test_the_connectors_own_fulfilment_is_ignored(world: World) -> None:
 
 
 def test_cancelling_asks_ifs_which_may_refuse(world: World) -> None:
-    """Cancelled in Dynamics: IFS cancels a Planned order; a Reserved one is refused and parked with IFS's reason."""
+    """Cancelled in Dynamics: IFS cancels a Planned order, refuses a Reserved one (parked, IFS's reason)."""
     planned, reserved = world.converted(), world.converted()
     world.deliver()
     number = world.ifs_order(reserved)["OrderNo"]
@@ -230,7 +230,8 @@ def test_cancelling_asks_ifs_which_may_refuse(world: World) -> None:
     assert world.ifs_order(planned)["Objstate"] == "Cancelled"
     assert world.ifs_order(reserved)["Objstate"] == "Reserved"
     parked = world.scenario.runtime.storage.parked.get("d365_orders", reserved["salesorderid"])
-    assert parked is not None and parked.error_class == "ifs_refused"
+    assert parked is not None
+    assert parked.error_class == "ifs_refused"
     assert f"Customer order {number} is Reserved" in parked.message
 
 
@@ -270,5 +271,6 @@ def test_refusals_through_the_function_app(world: World) -> None:
     headers = {"x-connector-webhook-secret": world.scenario.values["D365_WEBHOOK_SECRET"]}
     assert httpx.post(url, content=b"{}", timeout=30).status_code == 401
     malformed = httpx.post(url, content=b"{not json", headers=headers, timeout=30)
-    assert malformed.status_code == 400 and "not a Dataverse webhook request" in malformed.json()["reason"]
+    assert malformed.status_code == 400
+    assert "not a Dataverse webhook request" in malformed.json()["reason"]
     assert httpx.post(url, content=b"x" * (1024 * 1024 + 1), headers=headers, timeout=30).status_code == 413

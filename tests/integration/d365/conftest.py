@@ -22,7 +22,7 @@ UNSERVED_WEBHOOK = "http://127.0.0.1:9/api/webhooks/dataverse"  # port 9 (discar
 
 @pytest.fixture
 def d365(azurite_connection_string: str, unique_name: str) -> Iterator[D365Scenario]:
-    """Simulators seeded as a small manufacturer, master data synced, nothing of Dynamics → IFS provisioned."""
+    """Simulators seeded as a small manufacturer, master data synced, Dynamics → IFS not provisioned."""
     with (
         running_simulators(loopback_certificate(), ifs_size=IFS_SIZE) as stack,
         recording_waits(advance=stack.identity.clock.advance),

@@ -93,13 +93,14 @@ def converted(scenario: D365Scenario, sam: Salesperson, lines: int = 3) -> dict[
 def assert_exactly_once(scenario: D365Scenario, order: dict[str, Any], lines: int = 3) -> str:
     """One IFS order with every line, linked in the id map and numbered on the Dynamics order."""
     [ifs_order] = scenario.ifs_orders(order["ordernumber"])
-    assert [l["CustomerPoLineNo"] for l in ifs_order["lines"]] == [str(n) for n in range(1, lines + 1)]
+    assert [line["CustomerPoLineNo"] for line in ifs_order["lines"]] == [str(n) for n in range(1, lines + 1)]
     number = ifs_order["OrderNo"]
     assert IdMap(scenario.d365.storage.tables).source_key("orders", order["salesorderid"]) == number
     row = scenario.runtime.dataverse.get(
         "salesorders", uuid.UUID(order["salesorderid"]), select=["ifs_ordernumber"]
     )
-    assert row is not None and row["ifs_ordernumber"] == number
+    assert row is not None
+    assert row["ifs_ordernumber"] == number
     return str(number)
 
 
@@ -157,7 +158,8 @@ def test_a_crash_between_any_two_steps_still_makes_one_order(
     with pytest.raises(Crash):
         crashing.handle(message(order["salesorderid"]), message_id="first")
     report = worker(d365).handle(message(order["salesorderid"]), message_id="again")
-    assert sum(report.outcomes.values()) == 1 and "parked" not in report.outcomes
+    assert sum(report.outcomes.values()) == 1
+    assert "parked" not in report.outcomes
     assert_exactly_once(d365, order)
     assert posts(d365, "/$batch", since) == 1
 
@@ -224,7 +226,8 @@ def test_a_late_commit_is_waited_for_never_duplicated(
     late = {"kind": "commit_late", "status": 504, "after_requests": 2}
     d365.admin("ifs").set_faults({"script": [late], "paths": [IFS_API], "methods": ["POST"]})
     first = d365.d365.orders.handle(message(order["salesorderid"]), message_id="m")
-    assert first.requeued == 1 and not first.outcomes
+    assert first.requeued == 1
+    assert not first.outcomes
     queued = d365.d365.storage.publisher.queue(d365.d365.orders_queue).peek_messages()
     assert queued == []  # hidden for the create-pending delay, not lost: it shows again later
     second = d365.d365.orders.handle(message(order["salesorderid"]), message_id="m")
@@ -265,7 +268,8 @@ def test_an_account_not_linked_to_an_ifs_customer_parks_the_order(
     report = d365.d365.orders.handle(message(order["salesorderid"]), message_id="m")
     assert dict(report.outcomes) == {"parked": 1}
     parked = d365.runtime.storage.parked.get("d365_orders", order["salesorderid"])
-    assert parked is not None and parked.error_class == "customer_not_linked"
+    assert parked is not None
+    assert parked.error_class == "customer_not_linked"
     assert str(created.id) in parked.message
     assert d365.ifs_orders(order["ordernumber"]) == []
     customer = d365.account()

@@ -71,7 +71,7 @@ def test_running_it_twice_writes_nothing_to_dataverse(d365: D365Scenario) -> Non
 
 
 def test_a_new_secret_rewrites_the_endpoint_only(d365: D365Scenario) -> None:
-    """authvalue cannot be read back: the recorded fingerprint tells that the secret changed."""
+    """Authvalue cannot be read back: the recorded fingerprint tells that the secret changed."""
     provision(d365)
     mark = last_sequence(d365)
     d365.values["D365_WEBHOOK_SECRET"] = "a-rotated-webhook-secret-0001"
@@ -102,7 +102,9 @@ def test_change_tracking_is_announced_before_it_is_switched_on(d365: D365Scenari
     org.add_table(replace(lead, change_tracking=False))
     notices: list[str] = []
     provision(d365, notices)
-    assert len(notices) == 1 and "cannot turn it off" in notices[0] and "lead" in notices[0]
+    assert len(notices) == 1
+    assert "cannot turn it off" in notices[0]
+    assert "lead" in notices[0]
     assert org.table("lead").change_tracking  # type: ignore[union-attr]
 
 
@@ -117,7 +119,8 @@ def test_deprovision_removes_exactly_what_was_registered(d365: D365Scenario) -> 
         [WebhookStep("Create", "account")],
     )
     report = deprovision_d365(d365.settings, d365.runtime.dataverse)
-    assert report.removed_steps == 3 and report.endpoint_removed
+    assert report.removed_steps == 3
+    assert report.endpoint_removed
     assert provisioner.inspect_webhook("ifs-connector") is None
     assert provisioner.inspect_webhook("someone-else") == other
     assert SubscriptionRepository(d365.runtime.storage.tables).get("ifs-connector") is None
@@ -138,9 +141,11 @@ def test_deprovision_removes_exactly_what_was_registered(d365: D365Scenario) -> 
         },
     )
     report = deprovision_d365(d365.settings, d365.runtime.dataverse)
-    assert report.removed_steps == 3 and not report.endpoint_removed
+    assert report.removed_steps == 3
+    assert not report.endpoint_removed
     left = provisioner.inspect_webhook("ifs-connector")
-    assert left is not None and [s.id for s in left.steps] == [foreign.id]
+    assert left is not None
+    assert [s.id for s in left.steps] == [foreign.id]
 
 
 def _message_id(scenario: D365Scenario, name: str) -> uuid.UUID:

@@ -37,8 +37,10 @@ def test_provision_twice_changes_nothing(cli: Any) -> None:
     assert done["keys"] == again["keys"]
     keys = {(k["table"], k["key"], k["status"]) for k in done["keys"]}
     assert keys == {("account", "ifs_accountnumber", "Active"), ("product", "ifs_productnumber", "Active")}
-    assert done["changed"] and again["changed"] == []
-    assert again["steps"] == done["steps"] and again["endpoint_id"] == done["endpoint_id"]
+    assert done["changed"]
+    assert again["changed"] == []
+    assert again["steps"] == done["steps"]
+    assert again["endpoint_id"] == done["endpoint_id"]
 
 
 def test_provision_keys_only_touches_nothing_else(cli: Any) -> None:

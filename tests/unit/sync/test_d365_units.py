@@ -1,4 +1,4 @@
-"""The pure parts of the Dynamics → IFS direction: dedupe key, messages, mapping files, discounts, settings."""
+"""The pure parts of Dynamics → IFS: dedupe key, messages, mapping files, discounts, settings."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def test_bodies_convert_dates_to_timestamps_and_leave_empty_values_out() -> None
     assert mapping.body("order", view) == {"WantedDeliveryDate": "2026-03-02T00:00:00Z", "CustomerNo": "C1"}
     view["order"] = {"requestdeliveryby": "2026-03-02T10:00:00+02:00", "description": "long text"}
     assert mapping.body("order", view)["WantedDeliveryDate"] == "2026-03-02T08:00:00Z"
-    with pytest.raises(MappingValueError, match="customer.CustomerId has no value"):
+    with pytest.raises(MappingValueError, match=r"customer\.CustomerId has no value"):
         mapping.body("order", {"order": {}, "customer": None})
 
 
@@ -148,7 +148,8 @@ def test_send_states_and_actions_are_checked() -> None:
     orders_config = sample(D365_ORDERS_SEND_STATES="submitted, fulfilled", D365_FULFIL_ACTION="none").get(
         D365OrdersSettings
     )
-    assert orders_config.send_states == frozenset({1, 3}) and orders_config.fulfil_action is None
+    assert orders_config.send_states == frozenset({1, 3})
+    assert orders_config.fulfil_action is None
     problems = sample(D365_ORDERS_SEND_STATES="canceled", D365_WEBHOOK_SECRET="short").problems()
     assert "D365_ORDERS_SEND_STATES is invalid" in problems["d365_orders"][0]
     assert problems["d365_webhook"] == ["D365_WEBHOOK_SECRET is invalid: use at least 16 characters"]
