@@ -162,8 +162,8 @@ def d365_orders(msg: func.QueueMessage) -> None:
     schedule="%D365_RECONCILE_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
 )
 def reconcile_d365_orders(timer: func.TimerRequest) -> None:
-    """Enqueue Dynamics orders that should be in IFS but are not (a webhook never delivered)."""
-    d365_runtime.d365_runtime(AppSettings.from_environment()).reconciler.poll()
+    """Enqueue Dynamics orders that should be in IFS but are not (a webhook never delivered); purge marks."""
+    d365_runtime.d365_runtime(AppSettings.from_environment()).reconcile()
 
 
 @app.function_name("poll_d365_opportunities")

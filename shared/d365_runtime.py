@@ -57,7 +57,7 @@ from shared.sync.d365.mapping import load_inbound
 from shared.sync.d365.opportunities import OpportunityPoller, OpportunityWorker
 from shared.sync.d365.orders import IfsOrderEntities, OrderPush, OrderReader, OrderSettings
 from shared.sync.d365.provisioning import DeprovisionReport, ProvisionReport, deprovision, provision
-from shared.sync.d365.reconcile import OrderReconciler
+from shared.sync.d365.reconcile import OrderReconciler, ReconcileResult
 from shared.sync.d365.requests import OrderRequests
 from shared.sync.d365.worker import OrderWorker
 from shared.sync.mapping.load import MappingError
@@ -166,6 +166,13 @@ class D365Runtime:
     opportunity_worker: OpportunityWorker
     orders_queue: str
     opportunities_queue: str
+    marks: WebhookDedupe
+
+    def reconcile(self) -> ReconcileResult:
+        """The reconciliation poll, then the webhook's expired dedupe marks deleted (they only grow else)."""
+        result = self.reconciler.poll()
+        self.marks.purge_expired()
+        return result
 
     def drain(self, queue: str, *, timeout: float = 120.0, max_tries: int = 5) -> int:
         """Work ``queue`` in this process until it is empty, as the host would; messages handled.
@@ -362,6 +369,7 @@ def _runtime(values: tuple[tuple[str, str], ...]) -> D365Runtime:
         opportunity_worker=opportunity_worker,
         orders_queue=config.queue,
         opportunities_queue=chances.queue,
+        marks=WebhookDedupe(services.tables),
     )
 
 
@@ -412,7 +420,11 @@ class Provisioned:
 
     def to_json(self) -> dict[str, Any]:
         """For the admin function's answer and ``--json``."""
-        return {"keys": [dataclasses.asdict(k) for k in self.keys], **dataclasses.asdict(self.report)}
+        keys = [
+            {"table": k.table, "key": k.schema_name, "columns": ",".join(k.columns), "status": k.status}
+            for k in self.keys
+        ]
+        return {"keys": keys, **dataclasses.asdict(self.report)}
 
 
 def provision_all(

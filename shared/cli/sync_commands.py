@@ -89,7 +89,7 @@ def provision(args: argparse.Namespace, context: Context) -> int:
         return EXIT_USAGE
     rows = _key_rows(done.keys)
     if context.json_output:
-        context.show(done.to_json() | {"keys": rows}, [], [])
+        context.show(done.to_json(), [], [])
         return EXIT_OK
     context.show({}, rows, ["table", "key", "columns", "status"], "alternate keys:")
     report = done.report

@@ -14,8 +14,12 @@ import httpx
 import pytest
 
 from devhost.d365_scenario import Line
+from devhost.host import LocalHost
 from shared.dataverse.actions import DataverseActions
+from shared.dataverse.webhook import Entity
 from shared.state.idmap import IdMap
+from shared.state.subscriptions import SubscriptionRepository
+from simulators.dataverse.remote_context import new_context, webhook_delivery
 from tests.e2e.d365_world import WEBHOOK, World, world
 
 pytestmark = pytest.mark.azurite
@@ -204,3 +208,54 @@ def test_refusals_through_the_function_app(world: World) -> None:
     assert malformed.status_code == 400
     assert "not a Dataverse webhook request" in malformed.json()["reason"]
     assert httpx.post(url, content=b"x" * (1024 * 1024 + 1), headers=headers, timeout=30).status_code == 413
+
+
+def test_a_trimmed_payload_makes_the_worker_read_the_order(world: World) -> None:
+    """Over 256 KB Dataverse drops the Target: the webhook queues the ids, the worker reads the order."""
+    world.gateway.set_faults({"rates": {"error": 1.0}, "error_status": 500, "methods": ["POST"]})
+    order = world.converted()
+    world.deliver()  # Dataverse's own delivery failed (500 is not retried): nothing reached the function
+    assert world.scenario.ifs_orders(order["ordernumber"]) == []
+    me = world.scenario.runtime.dataverse.who_am_i()
+    order_id = uuid.UUID(order["salesorderid"])
+    big = Entity("salesorder", order_id, attributes={"description": "x" * 300_000})
+    context = new_context(
+        message_name="Create",
+        primary_entity_name="salesorder",
+        primary_entity_id=order_id,
+        target=big,
+        organization_id=me.organization_id,
+    )
+    delivery = webhook_delivery(context, organization="org.crm.dynamics.com")
+    assert delivery.size_exceeded
+    headers = dict(delivery.headers) | {
+        "x-connector-webhook-secret": world.scenario.values["D365_WEBHOOK_SECRET"]
+    }
+    reply = httpx.post(f"{world.host.url}{WEBHOOK}", content=delivery.body, headers=headers, timeout=30)
+    assert reply.status_code == 202
+    assert world.host.drain(timeout=120)
+    assert len(world.ifs_order(order)["lines"]) == 2
+
+
+def test_the_admin_function_provisions_with_the_master_key_only(world: World) -> None:
+    """POST /api/manage/provision: 401 without the master key; with it, what the command does, idempotent."""
+    registered = SubscriptionRepository(world.scenario.d365.storage.tables).get("ifs-connector")
+    assert registered is not None  # the fixture registered the gateway's URL
+    url = registered.endpoint_url
+    keyed = world.scenario.values | {
+        "DEVHOST_CHECK_KEYS": "true",
+        "DEVHOST_MASTER_KEY": "master-key-of-this-test",
+        "D365_WEBHOOK_URL": url,
+    }
+    with LocalHost(settings=keyed) as host:
+        assert httpx.post(f"{host.url}/api/manage/provision", timeout=60).status_code == 401
+        answer = httpx.post(
+            f"{host.url}/api/manage/provision",
+            headers={"x-functions-key": "master-key-of-this-test"},
+            timeout=60,
+        )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["changed"] == []  # the fixture provisioned the same already
+    assert "ifs-connector: Create of salesorder" in body["steps"]
+    assert {k["key"] for k in body["keys"]} == {"ifs_accountnumber", "ifs_productnumber"}

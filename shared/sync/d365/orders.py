@@ -281,8 +281,6 @@ class OrderReader:
             body = self._mapping.body("line", view)
             body[LINE_REFERENCE_FIELD] = str(position)
             bodies.append(body)
-        if not bodies:
-            raise RecordError("no_lines", f"order {order.number} has no lines; IFS needs at least one")
         return bodies
 
 

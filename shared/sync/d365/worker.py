@@ -197,6 +197,10 @@ class OrderWorker:
                     None,
                     f"state {order.state} is not in D365_ORDERS_SEND_STATES: it goes to IFS when submitted",
                 )
+            if not order.lines and not linked:
+                # Its lines are being added (Create fires before them): the next change, or the
+                # reconciliation poll, brings it back once it has them.
+                return _Done("ignored", None, "the order has no lines yet; it goes to IFS once it has some")
             outcome, order_no, summary = self._push_order(order, linked, holder)
         if order.state == STATE_FULFILLED:
             result = self._requests.fulfil(order_no)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +15,10 @@ from shared.config import (
     D365OrdersSettings,
     D365ProvisionSettings,
     D365WebhookSettings,
+    SyncSettings,
     read_local_settings,
 )
+from shared.d365_runtime import mapping_problems
 from shared.sync.d365 import opportunities, orders
 from shared.sync.d365.events import WebhookEvent
 from shared.sync.d365.mapping import load_inbound, parse_inbound
@@ -164,3 +167,14 @@ def test_the_webhook_url_comes_from_azure_when_not_set() -> None:
         in_azure.get(D365ProvisionSettings).webhook_url
         == "https://func-x.azurewebsites.net/api/webhooks/dataverse"
     )
+
+
+def test_health_names_a_broken_dynamics_to_ifs_mapping_file(tmp_path: Path) -> None:
+    """A bad d365_orders.toml is reported with its line; the opportunities file stays valid."""
+    for file in SHIPPED.glob("*.toml"):
+        shutil.copy(file, tmp_path / file.name)
+    broken = tmp_path / "d365_orders.toml"
+    broken.write_text(broken.read_text().replace('type = "timestamp"', 'type = "when"', 1))
+    problems = mapping_problems(SyncSettings(company=None, sales_part_sites=(), mappings_dir=tmp_path))
+    assert list(problems) == ["d365_orders"]
+    assert "order.WantedDeliveryDate.type: unknown type" in problems["d365_orders"][0]
