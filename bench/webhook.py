@@ -3,13 +3,14 @@
 Run: ``.venv/bin/python -m devhost.azurite -- .venv/bin/python -m bench.webhook [CALLS] [AT_ONCE] [QUOTES]``
 (2,000 deliveries, 20 at once, 5 quotes by default; Azurite in memory, everything on loopback).
 
-1. **Acknowledgement latency.** ``function_app.py`` under devhost; DELIVERIES webhook calls (each a new
-   event: an asynchronous Create of a salesorder converted from a quote, as the Dataverse simulator encodes
-   it), CONCURRENCY at a time, over HTTP. Each is authenticated, parsed, checked against the dedupe marks,
-   queued and marked in Azurite, and answered 202. The figure measures our handler, devhost (uvicorn, a
-   thread per call) and Azurite, not Azure's front end. Baseline in the same run: ``GET /api/health`` (the
-   same HTTP path, no storage), and the same deliveries again (recognised as duplicates: one read); then a
-   fifth as many new events one at a time, the latency without queueing for the CPU.
+1. **Acknowledgement latency.** ``function_app.py`` under devhost, in a process of its own; CALLS webhook
+   calls (each a new event: an asynchronous Create of a salesorder converted from a quote, as the Dataverse
+   simulator encodes it), AT_ONCE at a time, over HTTP. Each is authenticated, parsed, checked against the
+   dedupe marks, queued and marked in Azurite, and answered 202. The figure measures our handler, devhost
+   (uvicorn, a thread per call) and Azurite, all on this machine's cores, not Azure's front end. Baselines
+   in the same run: ``GET /api/health`` (the same HTTP path, no storage), the same deliveries again
+   (recognised as duplicates: one read), and a fifth as many new events one at a time (no queueing for
+   the CPU).
 2. **Quote to IFS order.** The simulators, master data synced, provisioning; devhost running in the
    background as the Functions host would (queues polled with back-off, capped at 2 s locally). For each of
    QUOTES quotes: ``ConvertQuoteToSalesOrder`` is called, and the clock stops when the IFS simulator holds
@@ -20,15 +21,17 @@ Prints a table, then as the last line one JSON object: ``ack_p50_ms``, ``ack_p99
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -102,6 +105,33 @@ def timed(call: Callable[[], int], count: int, concurrency: int) -> tuple[list[f
     return latencies, statuses
 
 
+@contextlib.contextmanager
+def served(values: dict[str, str]) -> Iterator[str]:
+    """``function_app.py`` under devhost in a process of its own (HTTP only), so the load this bench makes
+    does not share its interpreter; the base URL."""
+    environment = os.environ | values
+    command = [sys.executable, "-m", "bench.webhook", "--serve"]
+    with subprocess.Popen(  # noqa: S603 - this interpreter, this module, fixed arguments
+        command, env=environment, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline().strip()
+            if not line.startswith("http://"):
+                raise BenchError(f"devhost did not start: {line!r}")
+            yield line
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def serve() -> None:
+    """The server side of ``served``: HTTP only (no timers, no queue pollers), until stdin closes."""
+    with LocalHost(settings=dict(os.environ)) as host:
+        print(host.url, flush=True)
+        sys.stdin.read()
+
+
 def acknowledgements(storage: str, count: int, concurrency: int) -> dict[str, list[float]]:
     """Latencies of the health baseline, new events and repeated events, through devhost."""
     prefix = "bh" + uuid.uuid4().hex[:8]
@@ -115,10 +145,7 @@ def acknowledgements(storage: str, count: int, concurrency: int) -> dict[str, li
     alone = max(1, count // 5)
     calls = deliveries(count + alone)
     results: dict[str, list[float]] = {}
-    with (
-        LocalHost(settings=values) as host,
-        httpx.Client(base_url=host.url, timeout=60, trust_env=False) as http,
-    ):
+    with served(values) as url, httpx.Client(base_url=url, timeout=60, trust_env=False) as http:
         http.get("/api/health")  # warm: the app's first call builds its clients
         next_call = iter(range(count))
         lock = threading.Lock()
@@ -238,6 +265,9 @@ def main(count: int, concurrency: int, quotes: int) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+        sys.exit(0)
     arguments = [int(a) for a in sys.argv[1:4]]
     defaults = [2000, 20, 5]
     main(*(arguments + defaults[len(arguments) :]))
