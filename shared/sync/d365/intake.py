@@ -98,10 +98,8 @@ class WebhookIntake:
         """Why no flow needs ``event`` (None: it is needed, or the trimmed payload cannot tell)."""
         if event.entity == QUOTE and event.message in QUOTE_MESSAGES:
             return None
-        if event.entity != SALES_ORDER:
-            return f"no flow handles {event.message} of {event.entity}"
-        if event.message not in ORDER_MESSAGES:
-            return f"no flow handles {event.message} of salesorder"
+        if event.entity != SALES_ORDER or event.message not in ORDER_MESSAGES:
+            return f"no flow handles {event.message[:100]} of {event.entity[:100]}"
         if event.message == "Create" and not event.trimmed and event.value("quoteid") is None:
             state = event.value("statecode")
             if not isinstance(state, int) or state not in self._send_states:

@@ -325,8 +325,7 @@ class OpportunityWorker:
                 marks.append(SyncMark(changed.key, changed.version, number, digest, started))
             if number:
                 report.numbers[changed.key] = number
-            if changed.key in self._parking.open_keys(ENTITY):
-                self._parking.resolve(ENTITY, changed.key)
+            self._parking.resolve(ENTITY, changed.key)  # closes an open entry, if there is one
             self._audit_one(changed.key, outcome, number, note, envelope.correlation_id, started)
             report.outcomes[outcome] += 1
         conflicts = self._ledger.record_synced(ENTITY, marks, before) if marks else []

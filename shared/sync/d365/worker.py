@@ -162,8 +162,8 @@ class OrderWorker:
             if isinstance(exc, RequestRefusedError) and self._restore is not None:
                 self._restore(exc.order_no)  # Dynamics shows what IFS refused; IFS's state goes back on it
             return False
-        if done.outcome != "ignored" and str(order_id) in self._parking.open_keys(ENTITY):
-            self._parking.resolve(ENTITY, str(order_id))
+        if done.outcome != "ignored":
+            self._parking.resolve(ENTITY, str(order_id))  # the cause was fixed and the order went through
         self._record(str(order_id), done.outcome, done.order_no, done.message, event, started)
         report.outcomes[done.outcome] += 1
         if done.order_no:
