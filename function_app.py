@@ -7,12 +7,13 @@ setting for one feature never stops the others from loading; /api/health reports
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from datetime import UTC, datetime
 
 import azure.functions as func
 
-from shared import bootstrap
+from shared import bootstrap, d365_runtime, d365_webhook
 from shared.config import AppSettings, ConfigError, HeartbeatSettings, SyncSettings
 from shared.platform import health as health_report
 from shared.platform import telemetry
@@ -45,7 +46,8 @@ def _health(*, detailed: bool) -> func.HttpResponse:
     settings = AppSettings.from_environment()
     body = health_report.report(settings, detailed=detailed)
     with contextlib.suppress(ConfigError):  # a bad SYNC_MAPPINGS_DIR is already in the report
-        mappings = mapping_problems(settings.get(SyncSettings).mappings_dir)
+        sync = settings.get(SyncSettings)
+        mappings = mapping_problems(sync.mappings_dir) | d365_runtime.mapping_problems(sync)
         if mappings:  # a bad mapping disables its entity only; the others keep running
             body["status"] = "degraded"
             body["mappings"] = mappings if detailed else sorted(mappings)
@@ -129,3 +131,77 @@ def poll_sales_parts(timer: func.TimerRequest) -> None:
 def sync_sales_parts(msg: func.QueueMessage) -> None:
     """Write the current state of changed IFS sales parts to Dataverse products and price lists."""
     _work("sales_parts", msg)
+
+
+# ---- Dynamics → IFS: the webhook (enqueues only), the order worker, reconciliation, opportunities ----------
+
+
+@app.function_name("dataverse_webhook")
+@app.route(route="webhooks/dataverse", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def dataverse_webhook(req: func.HttpRequest) -> func.HttpResponse:
+    """Dataverse's webhook: authenticated, parsed and queued here; 202, or 4xx with a reason.
+
+    The handler checks the secret (header or ?code=, constant time) itself; it never calls Dataverse.
+    """
+    reply = d365_webhook.answer(
+        AppSettings.from_environment(), dict(req.headers), dict(req.params), req.get_body()
+    )
+    return func.HttpResponse(reply.text(), status_code=reply.status, mimetype="application/json")
+
+
+@app.function_name("d365_orders")
+@app.queue_trigger(arg_name="msg", queue_name="%D365_ORDERS_QUEUE%", connection="AzureWebJobsStorage")
+def d365_orders(msg: func.QueueMessage) -> None:
+    """Make a Dynamics order exist in IFS exactly once, and pass on fulfil and cancel requests."""
+    runtime = d365_runtime.d365_runtime(AppSettings.from_environment())
+    runtime.orders.handle(msg.get_body(), message_id=str(msg.id))
+
+
+@app.function_name("reconcile_d365_orders")
+@app.timer_trigger(
+    schedule="%D365_RECONCILE_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
+def reconcile_d365_orders(timer: func.TimerRequest) -> None:
+    """Enqueue Dynamics orders that should be in IFS but are not (a webhook never delivered); purge marks."""
+    d365_runtime.d365_runtime(AppSettings.from_environment()).reconcile()
+
+
+@app.function_name("poll_d365_opportunities")
+@app.timer_trigger(
+    schedule="%D365_OPPORTUNITIES_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
+def poll_d365_opportunities(timer: func.TimerRequest) -> None:
+    """Read changed opportunities and leads (change tracking) and enqueue them."""
+    d365_runtime.d365_runtime(AppSettings.from_environment()).opportunity_poller.poll()
+
+
+@app.function_name("d365_opportunities")
+@app.queue_trigger(arg_name="msg", queue_name="%D365_OPPORTUNITIES_QUEUE%", connection="AzureWebJobsStorage")
+def d365_opportunities(msg: func.QueueMessage) -> None:
+    """Write changed opportunities and leads to IFS business opportunities."""
+    runtime = d365_runtime.d365_runtime(AppSettings.from_environment())
+    runtime.opportunity_worker.handle(msg.get_body(), message_id=str(msg.id))
+
+
+@app.function_name("manage_provision")
+@app.route(route="manage/provision", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def manage_provision(req: func.HttpRequest) -> func.HttpResponse:
+    """With the master key: what ``python -m shared.cli provision`` does, by the same code."""
+    settings = AppSettings.from_environment()
+    client = bootstrap.dataverse_client(settings, verify=bootstrap.tls_verify(settings))
+    done = d365_runtime.provision_all(
+        settings, client, notify=lambda _notice: None
+    )  # notices are in the answer
+    return func.HttpResponse(json.dumps(done.to_json()), status_code=200, mimetype="application/json")
+
+
+@app.function_name("manage_deprovision")
+@app.route(route="manage/deprovision", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def manage_deprovision(req: func.HttpRequest) -> func.HttpResponse:
+    """With the master key: what ``python -m shared.cli deprovision`` does, by the same code."""
+    settings = AppSettings.from_environment()
+    client = bootstrap.dataverse_client(settings, verify=bootstrap.tls_verify(settings))
+    report = d365_runtime.deprovision_d365(settings, client)
+    return func.HttpResponse(
+        json.dumps(dataclasses.asdict(report)), status_code=200, mimetype="application/json"
+    )

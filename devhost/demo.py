@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from devhost import demo_adapters, demo_sync
+from devhost import demo_adapters, demo_d365, demo_sync
+from devhost.d365_scenario import D365Scenario, d365_settings
 from devhost.host import REPO_ROOT, LocalHost
 from devhost.scenario import NEVER, SyncScenario, scenario_settings
 from shared.config import AppSettings, read_local_settings
@@ -39,6 +40,7 @@ def demo_settings(storage: str) -> dict[str, str]:
     settings["HEARTBEAT_SCHEDULE"] = "* * * * * *"
     # This part shows the heartbeat only; the sync's timers would poll the sample's (unreal) IFS tenant.
     settings["SYNC_CUSTOMERS_SCHEDULE"] = settings["SYNC_SALES_PARTS_SCHEDULE"] = NEVER
+    settings["D365_RECONCILE_SCHEDULE"] = settings["D365_OPPORTUNITIES_SCHEDULE"] = NEVER
     return settings
 
 
@@ -59,13 +61,16 @@ def main() -> int:
         print("== 2. IFS -> Dynamics: set-up, initial load, a change through the function app ==")
         values = scenario_settings(stack, os.environ["AzureWebJobsStorage"], "demosync")
         sync_ok = demo_sync.run(SyncScenario(stack, values), say)
-        print("== 3. the adapters beneath: tokens from the vault, bulk upsert by key, webhooks ==")
+        print("== 3. Dynamics -> IFS: a quote won in Dynamics becomes an IFS order, fulfilled ==")
+        d365 = D365Scenario(stack, d365_settings(stack, os.environ["AzureWebJobsStorage"], "demosync"))
+        d365_ok = demo_d365.run(d365, say)
+        print("== 4. the adapters beneath: tokens from the vault, bulk upsert by key ==")
         storage = {
             "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"],
             "STATE_TABLE_PREFIX": "demoadapters",
         }
         adapters_ok = demo_adapters.run(stack, storage, say)
-    ok = host_ok and sync_ok and adapters_ok
+    ok = host_ok and sync_ok and d365_ok and adapters_ok
     print("demo: ok" if ok else "demo: FAILED")
     return 0 if ok else 1
 

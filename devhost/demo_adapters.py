@@ -1,4 +1,4 @@
-"""The demo's second part: the connector's adapters at work against every simulator, no credentials needed.
+"""The demo's last part: the connector's adapters at work against every simulator, no credentials needed.
 
 Entra ID, Key Vault, Dataverse and IFS Cloud run on loopback over HTTPS (``simulators.stack``). The
 connector's own composition root builds the clients from app settings that hold no secret: the IFS
@@ -10,31 +10,21 @@ from __future__ import annotations
 
 import collections
 import ssl
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from starlette.requests import Request
-from starlette.responses import Response
 
 from shared import bootstrap
 from shared.config import AppSettings, IfsSettings
-from shared.dataverse.actions import DataverseActions
 from shared.dataverse.bulk import BulkUpserter
 from shared.dataverse.client import DataverseClient
-from shared.dataverse.endpoint_auth import WebhookAuth
-from shared.dataverse.provisioning import Provisioner, WebhookStep
-from shared.dataverse.webhook import parse_remote_execution_context, parse_webhook_headers
+from shared.dataverse.provisioning import Provisioner
 from shared.ifs.client import IfsClient
 from shared.ifs.etag import decode_etag
 from shared.ifs.query import Query, eq
-from simulators.common.server import BackgroundServer
 from simulators.stack import SimulatorStack
 
 CAPTURED_ORDER = "C1000000933"  # one of the real orders captured from a live tenant
-WEBHOOK_KEY = "demo-webhook-key"
 
 
 def _ifs_part(ifs: IfsClient, settings: AppSettings, say: Any) -> list[dict[str, Any]]:
@@ -64,31 +54,6 @@ def _account(customer: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     }
 
 
-@contextmanager
-def _webhook_receiver() -> Iterator[tuple[str, list[str]]]:
-    """A loopback endpoint that checks the webhook key and parses what Dataverse delivers."""
-    received: list[str] = []
-    lock = threading.Lock()
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        request = Request(scope, receive)
-        if request.query_params.get("code") != WEBHOOK_KEY:
-            await Response(status_code=401)(scope, receive, send)
-            return
-        headers = parse_webhook_headers(dict(request.headers))
-        context = parse_remote_execution_context(await request.body())
-        quote = context.attribute("quoteid")
-        with lock:
-            received.append(
-                f"{headers.request_name} of {headers.entity_name} {context.primary_entity_id}"
-                f" (quoteid {getattr(quote, 'id', None)}, dedupe key {context.dedupe_key[:24]}…)"
-            )
-        await Response(status_code=202)(scope, receive, send)
-
-    with BackgroundServer(app) as server:
-        yield f"{server.url}/api/webhooks/dataverse", received
-
-
 def _dataverse_part(
     dataverse: DataverseClient, customers: list[dict[str, Any]], stack: SimulatorStack, say: Any
 ) -> bool:
@@ -104,40 +69,7 @@ def _dataverse_part(
     again = upserter.upsert_many("accounts", "account", rows)
     count = len(list(dataverse.query("accounts", select=["accountid"])))
     say(f"same upsert again: {sum(r.ok for r in again)} ok, still {count} accounts (idempotent by key)")
-    with _webhook_receiver() as (url, received):
-        registration = provisioner.register_webhook(
-            "ifs-sync", url, WebhookAuth.webhook_key(WEBHOOK_KEY), [WebhookStep("Create", "salesorder")]
-        )
-        provisioner.register_webhook(
-            "ifs-sync", url, WebhookAuth.webhook_key(WEBHOOK_KEY), [WebhookStep("Create", "salesorder")]
-        )
-        say(f"webhook 'ifs-sync' registered twice -> {len(registration.step_ids)} step, endpoint {url}")
-        order = _convert_a_quote(dataverse, customers[0])
-        say(f"quote converted with ConvertQuoteToSalesOrder -> order {order['ordernumber']}")
-        stack.dataverse.drain_webhooks()
-        for line in received:
-            say(f"  webhook received: {line}")
-    return count == len(customers) and bool(received) and all(r.ok for r in results)
-
-
-def _convert_a_quote(dataverse: DataverseClient, customer: dict[str, Any]) -> dict[str, Any]:
-    price_list = dataverse.create("pricelevels", {"name": "Demo price list"}).id
-    quote = dataverse.create(
-        "quotes",
-        {
-            "name": f"Quote for {customer['Name']}",
-            "customerid_account@odata.bind": f"/accounts(accountnumber='{customer['CustomerId']}')",
-            "pricelevelid@odata.bind": f"/pricelevels({price_list})",
-        },
-    ).id
-    assert quote is not None
-    dataverse.create(
-        "quotedetails",
-        {"quoteid@odata.bind": f"/quotes({quote})", "isproductoverridden": True, "productdescription": "Pump",
-         "quantity": 2, "priceperunit": 950.0, "ispriceoverridden": True, "lineitemnumber": 1},
-    )  # fmt: skip
-    dataverse.update("quotes", quote, {"statecode": 1, "statuscode": 2})
-    return DataverseActions(dataverse).convert_quote_to_order(quote, ["ordernumber", "quoteid"])
+    return count == len(customers) and all(r.ok for r in results)
 
 
 def run(stack: SimulatorStack, storage_settings: dict[str, str], say: Any) -> bool:

@@ -67,7 +67,7 @@ def run(scenario: SyncScenario, say: Say) -> bool:
 def _run(scenario: SyncScenario, say: Say) -> bool:
     scenario.add_currencies()
     say("the org's currencies set up by an administrator: EUR, GBP, SEK beside the base currency USD")
-    code, keys = _cli(say, "provision")
+    code, keys = _cli(say, "provision", "--keys-only")
     for key in keys["keys"]:
         say(f"  alternate key {key['table']}({key['columns']}): {key['status']}")
     started = time.monotonic()

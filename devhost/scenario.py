@@ -55,6 +55,8 @@ def scenario_settings(stack: SimulatorStack, storage: str, prefix: str, **overri
         "SYNC_CUSTOMERS_QUEUE": f"{prefix}-customers",
         "SYNC_SALES_PARTS_SCHEDULE": NEVER,
         "SYNC_SALES_PARTS_QUEUE": f"{prefix}-sales-parts",
+        "D365_RECONCILE_SCHEDULE": NEVER,
+        "D365_OPPORTUNITIES_SCHEDULE": NEVER,
     }
     return values | overrides
 

@@ -56,6 +56,10 @@ param dataverseClientCertificate string = ''
 @description('Optional: base64 of 32 random bytes encrypting cached tokens, written to the vault as token-encryption-key.')
 param tokenEncryptionKey string = ''
 
+@secure()
+@description('Optional: the secret Dataverse sends with every webhook call (at least 16 characters), written to the vault as d365-webhook-secret.')
+param webhookSecret string = ''
+
 @description('NCRONTAB schedule (six fields, seconds first, UTC) of the heartbeat timer (HEARTBEAT_SCHEDULE).')
 param heartbeatSchedule string = '0 */5 * * * *'
 
@@ -71,27 +75,43 @@ param customersSchedule string = '0 */5 * * * *'
 @description('NCRONTAB schedule of the poll that detects changed IFS sales parts (SYNC_SALES_PARTS_SCHEDULE).')
 param salesPartsSchedule string = '30 */15 * * * *'
 
+@description('NCRONTAB schedule of the poll that enqueues Dynamics orders a webhook never delivered (D365_RECONCILE_SCHEDULE).')
+param reconcileSchedule string = '0 */10 * * * *'
+
+@description('NCRONTAB schedule of the poll reading changed Dynamics opportunities and leads (D365_OPPORTUNITIES_SCHEDULE).')
+param opportunitiesSchedule string = '15 */5 * * * *'
+
+@description('Dynamics states in which an order entered directly in Dynamics goes to IFS (D365_ORDERS_SEND_STATES).')
+param orderSendStates string = 'submitted'
+
 // Dataverse's service protection refuses an application user's requests once 52 or more run at the same
 // time ("Number of concurrent requests exceeded the limit of 52"), counted across every instance of the
 // app. On Flex Consumption each queue-triggered function scales on its own instances, up to
 // maximumInstanceCount for each function, and each instance runs at most batchSize + newBatchThreshold of
 // that function's messages at once (host.json). Each invocation has at most one Dataverse request in
-// flight (the client is synchronous); a timer runs as a singleton; HTTP functions only validate and
-// enqueue, they never call Dataverse. So at most:
+// flight (the client is synchronous); a timer runs as a singleton; the webhook only authenticates,
+// parses and enqueues, it never calls Dataverse; the two manage functions (provision, deprovision) and
+// the command line are run by an operator, one request each. So at most:
 //
-//   maximumInstanceCount x (batchSize + newBatchThreshold) x queue functions + timers + a hand-run tool
-//            2           x (    4     +        2         ) x        4        +   2    +        1
-//   = 48 + 2 + 1 = 51 concurrent requests, below 52.
+//   maximumInstanceCount x (batchSize + newBatchThreshold) x queue functions + timers + hand-run tools
+//            2           x (    2     +        1         ) x        7        +   3    +        3
+//   = 42 + 3 + 3 = 48 concurrent requests, below 52.
+//
+// Seven queue functions: sync_customers, sync_sales_parts, the IFS -> Dynamics orders flow's two, and
+// d365_orders and d365_opportunities (Dynamics -> IFS), one to spare. Three timers: reconcile_d365_orders
+// and poll_d365_opportunities, one to spare (the IFS polls never call Dataverse). The queue batch went from
+// 4 + 2 to 2 + 1 to make room: each message carries up to hundreds of keys written in bulk, so throughput
+// comes from the bulk path, not from more messages at once.
 //
 // tests/unit/test_infra.py checks these numbers against host.json and against the functions that
 // function_app.py registers (those calling Dataverse count against the budgets); raise one term only by
 // lowering another.
 var dataverseConcurrentRequestLimit = 52
-var hostQueueBatchSize = 4
-var hostQueueNewBatchThreshold = 2
-var dataverseQueueFunctionBudget = 4
-var dataverseTimerFunctionBudget = 2
-var dataverseRequestsReservedForTools = 1
+var hostQueueBatchSize = 2
+var hostQueueNewBatchThreshold = 1
+var dataverseQueueFunctionBudget = 7
+var dataverseTimerFunctionBudget = 3
+var dataverseRequestsReservedForTools = 3
 
 @minValue(1)
 @maxValue(2)
@@ -191,6 +211,7 @@ module vault 'modules/keyvault.bicep' = {
     dataverseClientSecret: dataverseClientSecret
     dataverseClientCertificate: dataverseClientCertificate
     tokenEncryptionKey: tokenEncryptionKey
+    webhookSecret: webhookSecret
   }
 }
 
@@ -271,6 +292,26 @@ var appSettings = {
   SYNC_SALES_PARTS_SCOPE: ''
   SYNC_SALES_PARTS_WATERMARK_COLUMN: ''
   SYNC_SALES_PARTS_OVERLAP_SECONDS: '300'
+  // Dynamics -> IFS: the webhook (its secret in the vault; its URL derived from WEBSITE_HOSTNAME when
+  // provisioning runs in the app), the order worker, reconciliation and opportunities.
+  D365_WEBHOOK_AUTH: 'header'
+  D365_WEBHOOK_HEADER: 'x-connector-webhook-secret'
+  D365_WEBHOOK_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=d365-webhook-secret)'
+  D365_WEBHOOK_NAME: 'ifs-connector'
+  D365_WEBHOOK_URL: ''
+  D365_DEDUPE_HOURS: '48'
+  D365_ORDERS_QUEUE: 'd365-orders'
+  D365_ORDERS_SEND_STATES: orderSendStates
+  D365_ORDERS_IFS_NUMBER_COLUMN: 'ifs_ordernumber'
+  D365_FULFIL_ACTION: 'CustomerOrder_ReleaseOrder'
+  D365_FULFIL_STATES: 'Planned'
+  D365_CANCEL_ACTION: 'CustomerOrder_SetCancelled'
+  D365_RECONCILE_SCHEDULE: reconcileSchedule
+  D365_RECONCILE_LOOKBACK_HOURS: '168'
+  IFS_QUOTATION_ORDER_ACTION: 'OrderQuotation_CreateOrder'
+  IFS_QUOTATION_WON_ACTION: 'OrderQuotation_SetWon'
+  D365_OPPORTUNITIES_SCHEDULE: opportunitiesSchedule
+  D365_OPPORTUNITIES_QUEUE: 'd365-opportunities'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -98,3 +98,23 @@ class CreateLease:
     posted_at: datetime
     created_key: Mapping[str, Any] | None = None
     version: str = ""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One registered webhook endpoint and its processing steps, and whom it belongs to.
+
+    ``organization_id`` and ``application_user_id`` are what ``WhoAmI`` said when provisioning ran: the
+    webhook accepts calls of that organization only and ignores the events that user caused.
+    ``auth_fingerprint`` is a hash of the authentication registered (never the secret itself), so a
+    provisioning run that finds URL and secret unchanged writes nothing.
+    """
+
+    name: str
+    endpoint_url: str
+    service_endpoint_id: str
+    step_ids: dict[str, str] = field(default_factory=dict)  # step name -> sdkmessageprocessingstep id
+    updated_at: datetime | None = None
+    organization_id: str | None = None
+    application_user_id: str | None = None
+    auth_fingerprint: str | None = None

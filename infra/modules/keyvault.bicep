@@ -21,6 +21,9 @@ param dataverseClientCertificate string = ''
 @secure()
 param tokenEncryptionKey string = ''
 
+@secure()
+param webhookSecret string = ''
+
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
@@ -72,6 +75,14 @@ resource tokenKey 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(to
   name: 'token-encryption-key'
   properties: {
     value: tokenEncryptionKey
+  }
+}
+
+resource webhookSecretValue 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(webhookSecret)) {
+  parent: vault
+  name: 'd365-webhook-secret'
+  properties: {
+    value: webhookSecret
   }
 }
 

@@ -38,6 +38,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "provision", sync_commands.PROVISION_HELP, sync_commands.configure_provision, sync_commands.provision
     ),
+    Command(
+        "deprovision",
+        sync_commands.DEPROVISION_HELP,
+        sync_commands.configure_deprovision,
+        sync_commands.deprovision,
+    ),
     Command("sync", sync_commands.SYNC_HELP, sync_commands.configure_sync, sync_commands.sync),
     Command(
         "backfill", sync_commands.BACKFILL_HELP, sync_commands.configure_backfill, sync_commands.backfill

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date, datetime
 from typing import Any
 
 from shared.cli.context import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, Context
+from shared.d365_runtime import deprovision_d365, provision_all
 from shared.dataverse.provisioning import Provisioner
 from shared.sync import backfill as backfill_service
 from shared.sync.engine import Report
-from shared.sync.provision import provision_keys
+from shared.sync.provision import KeyStatus, provision_keys
 
-PROVISION_HELP = "create the alternate keys the sync needs in Dataverse and wait until they are Active"
+PROVISION_HELP = (
+    "set Dataverse up: the alternate keys (created and awaited), the IFS order number column, change "
+    "tracking on opportunities and leads, and the webhook with its steps; running it again changes nothing"
+)
+DEPROVISION_HELP = "remove exactly the webhook endpoint and steps provision registered (keys and data stay)"
 SYNC_HELP = "poll IFS and work the queues in this process until they are empty (--once)"
 BACKFILL_HELP = (
     "send every record of an entity to Dataverse, resumable where it stopped (--dry-run: plan only)"
@@ -46,18 +52,73 @@ def configure_provision(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=900.0, help="seconds to wait for a key (default 900)"
     )
+    parser.add_argument(
+        "--webhook-url",
+        help="public URL of the webhook function (default: D365_WEBHOOK_URL, or the app's host in Azure)",
+    )
+    parser.add_argument(
+        "--keys-only", action="store_true", help="only the alternate keys of the IFS → Dynamics sync"
+    )
 
 
-def provision(args: argparse.Namespace, context: Context) -> int:
-    """Ensure every alternate key of every mapping; running it again changes nothing."""
-    runtime = context.runtime
-    mappings = [runtime.engine.mapping(entity) for entity in runtime.engine.entities]
-    keys = provision_keys(mappings, Provisioner(runtime.dataverse), timeout=args.timeout)
-    rows = [
+def _key_rows(keys: list[KeyStatus]) -> list[dict[str, Any]]:
+    return [
         {"table": k.table, "key": k.schema_name, "columns": ",".join(k.columns), "status": k.status}
         for k in keys
     ]
-    context.show({"keys": rows}, rows, ["table", "key", "columns", "status"], "alternate keys:")
+
+
+def provision(args: argparse.Namespace, context: Context) -> int:
+    """Everything Dataverse needs for both directions; running it again changes nothing."""
+    runtime = context.runtime
+    if args.keys_only:
+        mappings = [runtime.engine.mapping(entity) for entity in runtime.engine.entities]
+        rows = _key_rows(provision_keys(mappings, Provisioner(runtime.dataverse), timeout=args.timeout))
+        context.show({"keys": rows}, rows, ["table", "key", "columns", "status"], "alternate keys:")
+        return EXIT_OK
+
+    def notify(notice: str) -> None:
+        print(f"note: {notice}", file=sys.stderr)  # said before it is done, also with --json
+
+    try:
+        done = provision_all(
+            context.settings, runtime.dataverse, notify=notify, url=args.webhook_url, timeout=args.timeout
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    rows = _key_rows(done.keys)
+    if context.json_output:
+        context.show(done.to_json(), [], [])
+        return EXIT_OK
+    context.show({}, rows, ["table", "key", "columns", "status"], "alternate keys:")
+    report = done.report
+    steps = [{"step": name, "id": step_id} for name, step_id in sorted(report.steps.items())]
+    context.show({}, steps, ["step", "id"], f"webhook endpoint {report.endpoint_id}:")
+    for skipped in report.skipped_steps:
+        print(f"  not registered (the org allows no custom step on it): {skipped}")
+    print("changed: " + ("; ".join(report.changed) if report.changed else "nothing (already provisioned)"))
+    return EXIT_OK
+
+
+def configure_deprovision(parser: argparse.ArgumentParser) -> None:
+    """``deprovision`` takes no arguments beyond --json."""
+
+
+def deprovision(args: argparse.Namespace, context: Context) -> int:
+    """Remove what provision registered under D365_WEBHOOK_NAME, and nothing else."""
+    report = deprovision_d365(context.settings, context.runtime.dataverse)
+    document = {
+        "removed_steps": report.removed_steps,
+        "endpoint_removed": report.endpoint_removed,
+        "kept": report.kept,
+    }
+    rows = [
+        {"what": "steps removed", "value": report.removed_steps},
+        {"what": "endpoint removed", "value": report.endpoint_removed},
+    ]
+    rows += [{"what": "kept", "value": kept} for kept in report.kept]
+    context.show(document, rows, ["what", "value"])
     return EXIT_OK
 
 

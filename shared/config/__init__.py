@@ -15,6 +15,13 @@ from __future__ import annotations
 
 from shared.config.app import DORMANT_FEATURES, FEATURES, AppSettings, read_local_settings
 from shared.config.catalog import CATALOG, SETTINGS_BY_NAME
+from shared.config.d365 import (
+    ORDER_STATES,
+    D365OpportunitiesSettings,
+    D365OrdersSettings,
+    D365ProvisionSettings,
+    D365WebhookSettings,
+)
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsEntities, IfsSettings
 from shared.config.platform import (
@@ -50,11 +57,16 @@ __all__ = [
     "ENTITY_SETTINGS",
     "ENTRA_CREDENTIALS",
     "FEATURES",
+    "ORDER_STATES",
     "SAMPLE_KEY_IN_AZURE",
     "SETTINGS_BY_NAME",
     "AppSettings",
     "ConfigError",
     "CustomersSyncSettings",
+    "D365OpportunitiesSettings",
+    "D365OrdersSettings",
+    "D365ProvisionSettings",
+    "D365WebhookSettings",
     "DataverseSettings",
     "DevhostSettings",
     "EntitySyncSettings",

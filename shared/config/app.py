@@ -10,6 +10,12 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from shared.config.catalog import SETTINGS_BY_NAME
+from shared.config.d365 import (
+    D365OpportunitiesSettings,
+    D365OrdersSettings,
+    D365ProvisionSettings,
+    D365WebhookSettings,
+)
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsSettings
 from shared.config.platform import (
@@ -41,6 +47,10 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     IfsSettings,
     SyncSettings,
     *ENTITY_SETTINGS,
+    D365WebhookSettings,
+    D365OrdersSettings,
+    D365OpportunitiesSettings,
+    D365ProvisionSettings,
 )
 # Declared but not yet needed by any function, so /api/health does not report them.
 DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = ()

@@ -28,6 +28,7 @@ WIN_QUOTE_DEFAULT_STATUS = -1
 """WinQuote's ``Status`` meaning "the default status reason of the Won state" (4 Won)."""
 ORDER_COMPLETE = 100001
 ORDER_PARTIAL = 100002
+ORDER_CANCELED = 4  # salesorder status reason "No Money", the Canceled state's
 
 
 def column_set(columns: Iterable[str] | None) -> dict[str, Any]:
@@ -99,6 +100,20 @@ class DataverseActions:
                     "quoteid@odata.bind": f"/quotes({quote_id})",
                 },
                 "Status": status,
+            },
+        )
+
+    def cancel_order(self, order_id: uuid.UUID, *, subject: str = "Order cancelled") -> None:
+        """CancelSalesOrder: mark an Active or Submitted order Canceled, recording an orderclose activity."""
+        self.call_action(
+            "CancelSalesOrder",
+            {
+                "OrderClose": {
+                    "@odata.type": "Microsoft.Dynamics.CRM.orderclose",
+                    "subject": subject,
+                    "salesorderid@odata.bind": f"/salesorders({order_id})",
+                },
+                "Status": ORDER_CANCELED,
             },
         )
 

@@ -10,7 +10,11 @@ Every helper is idempotent, so a deployment can run it on every release:
   exactly the given steps: it creates what is missing, updates what changed (the endpoint's URL and
   authentication are always rewritten, because ``authvalue`` cannot be read back to compare), and deletes
   steps and images that are no longer wanted. Running it twice registers once.
-- ``inspect_webhook`` reads a registration back; ``remove_webhook`` deletes the steps and the endpoint.
+- ``inspect_webhook`` reads a registration back; ``remove_webhook`` deletes the steps and the endpoint;
+  ``remove_steps`` and ``remove_endpoint`` delete exactly the rows given, for a caller that recorded what
+  it registered; ``step_allowed`` probes whether a message may carry custom steps on a table.
+- ``ensure_text_column`` adds a custom column unless it exists; ``enable_change_tracking`` switches a
+  table's change tracking on (for good: it cannot be switched off again).
 
 Step look-ups follow the register-web-hook and event-framework articles: ``sdkmessages?$filter=name eq
 'Update'``, then the ``sdkmessagefilters`` row of that message for the table, which must allow custom steps
@@ -28,7 +32,7 @@ from typing import Any, Literal
 
 from shared.dataverse.client import DataverseClient
 from shared.dataverse.endpoint_auth import WebhookAuth
-from shared.dataverse.errors import BadRequestError
+from shared.dataverse.errors import BadRequestError, NotFoundError
 
 WEBHOOK_CONTRACT = 8
 MESSAGE_FORMAT_JSON = 2
@@ -159,7 +163,7 @@ class Registration:
     """A webhook endpoint and its steps.
 
     ``name``, ``endpoint_url``, ``service_endpoint_id`` and ``step_ids`` are what
-    ``shared.state.subscriptions.Subscription`` stores.
+    ``shared.records.Subscription`` stores.
     """
 
     name: str
@@ -353,9 +357,19 @@ class Provisioner:
         ]
 
     def register_webhook(
-        self, name: str, url: str, auth: WebhookAuth, steps: Iterable[WebhookStep]
+        self,
+        name: str,
+        url: str,
+        auth: WebhookAuth,
+        steps: Iterable[WebhookStep],
+        *,
+        write_endpoint: bool = True,
     ) -> Registration:
-        """Make the endpoint ``name`` deliver to ``url`` with ``auth`` and hold exactly ``steps``."""
+        """Make the endpoint ``name`` deliver to ``url`` with ``auth`` and hold exactly ``steps``.
+
+        An existing endpoint's URL and authentication are written again unless ``write_endpoint`` is False
+        (the caller knows from its own record that neither changed: ``authvalue`` cannot be read back).
+        """
         listed = list(steps)
         wanted = {step.step_name(name): step for step in listed}
         if len(wanted) != len(listed):
@@ -378,8 +392,9 @@ class Provisioner:
             endpoint_id = written.id
         else:
             endpoint_id = uuid.UUID(endpoint["serviceendpointid"])
-            # authvalue is write-only, so it cannot be compared: always write it back.
-            self._client.update("serviceendpoints", endpoint_id, endpoint_body)
+            # authvalue is write-only, so it cannot be compared here: written back unless the caller knows.
+            if write_endpoint or str(endpoint.get("url") or "") != url:
+                self._client.update("serviceendpoints", endpoint_id, endpoint_body)
         existing = {step.name: step for step in self._steps(endpoint_id)}
         for step_name, step in wanted.items():
             current = existing.get(step_name)
@@ -409,6 +424,88 @@ class Provisioner:
             self._client.delete("sdkmessageprocessingsteps", step.id)
         self._client.delete("serviceendpoints", endpoint_id)
         return True
+
+    def step_allowed(self, message: str, table: str) -> bool:
+        """Whether Dataverse allows custom steps on ``message`` of ``table`` (the sdkmessage probe)."""
+        try:
+            self._message_and_filter(message, table)
+        except StepNotAllowedError:
+            return False
+        return True
+
+    def step_ids(self, endpoint_id: str) -> list[str]:
+        """The ids of the steps an endpoint holds now, whoever registered them."""
+        return [str(step.id) for step in self._steps(uuid.UUID(endpoint_id))]
+
+    def remove_steps(self, step_ids: Iterable[str]) -> int:
+        """Delete these steps (ones already gone are skipped); how many were deleted."""
+        removed = 0
+        for step_id in step_ids:
+            try:
+                self._client.delete("sdkmessageprocessingsteps", uuid.UUID(step_id))
+            except NotFoundError:
+                continue
+            removed += 1
+        return removed
+
+    def remove_endpoint(self, endpoint_id: str) -> bool:
+        """Delete one endpoint by id (its remaining steps go with it); False when it was already gone."""
+        try:
+            self._client.delete("serviceendpoints", uuid.UUID(endpoint_id))
+        except NotFoundError:
+            return False
+        return True
+
+    # -- columns and change tracking ------------------------------------------------------------------
+
+    def ensure_text_column(self, table: str, column: str, max_length: int, label: str) -> bool:
+        """Create the custom text column ``column`` on ``table`` unless it exists; True when created now."""
+        path = f"EntityDefinitions(LogicalName={_literal(table)})/Attributes"
+        try:
+            self._client.send(
+                "GET",
+                f"{path}(LogicalName={_literal(column)})",
+                params={"$select": "LogicalName"},
+                idempotent=True,
+            )
+        except NotFoundError:
+            pass
+        else:
+            return False
+        self._client.create(
+            path,
+            {
+                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+                "SchemaName": column,
+                "MaxLength": max_length,
+                "FormatName": {"Value": "Text"},
+                "RequiredLevel": {"Value": "None"},
+                "DisplayName": {"LocalizedLabels": [{"Label": label, "LanguageCode": 1033}]},
+            },
+        )
+        return True
+
+    def change_tracking_enabled(self, table: str) -> bool:
+        """Whether ``table`` tracks changes (``EntityMetadata.ChangeTrackingEnabled``)."""
+        path = f"EntityDefinitions(LogicalName={_literal(table)})"
+        row = self._client.send(
+            "GET", path, params={"$select": "ChangeTrackingEnabled"}, idempotent=True
+        ).json()
+        return bool(row.get("ChangeTrackingEnabled"))
+
+    def enable_change_tracking(self, table: str) -> None:
+        """Turn change tracking on for ``table``. It cannot be turned off again: say so before calling this.
+
+        The table's definition is read and written back whole with ``ChangeTrackingEnabled`` set, as the Web
+        API updates table definitions (PUT, with ``MSCRM.MergeLabels`` so no label is lost).
+        """
+        path = f"EntityDefinitions(LogicalName={_literal(table)})"
+        definition = self._client.send("GET", path, idempotent=True).json()
+        definition = {k: v for k, v in definition.items() if not k.startswith("@odata.context")}
+        definition["ChangeTrackingEnabled"] = True
+        self._client.send(
+            "PUT", path, json=definition, headers={"MSCRM.MergeLabels": "true"}, idempotent=True
+        )
 
     # -- steps and images -----------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Webhook dedupe: the first delivery of an event claims it; repeats within the expiry are recognised.
 
 Dataverse retries a webhook once (on 502/503/504) and users can replay; claiming is an atomic
-create-if-absent, so two concurrent deliveries of the same event cannot both win. Claims expire
-(``ExpiresAt``) and ``purge_expired`` deletes the old ones.
+create-if-absent, so two concurrent deliveries of the same event cannot both win. ``seen`` and ``mark``
+serve a caller that enqueues first and remembers afterwards, so a crash between the two repeats work
+instead of losing it. Claims expire (``ExpiresAt``) and ``purge_expired`` deletes the old ones.
 """
 
 from __future__ import annotations
@@ -63,6 +64,28 @@ class WebhookDedupe:
         except ResourceModifiedError:
             return False
         return True
+
+    def seen(self, event_key: str) -> bool:
+        """Whether ``event_key`` holds a claim that has not expired (a read; writes nothing)."""
+        existing = get_entity(self._table, _partition(event_key), encode_key(event_key))
+        return existing is not None and existing["ExpiresAt"] > self._clock()
+
+    def mark(self, event_key: str, ttl: timedelta) -> None:
+        """Record ``event_key`` as handled for ``ttl``, whether or not it was recorded before.
+
+        For callers that act first and remember afterwards (enqueue, then mark): nothing accepted is lost
+        when the process dies in between, at the price of doing the work once more on a redelivery.
+        """
+        now = self._clock()
+        self._table.upsert_entity(
+            {
+                "PartitionKey": _partition(event_key),
+                "RowKey": encode_key(event_key),
+                "ClaimedAt": now,
+                "ExpiresAt": now + ttl,
+            },
+            mode=UpdateMode.REPLACE,
+        )
 
     def release(self, event_key: str) -> None:
         """Forget a claim, e.g. when the event could not be enqueued, so Dataverse's retry is processed."""

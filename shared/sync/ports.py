@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from shared.records import AuditEntry, CreateLease, LedgerEntry, ParkedRecord, SyncMark
+from shared.records import AuditEntry, CreateLease, LedgerEntry, ParkedRecord, Subscription, SyncMark
 from shared.sync.messages import ChangedKey
 
 
@@ -263,4 +263,189 @@ class IfsRowCreator(Protocol[E_contra]):
 
     def create(self, entity: E_contra, body: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
         """POST a new row; the row as IFS stored it, and its ETag."""
+        ...
+
+
+# ---- the Dynamics → IFS direction -------------------------------------------------------------------
+
+
+class EventMarks(Protocol):
+    """Webhook events already accepted (``shared.state.dedupe.WebhookDedupe``)."""
+
+    def seen(self, event_key: str) -> bool:
+        """Whether ``event_key`` was accepted and its mark has not expired."""
+        ...
+
+    def mark(self, event_key: str, ttl: timedelta) -> None:
+        """Remember ``event_key`` as accepted for ``ttl``."""
+        ...
+
+
+class RegisteredWebhooks(Protocol):
+    """What provisioning registered, by endpoint name (``shared.state.subscriptions``' repository)."""
+
+    def get(self, name: str) -> Subscription | None:
+        """The registration named ``name``, if any."""
+        ...
+
+    def save(self, subscription: Subscription) -> Subscription:
+        """Create or replace the registration."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Forget the registration."""
+        ...
+
+
+class IdMapping(IdLinks, Protocol):
+    """The id map, one key at a time and in reverse (``shared.state.idmap.IdMap``)."""
+
+    def link(self, entity: str, source_key: str, target_id: str) -> None:
+        """Record that ``source_key`` is ``target_id``."""
+        ...
+
+    def target_id(self, entity: str, source_key: str) -> str | None:
+        """The target id of ``source_key``, if linked."""
+        ...
+
+    def source_key(self, entity: str, target_id: str) -> str | None:
+        """The source key linked to ``target_id``, if any."""
+        ...
+
+
+class DynamicsSales(Protocol):
+    """Dynamics sales rows read and written by the Dynamics → IFS flows (``shared.dataverse.sales``).
+
+    Rows are the Web API's JSON (lookups as ``_<name>_value``); a row that does not exist is None.
+    """
+
+    def row(self, entity_set: str, row_id: uuid.UUID, columns: Sequence[str]) -> dict[str, Any] | None:
+        """One row by id."""
+        ...
+
+    def order(
+        self, order_id: uuid.UUID, columns: Sequence[str], line_columns: Sequence[str]
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """An order and its lines in line-number order."""
+        ...
+
+    def rows_by_id(
+        self, entity_set: str, id_column: str, ids: Iterable[uuid.UUID], columns: Sequence[str]
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        """Rows of ``entity_set`` by id."""
+        ...
+
+    def orders_of_quote(self, quote_id: uuid.UUID) -> list[uuid.UUID]:
+        """The orders made from a quote."""
+        ...
+
+    def write(self, entity_set: str, row_id: uuid.UUID, values: Mapping[str, Any]) -> None:
+        """Update an existing row."""
+        ...
+
+    def orders_to_reconcile(
+        self,
+        *,
+        since: datetime,
+        number_column: str,
+        send_states: frozenset[int],
+        created_by_other_than: uuid.UUID | None,
+    ) -> Iterable[uuid.UUID]:
+        """Orders changed since ``since`` without an IFS number that should have one."""
+        ...
+
+
+class ChangeRead(Protocol):
+    """One change-tracking read (``shared.dataverse.changes.ChangeBatch``)."""
+
+    @property
+    def changed_rows(self) -> list[dict[str, Any]]:
+        """New or updated rows."""
+        ...
+
+    @property
+    def deleted_ids(self) -> list[uuid.UUID]:
+        """Ids of deleted rows."""
+        ...
+
+    @property
+    def next_delta_token(self) -> str:
+        """The token to read from next time."""
+        ...
+
+
+class ChangeFeed(Protocol):
+    """Dataverse change tracking (``shared.dataverse.sales.SalesData``)."""
+
+    def read_changes(
+        self, entity_set: str, select: Sequence[str], delta_token: str | None
+    ) -> ChangeRead | None:
+        """Changes since ``delta_token`` (every row when None); None when the token has expired."""
+        ...
+
+
+class IfsOperations(Protocol):
+    """The IFS reads and writes the Dynamics → IFS flows use (``shared.ifs.client.IfsClient``).
+
+    Entity sets and navigations are the adapter's own objects, passed through. Errors say what they are:
+    ``status`` (409/412: the row changed since it was read; 400: IFS refused, ``message`` says why),
+    ``outcome_unknown`` (a write that may have been applied), ``transient`` and ``retry_after``.
+    """
+
+    def find_by(
+        self, entity: Any, values: Mapping[str, Any], *, select: Iterable[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Rows whose properties equal ``values``."""
+        ...
+
+    def get(
+        self, entity: Any, key: Mapping[str, Any], *, select: Iterable[str] = ()
+    ) -> tuple[dict[str, Any], str | None]:
+        """One row by key, with its ETag."""
+        ...
+
+    def create(self, entity: Any, body: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """POST a row."""
+        ...
+
+    def create_with_children(
+        self, entity: Any, body: Mapping[str, Any], navigation: Any, children: Sequence[Mapping[str, Any]]
+    ) -> tuple[tuple[dict[str, Any], str | None], Sequence[tuple[dict[str, Any], str | None]]]:
+        """A row and its children in one change set."""
+        ...
+
+    def create_child(
+        self, entity: Any, key: Mapping[str, Any], navigation: Any, body: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
+        """POST a child row through a collection navigation."""
+        ...
+
+    def iter_children(
+        self,
+        entity: Any,
+        key: Mapping[str, Any],
+        navigation: Any,
+        query: Any = None,
+        *,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of a collection navigation of one row."""
+        ...
+
+    def update(
+        self, entity: Any, key: Mapping[str, Any], changes: Mapping[str, Any], etag: str
+    ) -> tuple[dict[str, Any], str | None]:
+        """PATCH ``changes`` if the row still has ``etag``."""
+        ...
+
+    def call_action(
+        self,
+        entity: Any,
+        key: Mapping[str, Any],
+        action: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        etag: str,
+    ) -> Any:
+        """Run a bound action with ``If-Match: etag``."""
         ...

@@ -1,4 +1,4 @@
-"""The Sales actions of the Web API: ConvertQuoteToSalesOrder, WinQuote and FulfillSalesOrder.
+"""The Sales actions of the Web API: ConvertQuoteToSalesOrder, WinQuote, FulfillSalesOrder, CancelSalesOrder.
 
 Each is an unbound ``POST <root>/<Name>`` whose body holds the action's parameters (reference/dataverse.md
 §8: the CRM 2016 action pages for ConvertQuoteToSalesOrder and FulfillSalesOrder; WinQuote's shape is
@@ -12,6 +12,9 @@ which steps may use where the message allows them: WinQuote).
 - ``FulfillSalesOrder {"OrderClose": {…, "salesorderid@odata.bind"}, "Status": 100001}``: the order must be
   Active or Submitted; it becomes Fulfilled (state 3) with ``Status`` (100001 Complete, 100002 Partial)
   and ``datefulfilled``, and a Completed orderclose activity is written. Returns nothing.
+- ``CancelSalesOrder {"OrderClose": {…, "salesorderid@odata.bind"}, "Status": 4}``: the same shape (ASSUMED
+  like FulfillSalesOrder's, as MrThearMan/dynamics-client sends it); an Active or Submitted order becomes
+  Canceled (state 2, status 4) with a Completed orderclose activity.
 - ``ConvertQuoteToSalesOrder {"QuoteId", "ColumnSet", "QuoteClose…"}``: returns the new salesorder with the
   ColumnSet's columns. The order copies the quote's header (customer, price list, currency, addresses,
   terms, discounts) and carries ``quoteid``; each quote line becomes an order line carrying
@@ -44,6 +47,7 @@ from simulators.dataverse.tables import Table
 QUOTE_ACTIVE, QUOTE_WON = 1, 2
 QUOTE_STATUS_WON = 4
 ORDER_FULFILLED = 3
+ORDER_CANCELED, ORDER_CANCELED_STATUS = 2, 4  # salesorder: state 2 Canceled, status 4 No Money
 ORDER_OPEN_STATES = frozenset({0, 1})
 ORDER_FULFILLED_STATUSES = frozenset({100001, 100002})
 ORDER_CREATION_WIN_QUOTE = 776160001
@@ -232,6 +236,38 @@ def fulfill_sales_order(org: Organization, body: Any, caller: Caller) -> None:
         )
 
 
+def cancel_sales_order(org: Organization, body: Any, caller: Caller) -> None:
+    """CancelSalesOrder: an Active or Submitted order becomes Canceled, with an orderclose activity."""
+    params = _parameters(
+        "CancelSalesOrder", body, frozenset({"OrderClose", "Status"}), frozenset({"OrderClose", "Status"})
+    )
+    status = _int("Status", params["Status"])
+    status = ORDER_CANCELED_STATUS if status == -1 else status
+    close_table, close = _activity(org, "orderclose", params["OrderClose"], "salesorderid")
+    order_table = _table(org, "salesorder")
+    order_id = close["salesorderid"].id
+    typed: dict[str, Value] = {
+        "OrderClose": entity(close_table, uuid.UUID(int=0), close),
+        "Status": OptionSetValue(status),
+    }
+    with org.operation(caller, "CancelSalesOrder", table=order_table, row_id=order_id, parameters=typed):
+        order = org.retrieve_row(order_table, order_id)
+        if order.get("statecode") not in ORDER_OPEN_STATES:
+            raise errors.invalid_state()
+        if status != ORDER_CANCELED_STATUS:
+            raise errors.invalid_state_status()
+        event = RowEvent("CancelSalesOrder", order_table, order_id, before=order, parameters=typed)
+        org.raise_before(event)
+        close = _complete(org, {"ordernumber": order.get("ordernumber"), **close})
+        org.platform_create(close_table, close, caller)
+        after = org.platform_update(
+            order_table, order_id, {"statecode": ORDER_CANCELED, "statuscode": status}, caller
+        )
+        org.raise_after(
+            RowEvent("CancelSalesOrder", order_table, order_id, before=order, after=after, parameters=typed)
+        )
+
+
 def _column_set(raw: Any, order_table: Table) -> tuple[tuple[str, ...] | None, Value]:
     """(columns or None for all, the ColumnSet as a context value)."""
     if raw is None:
@@ -331,4 +367,5 @@ ACTIONS: Mapping[str, Callable[[Organization, Any, Caller], Any]] = {
     "ConvertQuoteToSalesOrder": convert_quote_to_sales_order,
     "WinQuote": win_quote,
     "FulfillSalesOrder": fulfill_sales_order,
+    "CancelSalesOrder": cancel_sales_order,
 }

@@ -19,6 +19,9 @@ Admin actions (``POST /_admin/actions/<name>``), besides the toolkit's reset, fa
 - ``respond_late`` ``{seconds, times?, methods?}``: the next ``times`` API requests (of ``methods``, default
   POST) are handled at once and answered ``seconds`` later: a write that IFS committed but whose answer
   arrives after the client gave up. (The toolkit's latency delays a request *before* it is handled.)
+- ``touch_after_read`` ``{entity_set, key, changes, times?}``: right after the next ``times`` (default 1) GETs
+  of that row are answered, a user in IFS edits it (as ``touch``): the reader's ETag is stale by the time it
+  writes, so its write is refused with 412 -- a concurrent edit, deterministically.
 - ``set_max_url_length`` ``{length}``: the longest request URL (origin, path and query as sent) the API
   accepts; longer ones get 414 (``max_url_length``, 8192 by default, an assumption: IFS documents no limit,
   8 KB is the request-line buffer of common reverse proxies such as nginx's ``large_client_header_buffers``).
@@ -31,7 +34,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -56,6 +59,24 @@ class _LateAnswers:
     seconds: float
     times: int
     methods: frozenset[str]
+
+
+@dataclass
+class _EditAfterRead:
+    state: SetState
+    key: dict[str, Any]
+    row_path: str  # "<EntitySet>(<key predicate>)" as a client addresses the row
+    changes: dict[str, Any]
+    times: int
+
+
+def _row_path(name: str, key: dict[str, Any]) -> str:
+    return (
+        name
+        + "("
+        + ",".join(f"{k}='{v}'" if isinstance(v, str) else f"{k}={v}" for k, v in key.items())
+        + ")"
+    )
 
 
 class IfsSimulator:
@@ -91,6 +112,7 @@ class IfsSimulator:
         )
         self._late: _LateAnswers | None = None
         self._late_lock = threading.Lock()
+        self._edits: list[_EditAfterRead] = []
         self._initial_max_url_length = max_url_length
         self.max_url_length = max_url_length
         self._register_admin()
@@ -198,6 +220,25 @@ class IfsSimulator:
                 self._late = _LateAnswers(float(seconds), times, frozenset(m.upper() for m in methods))
             return {"seconds": seconds, "times": times, "methods": sorted(m.upper() for m in methods)}
 
+        @admin.action(
+            "touch_after_read", "A user edits the row right after it is read: {entity_set, key, changes}"
+        )
+        def touch_after_read(body: dict[str, Any]) -> dict[str, Any]:
+            state = self._set(body)
+            key, changes = self._object(body, "key"), self._object(body, "changes")
+            times = body.get("times", 1)
+            if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+                raise AdminError('"times" must be a positive integer')
+            try:
+                self.tenant.get(state, key)
+            except (NotFoundError, KeyError) as exc:
+                raise AdminError(f"no such row: {exc}") from exc
+            with self._late_lock:
+                self._edits.append(
+                    _EditAfterRead(state, dict(key), _row_path(state.model.name, key), changes, times)
+                )
+            return {"armed": times}
+
         @admin.action("set_max_url_length", "Longest request URL the API accepts: {length} (414 beyond)")
         def set_max_url_length(body: dict[str, Any]) -> dict[str, Any]:
             length = body.get("length")
@@ -211,6 +252,7 @@ class IfsSimulator:
             self.max_url_length = self._initial_max_url_length
             with self._late_lock:
                 self._late = None
+                self._edits = []
             self.tenant = Tenant(self.tenant_config, self.clock.now_datetime)
             self.api.tenant = self.tenant
             self.iam.revoke_all()
@@ -270,10 +312,21 @@ class IfsSimulator:
             origin=origin,
         )
         answer = self.api.handle(api_request)
+        if request.method == "GET" and answer.status == 200:
+            self._edit_after_read(unquote(path))
         delay = self._late_delay(request.method)
         if delay:
             await asyncio.sleep(delay)  # the work is done; only the answer is late
         return self._respond(answer)
+
+    def _edit_after_read(self, path: str) -> None:
+        with self._late_lock:
+            due = [e for e in self._edits if path.endswith(e.row_path)]
+            for edit in due:
+                edit.times -= 1
+            self._edits = [e for e in self._edits if e.times > 0]
+        for edit in due:
+            self.tenant.touch(edit.state, edit.key, edit.changes)
 
     def _late_delay(self, method: str) -> float:
         with self._late_lock:

@@ -131,6 +131,21 @@ assumed(
 )
 assumed(
     SIM,
+    "OrderQuotation_CreateOrder and OrderQuotation_SetWon (SalesQuotationHandling)",
+    "no capture or document names the quotation's conversion action; IFS's web client converts a quotation "
+    "to an order, so an action bound to OrderQuotationSet is assumed: parameters CustomerPoNo and "
+    "WantedDeliveryDate, answer {'value': <new OrderNo>}, the quotation (and its lines) Won; SetWon "
+    "closes it as won. The connector takes both names from settings (IFS_QUOTATION_ORDER_ACTION, "
+    "IFS_QUOTATION_WON_ACTION)",
+)
+assumed(
+    SIM,
+    "BusinessOpportunity_SetWon/SetLost/SetCancelled (BusinessOpportunityHandling)",
+    "state changes of a business opportunity through bound actions named in IFS's Entity_Action style, "
+    "allowed from Active only; the connector takes the names from d365_opportunities.toml",
+)
+assumed(
+    SIM,
     "$batch",
     "OData multipart format and change-set rules as IFS documents them; no captured exchange",
 )

@@ -542,7 +542,99 @@ def _print_result_key(tenant: Tenant, state: SetState, record: Record, params: M
     return tenant.store.next_number("print")
 
 
+# ---- bound actions on quotations and business opportunities (ASSUMED: no capture names them) ----------
+
+QUOTATION_OPEN_STATES = ("Planned", "Released", "Revised")
+_QUOTATION_HEADER_COPY = (
+    "CustomerNo",
+    "Contract",
+    "CurrencyCode",
+    "PayTermId",
+    "DeliveryTerms",
+    "AuthorizeCode",
+)
+_QUOTATION_LINE_COPY = ("CatalogNo", "BuyQtyDue", "SaleUnitPrice", "Discount", "SalesUnitMeas")
+
+
+def _close_quotation(tenant: Tenant, state: SetState, record: Record, target: str) -> None:
+    lines = tenant.of_table("OrderQuotationLine")
+    number = record.values["QuotationNo"]
+    for line in tenant.store.scan(lines.table):
+        if line.values.get("QuotationNo") == number:
+            tenant.store.update(lines.table, lines.table.key_of(line.values), {"Objstate": target})
+    tenant.store.update(state.table, state.table.key_of(record.values), {"Objstate": target})
+
+
+def _open_quotation(record: Record, action: str) -> None:
+    current = record.values.get("Objstate")
+    if current not in QUOTATION_OPEN_STATES:
+        raise BusinessError(
+            f"Sales quotation {record.values['QuotationNo']} is {current}; {action} needs it to be "
+            f"{' or '.join(QUOTATION_OPEN_STATES)}.",
+            code="ODP_STATE_ERROR",
+        )
+
+
+def _quotation_to_order(tenant: Tenant, state: SetState, record: Record, params: Mapping[str, Any]) -> str:
+    """A customer order made of the quotation and its lines, the quotation Won; returns the order's number.
+
+    Parameters (assumed): ``CustomerPoNo`` and ``WantedDeliveryDate`` for the new order.
+    """
+    _open_quotation(record, "OrderQuotation_CreateOrder")
+    quotation = record.values
+    header = {name: quotation.get(name) for name in _QUOTATION_HEADER_COPY if quotation.get(name) is not None}
+    header["QuotationNo"] = quotation["QuotationNo"]
+    header["WantedDeliveryDate"] = params.get("WantedDeliveryDate") or quotation.get("WantedDeliveryDate")
+    if params.get("CustomerPoNo"):
+        header["CustomerPoNo"] = params["CustomerPoNo"]
+    orders = next(s for s in tenant.sets.values() if s.model.name == "CustomerOrderSet")
+    lines = next(s for s in tenant.sets.values() if s.model.name == "CustomerOrderLineSet")
+    order = tenant.create(orders, header)
+    quoted = tenant.of_table("OrderQuotationLine")
+    rows = sorted(
+        (
+            r.values
+            for r in tenant.store.scan(quoted.table)
+            if r.values.get("QuotationNo") == quotation["QuotationNo"]
+        ),
+        key=lambda values: int(values["LineNo"]) if str(values.get("LineNo", "")).isdigit() else 0,
+    )
+    for line in rows:
+        body = {name: line.get(name) for name in _QUOTATION_LINE_COPY if line.get(name) is not None}
+        tenant.create(lines, {**body, "PriceFreeze": "Frozen"}, parent={"OrderNo": order.values["OrderNo"]})
+    _close_quotation(tenant, state, record, "Won")
+    return str(order.values["OrderNo"])
+
+
+def _quotation_won(tenant: Tenant, state: SetState, record: Record, params: Mapping[str, Any]) -> None:
+    _open_quotation(record, "OrderQuotation_SetWon")
+    _close_quotation(tenant, state, record, "Won")
+
+
+def _opportunity_transition(target: str) -> ActionHandler:
+    def run(tenant: Tenant, state: SetState, record: Record, params: Mapping[str, Any]) -> None:
+        current = record.values.get("Objstate")
+        if current != "Active":
+            raise BusinessError(
+                f"Business opportunity {record.values['OpportunityNo']} is {current}; only an Active one can "
+                f"become {target}.",
+                code="ODP_STATE_ERROR",
+            )
+        tenant.store.update(state.table, state.table.key_of(record.values), {"Objstate": target})
+
+    return run
+
+
 _ACTIONS: dict[str, dict[str, ActionHandler]] = {
+    "OrderQuotationSet": {
+        "OrderQuotation_CreateOrder": _quotation_to_order,
+        "OrderQuotation_SetWon": _quotation_won,
+    },
+    "BusinessOpportunitySet": {
+        "BusinessOpportunity_SetWon": _opportunity_transition("Won"),
+        "BusinessOpportunity_SetLost": _opportunity_transition("Lost"),
+        "BusinessOpportunity_SetCancelled": _opportunity_transition("Cancelled"),
+    },
     "CustomerOrderSet": {
         # Which of the two the web client's "Release" uses is not documented; both do the same here.
         "CustomerOrder_ReleaseOrder": _transition(("Planned",), "Released", ("Planned",)),
@@ -554,5 +646,5 @@ _ACTIONS: dict[str, dict[str, ActionHandler]] = {
         "CustomerOrder_ManualBlock": _transition(("Planned", "Released", "Reserved"), "Blocked", ()),
         "CustomerOrder_ReleaseBlocked": _transition(("Blocked",), "Released", ()),
         "CustomerOrder_PrintResultKey": _print_result_key,
-    }
+    },
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devhost import demo, demo_adapters
+from devhost import demo, demo_adapters, demo_d365
+from devhost.d365_scenario import D365Scenario, d365_settings
 from simulators.common.tls import loopback_certificate
 from simulators.stack import running_simulators
 
@@ -17,8 +18,19 @@ def test_demo_adapters_part_succeeds(
     with running_simulators(loopback_certificate(tmp_path), ifs_size=20) as stack:
         storage = {"AzureWebJobsStorage": azurite_connection_string, "STATE_TABLE_PREFIX": unique_name}
         assert demo_adapters.run(stack, storage, lines.append)
-    assert any(line.startswith("  webhook received: Create of salesorder") for line in lines)
     assert any("idempotent by key" in line for line in lines)
+
+
+def test_demo_dynamics_to_ifs_part_succeeds(azurite_connection_string: str, unique_name: str) -> None:
+    """A converted quote reaches IFS through the function app, numbered in Dynamics, then released."""
+    lines: list[str] = []
+    with running_simulators(loopback_certificate(), ifs_size=40) as stack:
+        scenario = D365Scenario(stack, d365_settings(stack, azurite_connection_string, unique_name))
+        scenario.prepare()
+        assert demo_d365.run(scenario, lines.append)
+    assert any(line.startswith("  IFS customer order ") for line in lines)
+    assert any("now shows IFS order number C" in line for line in lines)
+    assert lines[-1].endswith("Released (the fulfilment request released it)")
 
 
 def test_demo_function_app_part_succeeds(azurite_connection_string: str, unique_name: str) -> None:

@@ -29,13 +29,25 @@ def cli(scenario: SyncScenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.
 
 
 def test_provision_twice_changes_nothing(cli: Any) -> None:
-    """Both keys are Active after the first run and the second run reports the same."""
+    """Both keys are Active after the first run; the second finds everything in place and changes nothing."""
     first = cli("provision", "--json")
     second = cli("provision", "--json")
-    assert first == second
-    assert first[0] == 0
-    keys = {(k["table"], k["key"], k["status"]) for k in json.loads(first[1])["keys"]}
+    assert first[0] == second[0] == 0
+    done, again = json.loads(first[1]), json.loads(second[1])
+    assert done["keys"] == again["keys"]
+    keys = {(k["table"], k["key"], k["status"]) for k in done["keys"]}
     assert keys == {("account", "ifs_accountnumber", "Active"), ("product", "ifs_productnumber", "Active")}
+    assert done["changed"]
+    assert again["changed"] == []
+    assert again["steps"] == done["steps"]
+    assert again["endpoint_id"] == done["endpoint_id"]
+
+
+def test_provision_keys_only_touches_nothing_else(cli: Any) -> None:
+    """--keys-only: the alternate keys, no webhook."""
+    code, out = cli("provision", "--keys-only", "--json")
+    assert code == 0
+    assert set(json.loads(out)) == {"keys"}
 
 
 def test_sync_once_loads_then_finds_nothing(cli: Any, scenario: SyncScenario) -> None:
