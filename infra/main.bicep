@@ -270,6 +270,12 @@ var appSettings = {
   SYNC_SALES_PARTS_SCOPE: ''
   SYNC_SALES_PARTS_WATERMARK_COLUMN: ''
   SYNC_SALES_PARTS_OVERLAP_SECONDS: '300'
+  // Operations: pauses, the jobs timer (reconcile and backfill over HTTP), retention of audit rows.
+  PAUSE_HOLD_SECONDS: '300'
+  OPS_JOB_SLICE_SECONDS: '600'
+  AUDIT_RETENTION_DAYS: '90'
+  OPS_JOBS_SCHEDULE: '15 * * * * *'
+  PURGE_SCHEDULE: '0 30 2 * * *'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

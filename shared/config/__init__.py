@@ -17,6 +17,7 @@ from shared.config.app import DORMANT_FEATURES, FEATURES, AppSettings, read_loca
 from shared.config.catalog import CATALOG, SETTINGS_BY_NAME
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsEntities, IfsSettings
+from shared.config.operations import OperationsSettings, OpsTimersSettings
 from shared.config.platform import (
     AZURE_INSTANCE_VARIABLE,
     ENTRA_CREDENTIALS,
@@ -63,6 +64,8 @@ __all__ = [
     "HeartbeatSettings",
     "IfsEntities",
     "IfsSettings",
+    "OperationsSettings",
+    "OpsTimersSettings",
     "RetrySettings",
     "SalesPartsSyncSettings",
     "SecretsSettings",

@@ -12,6 +12,7 @@ from typing import TypeVar
 from shared.config.catalog import SETTINGS_BY_NAME
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsSettings
+from shared.config.operations import OperationsSettings, OpsTimersSettings
 from shared.config.platform import (
     DevhostSettings,
     EntraSettings,
@@ -41,6 +42,8 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     IfsSettings,
     SyncSettings,
     *ENTITY_SETTINGS,
+    OperationsSettings,
+    OpsTimersSettings,
 )
 # Declared but not yet needed by any function, so /api/health does not report them.
 DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = ()

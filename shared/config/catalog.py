@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.config import dataverse, ifs, platform, sync
+from shared.config import dataverse, ifs, operations, platform, sync
 from shared.config.setting import Setting
 
-CATALOG: tuple[Setting, ...] = (*platform.SETTINGS, *dataverse.SETTINGS, *ifs.SETTINGS, *sync.SETTINGS)
+CATALOG: tuple[Setting, ...] = (
+    *platform.SETTINGS,
+    *dataverse.SETTINGS,
+    *ifs.SETTINGS,
+    *sync.SETTINGS,
+    *operations.SETTINGS,
+)
 SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in CATALOG}

@@ -80,6 +80,12 @@ NO_DATAVERSE_CALLS = {
     "heartbeat_echo": "writes the audit table",
     "poll_customers": "reads IFS and enqueues changed keys",
     "poll_sales_parts": "reads IFS and enqueues changed keys",
+    "ops_status": "reads the state tables and queue depths",
+    "ops_replay": "moves poison messages and enqueues parked keys",
+    "ops_reconcile": "queues a job (the jobs timer runs it)",
+    "ops_backfill": "queues a job (the jobs timer runs it)",
+    "ops_job": "reads a job's state",
+    "purge_state": "deletes old audit rows, jobs and dedupe claims",
 }
 BUILT_IN_ROLES = {
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
