@@ -48,6 +48,10 @@ from shared.sync.worker import QueueWorker
 
 _log = logging.getLogger(__name__)
 RECONCILE, BACKFILL = "reconcile", "backfill"
+JOB_PARAMETERS = {
+    RECONCILE: frozenset({"entity", "fix"}),
+    BACKFILL: frozenset({"entity", "force", "since", "chunk"}),
+}
 JOB_FINDINGS_LIMIT = 500  # findings kept in a reconcile job's result (the counts are always whole)
 # Positions that expire while an entity is paused (a Dataverse delta token), by entity; the Dynamics → IFS
 # flows that poll change tracking declare theirs here.
@@ -241,7 +245,9 @@ class Operations:
         if not isinstance(entity, str):
             raise ValueError('give the entity: {"entity": "customers"}')
         self.known(entity)
-        allowed = {RECONCILE: {"entity", "fix"}, BACKFILL: {"entity", "force", "since"}}.get(kind, set())
+        allowed = {RECONCILE: {"entity", "fix"}, BACKFILL: {"entity", "force", "since", "chunk"}}.get(
+            kind, set()
+        )
         unknown = sorted(set(params) - allowed)
         if unknown:
             raise ValueError(f"unknown parameter {', '.join(unknown)} for a {kind} job")
@@ -269,6 +275,8 @@ class Operations:
         def progress(report: Report, done: int, total: int) -> None:
             counts = _merged(earlier, report.outcomes)
             context.progress(done, total)
+            if done >= total:
+                return  # the last chunk: let the backfill finish (and clear its position) in this slice
             try:
                 context.check()
             except SliceOver:
@@ -283,6 +291,7 @@ class Operations:
             since=None if since is None else backfill_service.parse_since(str(since)),
             column=self.runtime.entities[entity].watermark_column or None,
             force=context.params.get("force") is True,
+            chunk_size=int(context.params.get("chunk") or 500),
             progress=progress,
         )
         return {"entity": entity, "outcomes": _merged(earlier, report.outcomes), "requeued": report.requeued}
@@ -321,13 +330,14 @@ def _merged(first: Mapping[str, int], second: Mapping[str, int]) -> dict[str, in
 def operations(settings: AppSettings) -> Operations:
     """The process's operations for these settings (ConfigError naming every missing setting)."""
     settings.get(OperationsSettings)
-    runtime = sync_runtime(settings)  # validates the sync's features first
-    return _operations(tuple(sorted(settings.values.items())), runtime)
+    sync_runtime(settings)  # validates the sync's features first, naming every problem
+    return _operations(tuple(sorted(settings.values.items())))
 
 
 @functools.lru_cache(maxsize=2)
-def _operations(values: tuple[tuple[str, str], ...], runtime: SyncRuntime) -> Operations:
+def _operations(values: tuple[tuple[str, str], ...]) -> Operations:
     settings = AppSettings(dict(values))
+    runtime = sync_runtime(settings)
     tables = runtime.storage.tables
     return Operations(
         runtime=runtime,

@@ -85,7 +85,8 @@ class AuditTrail:
             clauses.append("CorrelationId eq @c")
         if not clauses:
             return []
-        condition = "(" + " or ".join(clauses) + ")"
+        # Spaces inside the parentheses: the SDK finds its @parameters by splitting the filter on spaces.
+        condition = "( " + " or ".join(clauses) + " )"
         if entity is not None:
             parameters["e"] = entity
             condition += " and Entity eq @e"

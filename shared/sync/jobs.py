@@ -107,10 +107,13 @@ class JobRunner:
         return self._store.get(job_id)
 
     def run(self, slice_seconds: float) -> list[Job]:
-        """Run unfinished jobs, oldest first, until ``slice_seconds`` are used; the jobs as they were left."""
+        """Run unfinished jobs, oldest first, until ``slice_seconds`` are used; the jobs as they were left.
+
+        The first job always gets to start (its handler stops at its first ``check`` past the deadline).
+        """
         deadline = self._monotonic() + slice_seconds
         touched: list[Job] = []
-        while self._monotonic() < deadline:
+        while not touched or self._monotonic() < deadline:
             pending = self._store.unfinished()
             if not pending:
                 break
