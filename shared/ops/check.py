@@ -202,8 +202,8 @@ class SystemCheck:
         """The state tables and the queues answer."""
         if not self._needs("storage", "state tables and queues", "storage"):
             return
-        services = bootstrap.storage(self.settings)
         try:
+            services = bootstrap.storage(self.settings)  # opens (creates) the state tables
             next(iter(services.tables.service.list_tables(results_per_page=1)), None)
             services.publisher.service.get_service_properties()
         except AzureError as exc:
