@@ -60,3 +60,6 @@ def install() -> None:
 
         logging.setLogRecordFactory(factory)
         _installed = True
+
+
+install()  # at import: every record from now on has the attributes, so a formatter may name them

@@ -5,6 +5,8 @@ One row per entity and kind, overwritten by every run, so reading it is one part
 
 from __future__ import annotations
 
+from azure.data.tables import UpdateMode
+
 from shared.records import RunRecord
 from shared.state.clock import Clock, utc_now
 from shared.state.keys import decode_key, encode_key
@@ -33,7 +35,8 @@ class RunLog:
             "Detail": run.detail,
             "CorrelationId": correlation_id,
         }
-        self._table.upsert_entity({k: v for k, v in row.items() if v is not None})
+        # Replace, not merge: a run without a correlation id must not keep the previous run's.
+        self._table.upsert_entity({k: v for k, v in row.items() if v is not None}, mode=UpdateMode.REPLACE)
         return run
 
     def last(self, entity: str) -> dict[str, RunRecord]:

@@ -1,4 +1,4 @@
-"""``check`` against the simulators: all green when set up, and each failure a user can cause, named with its fix."""
+"""``check`` against the simulators: green when set up, and each failure a user can cause, with its fix."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ def check(scenario: SyncScenario, monkeypatch: pytest.MonkeyPatch, capsys: pytes
         return code, json.loads(capsys.readouterr().out)["checks"]
 
     return run
+
+
+def secret(scenario: SyncScenario, name: str) -> str:
+    found = scenario.stack.identity.vault.get_secret(name)
+    assert found is not None
+    return found.value
 
 
 def failures(results: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -108,7 +114,7 @@ def test_an_unreadable_projection(check: Any) -> None:
 
 
 def test_an_app_entra_refuses(check: Any, scenario: SyncScenario) -> None:
-    """A wrong Entra client secret: the vault (read as the app) and Dataverse fail, naming the Entra settings."""
+    """A wrong Entra secret: the vault (read as the app) and Dataverse fail, naming the Entra settings."""
     code, results = check(ENTRA_CLIENT_SECRET="wrong")
     assert code == 1
     failure = failures(results)[0]
@@ -116,11 +122,10 @@ def test_an_app_entra_refuses(check: Any, scenario: SyncScenario) -> None:
     assert "Invalid client secret" in failure["detail"]
     assert "ENTRA_CLIENT_SECRET" in failure["fix"]
     assert any(r["area"] == "dataverse" and r["status"] == "skip" for r in results)
-    vault = scenario.stack.identity.vault
     without_vault = {
         "KEY_VAULT_URL": None,
-        "IFS_CLIENT_SECRET": vault.get_secret("ifs-client-secret").value,
-        "TOKEN_ENCRYPTION_KEY": vault.get_secret("token-encryption-key").value,
+        "IFS_CLIENT_SECRET": secret(scenario, "ifs-client-secret"),
+        "TOKEN_ENCRYPTION_KEY": secret(scenario, "token-encryption-key"),
     }
     assert check(**without_vault)[0] == 0
     code, results = check(**without_vault, ENTRA_CLIENT_SECRET="wrong")
@@ -196,8 +201,12 @@ def test_a_disabled_webhook_step(check: Any, scenario: SyncScenario) -> None:
         [WebhookStep("Update", "salesorder", ("statecode",)), WebhookStep("Create", "salesorder")],
     )  # fmt: skip
     SubscriptionRepository(runtime.storage.tables).save(
-        Subscription("ifs-connector", registration.endpoint_url, registration.service_endpoint_id,
-                     registration.step_ids)  # fmt: skip
+        Subscription(
+            "ifs-connector",
+            registration.endpoint_url,
+            registration.service_endpoint_id,
+            registration.step_ids,
+        )
     )
     assert check()[0] == 0
     step = registration.steps[0]
@@ -234,7 +243,7 @@ def test_an_invalid_mapping_file_names_file_line_and_field(check: Any, tmp_path:
 
 def test_a_mapped_column_dataverse_does_not_have(check: Any, tmp_path: Path) -> None:
     """A column the account table lacks: found against EntityDefinitions, before any record fails."""
-    folder = mappings_with(tmp_path, "[account.columns]\n", '[account.columns]\nifs_rating = { value = 1 }\n')
+    folder = mappings_with(tmp_path, "[account.columns]\n", "[account.columns]\nifs_rating = { value = 1 }\n")
     code, results = check(SYNC_MAPPINGS_DIR=folder)
     assert code == 1
     failure = only_failure(results)
