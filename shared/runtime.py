@@ -43,6 +43,7 @@ from shared.state.idmap import IdMap
 from shared.state.ledger import LedgerRepository
 from shared.state.locks import PollLocks
 from shared.state.pauses import PauseRepository
+from shared.state.runs import RunLog
 from shared.state.watermarks import WatermarkRepository
 from shared.sync import customers, products
 from shared.sync.detection import Detection, Poller, PollResult
@@ -87,13 +88,25 @@ class SyncRuntime:
         """Detect ``entity``'s changes in IFS and enqueue them (nothing while it is paused)."""
         self.engine.mapping(entity)  # a bad mapping disables its entity: raise before touching IFS
         detection = self.detection(entity)
+        runs = RunLog(self.storage.tables)
         pause = self.pauses.get(entity)
         if pause is not None:
             result = PollResult(entity, detection.strategy, "")
             result.skipped = f"paused since {pause.paused_at.isoformat()}"
             _log.warning("poll of %s skipped: %s", entity, result.skipped)
+            runs.record(entity, "poll", "skipped", result.skipped)
             return result
-        return self.poller.poll(entity, self.sources[entity], self.entities[entity].queue, detection)
+        try:
+            result = self.poller.poll(entity, self.sources[entity], self.entities[entity].queue, detection)
+        except Exception as exc:
+            runs.record(entity, "poll", "failed", type(exc).__name__)
+            raise
+        if result.skipped:
+            runs.record(entity, "poll", "skipped", result.skipped, result.correlation_id)
+        else:
+            detail = f"{result.scanned} scanned, {result.changed} changed, {result.left_scope} left the scope"
+            runs.record(entity, "poll", "ok", detail, result.correlation_id)
+        return result
 
     def drain(
         self, entity: str, *, timeout: float = 600.0, max_tries: int = 5, progress: Progress | None = None
@@ -116,6 +129,10 @@ class SyncRuntime:
             messages = list(queue.receive_messages(max_messages=32, visibility_timeout=300))
             if not messages:
                 if queue.get_queue_properties().approximate_message_count == 0:
+                    if total.outcomes:
+                        summary = ", ".join(f"{k} {v}" for k, v in sorted(total.outcomes.items()))
+                        ended = "parked" if total.outcomes.get("parked") else "ok"
+                        RunLog(self.storage.tables).record(entity, "work", ended, summary)
                     return total
                 time.sleep(0.25)  # work handed back with a delay (Retry-After) shows again later
                 continue

@@ -90,17 +90,8 @@ class Operations:
     # ---- the timers and queue workers ----------------------------------------------------------------
 
     def poll(self, entity: str) -> PollResult:
-        """The poll timer: detect and enqueue (nothing while paused), record the run, update the gauges."""
-        try:
-            result = self.runtime.poll(entity)
-        except Exception as exc:
-            self.runs.record(entity, "poll", "failed", type(exc).__name__)
-            raise
-        if result.skipped:
-            self.runs.record(entity, "poll", "skipped", result.skipped, result.correlation_id or None)
-        else:
-            detail = f"{result.scanned} scanned, {result.changed} changed, {result.left_scope} left the scope"
-            self.runs.record(entity, "poll", "ok", detail, result.correlation_id)
+        """The poll timer: detect and enqueue (nothing while paused; the run is recorded), then the gauges."""
+        result = self.runtime.poll(entity)
         try:
             self.observe(entity)
         except Exception as exc:  # the gauges must never fail the poll
