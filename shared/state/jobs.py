@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -147,8 +147,3 @@ class JobRepository:
                 self._table.delete_entity(_PARTITION, row["RowKey"])
                 count += 1
         return count
-
-
-def expired(job: Job, now: datetime, lease: timedelta) -> bool:
-    """Whether a running job's runner stopped updating it for longer than ``lease`` (it died)."""
-    return job.status == "running" and now - job.updated_at > lease

@@ -94,6 +94,15 @@ def test_a_wrong_ifs_secret_in_key_vault_says_where_to_fix_it(check: Any, scenar
     assert "IFS_CLIENT_SECRET in Key Vault (secret ifs-client-secret of https://127.0.0.1" in failure["fix"]
 
 
+def test_a_wrong_ifs_realm(check: Any) -> None:
+    """IAM has no such realm: the fix names IFS_REALM rather than the secret."""
+    code, results = check(IFS_REALM="nosuchrealm")
+    assert code == 1
+    failure = only_failure(results)
+    assert failure["name"] == "IFS token"
+    assert failure["fix"].startswith("check IFS_REALM (nosuchrealm)")
+
+
 def test_a_secret_missing_from_key_vault(check: Any, scenario: SyncScenario) -> None:
     """The vault lacks token-encryption-key: named, with the command that sets it."""
     scenario.stack.identity.vault.delete_secret("token-encryption-key")
@@ -217,6 +226,30 @@ def test_a_disabled_webhook_step(check: Any, scenario: SyncScenario) -> None:
     assert failure["name"] == "webhook ifs-connector"
     assert failure["detail"] == f"step {step.name!r} is disabled"
     assert "enable the step" in failure["fix"]
+
+
+def test_a_deleted_webhook_step(check: Any, scenario: SyncScenario) -> None:
+    """A registered step someone deleted: named, with provision as the fix."""
+    runtime = scenario.runtime
+    registration = Provisioner(runtime.dataverse).register_webhook(
+        "ifs-connector", "https://127.0.0.1:1/api/webhooks/dataverse", WebhookAuth.webhook_key("k"),
+        [WebhookStep("Create", "salesorder")],
+    )  # fmt: skip
+    SubscriptionRepository(runtime.storage.tables).save(
+        Subscription(
+            "ifs-connector",
+            registration.endpoint_url,
+            registration.service_endpoint_id,
+            registration.step_ids,
+        )
+    )
+    [step] = registration.steps
+    runtime.dataverse.delete("sdkmessageprocessingsteps", step.id)
+    code, results = check()
+    assert code == 1
+    failure = only_failure(results)
+    assert failure["detail"] == f"step {step.name!r} is missing"
+    assert "python -m shared.cli provision" in failure["fix"]
 
 
 def mappings_with(tmp_path: Path, old: str, new: str) -> str:
