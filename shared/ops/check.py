@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
@@ -42,6 +42,7 @@ from shared.config import (
     SecretsSettings,
     StorageSettings,
     SyncSettings,
+    TlsSettings,
     TokenCacheSettings,
 )
 from shared.dataverse import inspect
@@ -52,7 +53,12 @@ from shared.ifs.errors import IfsError, IfsForbiddenError, IfsNotFoundError, Ifs
 from shared.ifs.metadata import ProjectionMetadata
 from shared.ifs.query import Query
 from shared.platform.credentials import build_credential
-from shared.platform.secrets import SecretNotFoundError, build_secret_provider, key_vault_secret_name
+from shared.platform.secrets import (
+    SecretNotFoundError,
+    SecretProvider,
+    build_secret_provider,
+    key_vault_secret_name,
+)
 from shared.runtime import SyncRuntime, sync_runtime
 from shared.state.subscriptions import SubscriptionRepository
 from shared.sync import checks
@@ -64,6 +70,7 @@ from shared.sync.registry import PART_SOURCES, REFERENCE_PRIVILEGES, ROOT_ROWS
 NEEDED: tuple[type[FeatureSettings], ...] = (
     StorageSettings,
     TokenCacheSettings,
+    TlsSettings,
     SecretsSettings,
     EntraSettings,
     DataverseSettings,
@@ -73,6 +80,7 @@ NEEDED: tuple[type[FeatureSettings], ...] = (
     OperationsSettings,
 )
 VAULTED = ("IFS_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY")  # what the app reads from Key Vault itself
+T = TypeVar("T")
 _SETTING_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)")
 APP_SETTINGS = "the app settings (local.settings.json locally, the function app's configuration in Azure)"
 
@@ -86,20 +94,34 @@ class SystemCheck:
     _broken: set[str] = field(default_factory=set)  # features and systems that failed: later steps skip
 
     def run(self) -> list[CheckResult]:
-        """Every check, in order."""
-        self.settings_complete()
-        self.key_vault()
-        self.storage()
-        self.ifs_token()
-        runtime = self._runtime()
-        fields = self.ifs_projections(runtime)
-        user = self.dataverse(runtime)
-        mappings = self.mapping_files(runtime)
-        self.privileges(runtime, user, mappings)
-        self.alternate_keys(runtime, mappings)
-        self.webhooks(runtime)
-        self.mapping_metadata(runtime, mappings, fields)
+        """Every check, in order; an unexpected error fails its step, never the command."""
+        self._guard("settings", self.settings_complete)
+        self._guard("key vault", self.key_vault)
+        self._guard("storage", self.storage)
+        self._guard("ifs", self.ifs_token)
+        runtime = self._guard("settings", self._runtime)
+        fields = self._guard("ifs", lambda: self.ifs_projections(runtime)) or {}
+        user = self._guard("dataverse", lambda: self.dataverse(runtime))
+        mappings = self._guard("mappings", lambda: self.mapping_files(runtime)) or []
+        self._guard("privileges", lambda: self.privileges(runtime, user, mappings))
+        self._guard("keys", lambda: self.alternate_keys(runtime, mappings))
+        self._guard("webhooks", lambda: self.webhooks(runtime))
+        self._guard("mappings", lambda: self.mapping_metadata(runtime, mappings, fields))
         return self.results
+
+    def _guard(self, area: str, step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except Exception as exc:  # a check must report, not crash: the next steps still run or skip
+            self._add(area, f"{area} check", FAIL, f"unexpected {type(exc).__name__}: {_first_line(exc)}",
+                      "see the message; run with -v for the log")  # fmt: skip
+            return None
+
+    def _secrets(self) -> SecretProvider:
+        """A fresh secret provider (nothing cached earlier in this process): the vault, or app settings."""
+        secrets = self.settings.get(SecretsSettings)
+        credential = build_credential(self.settings.get(EntraSettings)) if secrets.vault_url else None
+        return build_secret_provider(secrets, self.settings.values, credential)
 
     # ---- helpers -----------------------------------------------------------------------------------
 
@@ -107,6 +129,10 @@ class SystemCheck:
         self.results.append(CheckResult(area, name, status, detail, fix))
         if status == FAIL:
             self._broken.add(area)
+
+    def _extend(self, results: list[CheckResult]) -> None:
+        for result in results:
+            self._add(result.area, result.name, result.status, result.detail, result.fix)
 
     def _needs(self, area: str, name: str, *needed: str) -> bool:
         """Whether everything ``needed`` works; if not, add a skip saying what this waits for."""
@@ -159,11 +185,7 @@ class SystemCheck:
         if not self._needs("key vault", f"Key Vault {vault}", "entra", "secrets"):
             return
         wanted = [name for name in VAULTED if not self.settings.values.get(name)]
-        provider = build_secret_provider(
-            self.settings.get(SecretsSettings),
-            self.settings.values,
-            build_credential(self.settings.get(EntraSettings)),
-        )
+        provider = self._secrets()
         for name in wanted:
             secret = key_vault_secret_name(name)
             try:
@@ -221,16 +243,14 @@ class SystemCheck:
 
     def ifs_token(self) -> None:
         """IAM issues a token to the configured client (fresh: the cache is not asked)."""
-        if not self._needs("ifs", "IFS token", "ifs", "key vault"):
+        if not self._needs("ifs", "IFS token", "ifs", "tls", "secrets", "key vault"):
             return
         ifs = self.settings.get(IfsSettings)
+        secrets = self._secrets()
         http = httpx.Client(verify=bootstrap.tls_verify(self.settings), timeout=30)
         try:
             provider = IfsTokenProvider.from_settings(
-                http,
-                ifs,
-                None,
-                secret=lambda: bootstrap.secret_provider(self.settings).get("IFS_CLIENT_SECRET"),
+                http, ifs, None, secret=lambda: secrets.get("IFS_CLIENT_SECRET")
             )
             provider.token()
         except IfsUnavailableError:
@@ -397,8 +417,7 @@ class SystemCheck:
                 "privileges", "application user's privileges", FAIL, str(exc), "check the application user"
             )
             return
-        self.results += checks.privilege_results(needed, tables, held)
-        self._broken.update("privileges" for r in self.results if r.area == "privileges" and r.status == FAIL)
+        self._extend(checks.privilege_results(needed, tables, held))
 
     def alternate_keys(self, runtime: SyncRuntime | None, mappings: list[EntityMapping]) -> None:
         """The alternate key of every keyed target is Active."""
@@ -411,7 +430,7 @@ class SystemCheck:
         found = {
             table: {k.schema_name: k.status for k in provisioner.alternate_keys(table)} for table in tables
         }
-        self.results += checks.key_results(mappings, found)
+        self._extend(checks.key_results(mappings, found))
 
     def webhooks(self, runtime: SyncRuntime | None) -> None:
         """Every webhook step the connector registered is still registered and enabled."""
@@ -478,7 +497,7 @@ class SystemCheck:
                     continue
                 columns[table] = {c.name: (c.valid_for_create, c.valid_for_update) for c in info.values()}
         for mapping in mappings:
-            self.results += checks.column_results(mapping, columns)
+            self._extend(checks.column_results(mapping, columns))
             parts = PART_SOURCES.get(mapping.entity)
             if parts is None:
                 self._add(
@@ -488,7 +507,7 @@ class SystemCheck:
                     "the flow declares no PART_SOURCES entry (shared/sync/registry.py)",
                 )
             elif fields.get(mapping.entity):
-                self.results += checks.field_results(mapping, parts, fields[mapping.entity])
+                self._extend(checks.field_results(mapping, parts, fields[mapping.entity]))
             else:
                 self._add(
                     "mappings",
@@ -496,7 +515,6 @@ class SystemCheck:
                     SKIP,
                     "needs the projection first",
                 )
-        self._broken.update("mappings" for r in self.results if r.area == "mappings" and r.status == FAIL)
 
 
 def _entities() -> Iterator[str]:

@@ -309,3 +309,13 @@ def test_storage_that_does_not_answer(check: Any) -> None:
     failure = only_failure(results)
     assert failure["area"] == "storage"
     assert "AzureWebJobsStorage" in failure["fix"]
+
+
+def test_a_broken_ca_bundle_fails_its_steps_never_the_command(check: Any, tmp_path: Path) -> None:
+    """TLS_CA_BUNDLE naming a missing file: a settings failure; the IFS token step skips, nothing crashes."""
+    code, results = check(TLS_CA_BUNDLE=str(tmp_path / "missing.pem"))
+    assert code == 1
+    assert failures(results)[0]["area"] == "settings"
+    assert "TLS_CA_BUNDLE" in failures(results)[0]["detail"]
+    token = next(r for r in results if r["name"] == "IFS token")
+    assert token["status"] == "skip"
