@@ -1,7 +1,7 @@
 """``Operations``: the operator's view of the running connector, wired from app settings.
 
 Built once per process over the sync runtime (``shared.runtime``), with the state repositories operations
-need (pauses, run log, jobs, queue inspection, id map, ledger, dedupe) and a read-only Dataverse reader.
+need (pauses, run log, jobs, queue inspection, id map, ledger) and a read-only Dataverse reader.
 The timers and queue workers of ``function_app.py`` call ``poll`` and ``work`` (which keep the run log and
 the metrics), the admin HTTP functions and the command line call the rest.
 """
@@ -48,6 +48,7 @@ from shared.sync.worker import QueueWorker
 
 _log = logging.getLogger(__name__)
 RECONCILE, BACKFILL = "reconcile", "backfill"
+# The parameters each kind of job takes (anything else is refused when the job is submitted).
 JOB_PARAMETERS = {
     RECONCILE: frozenset({"entity", "fix"}),
     BACKFILL: frozenset({"entity", "force", "since", "chunk"}),
@@ -72,7 +73,6 @@ class Operations:
     idmap: IdMap
     reader: DataverseReader
     target: DataverseTarget
-    dedupe: WebhookDedupe
     metrics: SyncMetrics
     clock: Callable[[], datetime] = utc_now
 
@@ -236,14 +236,18 @@ class Operations:
         if not isinstance(entity, str):
             raise ValueError('give the entity: {"entity": "customers"}')
         self.known(entity)
-        allowed = {RECONCILE: {"entity", "fix"}, BACKFILL: {"entity", "force", "since", "chunk"}}.get(
-            kind, set()
-        )
-        unknown = sorted(set(params) - allowed)
+        unknown = sorted(set(params) - JOB_PARAMETERS.get(kind, frozenset()))
         if unknown:
             raise ValueError(f"unknown parameter {', '.join(unknown)} for a {kind} job")
-        if kind == BACKFILL and params.get("since") is not None:
-            backfill_service.parse_since(str(params["since"]))  # refuse a bad date now, not in the timer
+        # Refuse bad values now, with the reason, rather than in the timer.
+        for flag in ("fix", "force"):
+            if flag in params and not isinstance(params[flag], bool):
+                raise ValueError(f"{flag} must be true or false, not {params[flag]!r}")
+        chunk = params.get("chunk")
+        if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+            raise ValueError(f"chunk must be a positive integer, not {chunk!r}")
+        if params.get("since") is not None:
+            backfill_service.parse_since(str(params["since"]))
         return self.job_runner.submit(kind, params)
 
     def run_jobs(self) -> list[Job]:
@@ -286,16 +290,6 @@ class Operations:
             progress=progress,
         )
         return {"entity": entity, "outcomes": _merged(earlier, report.outcomes), "requeued": report.requeued}
-
-    def purge(self) -> retention.Purged:
-        """The purge timer: audit rows and finished jobs past the retention, expired dedupe claims."""
-        return retention.purge(
-            audit=self.runtime.storage.audit,
-            jobs=self.jobs,
-            dedupe=self.dedupe,
-            now=self.clock(),
-            keep_days=self.config.audit_retention_days,
-        )
 
 
 def purge_state(settings: AppSettings) -> retention.Purged:
@@ -341,6 +335,5 @@ def _operations(values: tuple[tuple[str, str], ...]) -> Operations:
         idmap=IdMap(tables),
         reader=DataverseReader(runtime.dataverse),
         target=DataverseTarget(runtime.dataverse, BulkUpserter(runtime.dataverse)),
-        dedupe=WebhookDedupe(tables),
         metrics=SyncMetrics(),
     )

@@ -378,3 +378,18 @@ def test_jobs_run_reconcile_whole_and_backfill_in_slices(cli: Any, scenario: Syn
         ops.submit("backfill", {"entity": "customers", "fix": True})
     with pytest.raises(ValueError, match="unknown entity vendors"):
         ops.submit("reconcile", {"entity": "vendors"})
+
+
+def test_jobs_refuse_bad_parameters_when_submitted(scenario: SyncScenario) -> None:
+    """A wrong type or date is refused with the reason, before anything is queued."""
+    ops = operations(scenario.settings)
+    for params, reason in (
+        ({"entity": "customers", "fix": "yes"}, "fix must be true or false"),
+        ({"entity": "customers", "chunk": 0}, "chunk must be a positive integer"),
+        ({"entity": "customers", "since": "2025-13-01"}, "month must be in 1..12"),
+        ({}, "give the entity"),
+    ):
+        kind = "reconcile" if "fix" in params else "backfill"
+        with pytest.raises(ValueError, match=reason):
+            ops.submit(kind, params)
+    assert ops.jobs.unfinished() == []
