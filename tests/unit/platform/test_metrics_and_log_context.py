@@ -101,3 +101,19 @@ def test_threads_keep_their_own_correlation_id(caplog: pytest.LogCaptureFixture)
         for thread in threads:
             thread.join()
     assert sorted((r.getMessage(), r.correlation_id) for r in caplog.records) == [("a", "a"), ("b", "b")]  # type: ignore[attr-defined]
+
+
+def test_the_exporter_gets_the_loggers_the_connector_logs_on() -> None:
+    """Every module logs under its own name in ``shared``: the exporter's logger is their ancestor."""
+    from shared.dataverse import bulk  # noqa: PLC0415 - modules that log, as the exporter would meet them
+    from shared.platform import telemetry  # noqa: PLC0415
+    from shared.sync import detection, engine, jobs  # noqa: PLC0415
+
+    exported = logging.getLogger(telemetry.LOGGER_NAME)
+    for module in (bulk, detection, engine, jobs):
+        logger: logging.Logger | None = logging.getLogger(module.__name__)
+        ancestors = []
+        while logger is not None:
+            ancestors.append(logger)
+            logger = logger.parent
+        assert exported in ancestors, module.__name__
