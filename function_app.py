@@ -9,18 +9,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import azure.functions as func
 
 from shared import bootstrap, d365_runtime, d365_webhook
 from shared.config import AppSettings, ConfigError, HeartbeatSettings, SyncSettings
+from shared.ops.runtime import Operations, operations, purge_state
 from shared.platform import health as health_report
 from shared.platform import telemetry
-from shared.runtime import sync_runtime
 from shared.sync import heartbeat as heartbeat_flow
+from shared.sync.jobs import UnknownJobError
 from shared.sync.registry import mapping_problems
-from shared.sync.worker import handle_message
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 # A malformed connection string is reported by /api/health; it must not stop the app from loading.
@@ -85,20 +87,16 @@ def heartbeat_echo(msg: func.QueueMessage) -> None:
 # ---- IFS → Dynamics: a poll (timer) and a worker (queue) per entity ------------------------------------
 
 
+def _ops() -> Operations:
+    return operations(AppSettings.from_environment())
+
+
 def _poll(entity: str) -> None:
-    sync_runtime(AppSettings.from_environment()).poll(entity)
+    _ops().poll(entity)  # skipped while the entity is paused; records the run and the gauges
 
 
 def _work(entity: str, msg: func.QueueMessage) -> None:
-    runtime = sync_runtime(AppSettings.from_environment())
-    handle_message(
-        runtime.engine,
-        entity,
-        msg.get_body(),
-        message_id=str(msg.id),
-        parking=runtime.storage.parked,
-        queue=runtime.entities[entity].queue,
-    )
+    _ops().work(entity, msg.get_body(), message_id=str(msg.id))  # held while the entity is paused
 
 
 @app.function_name("poll_customers")
@@ -205,3 +203,124 @@ def manage_deprovision(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(
         json.dumps(dataclasses.asdict(report)), status_code=200, mimetype="application/json"
     )
+
+
+# ---- operations: admin HTTP functions (admin key), the jobs timer and the purge timer ---------------------
+# Routes may not start with "admin" (the host's own API), hence "ops/". Reconcile and backfill outlast the
+# 230 s an HTTP call may take in Azure: they are queued as jobs (202 with the job's URL) for the jobs timer.
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, default=str), status_code=status, mimetype="application/json", headers=headers
+    )
+
+
+def _answer(work: Callable[[], Any], status: int = 200) -> func.HttpResponse:
+    try:
+        return _json(work(), status)
+    except (ValueError, UnknownJobError) as exc:  # a bad request: say why
+        return _json({"error": str(exc)}, 400)
+
+
+def _body(req: func.HttpRequest) -> dict[str, Any]:
+    if not req.get_body():
+        return {}
+    try:
+        body = req.get_json()
+    except ValueError as exc:
+        raise ValueError(f"the body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body
+
+
+@app.function_name("ops_status")
+@app.route(route="ops/status", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def ops_status(req: func.HttpRequest) -> func.HttpResponse:
+    """Per entity: position, last runs, lag, queue depth, poison and parked counts (?entity=E for one)."""
+    entity = req.params.get("entity")
+    return _answer(lambda: {"entities": [s.to_json() for s in _ops().status([entity] if entity else None)]})
+
+
+@app.function_name("ops_replay")
+@app.route(route="ops/replay", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def ops_replay(req: func.HttpRequest) -> func.HttpResponse:
+    """Replay poison messages and parked records: {what?, entity?, key?, error_class?, dry_run?}."""
+
+    def work() -> Any:
+        body = _body(req)
+        unknown = sorted(set(body) - {"what", "entity", "key", "error_class", "dry_run"})
+        if unknown:
+            raise ValueError(f"unknown field {', '.join(unknown)}")
+        return _ops().replay(**body).to_json()
+
+    return _answer(work)
+
+
+def _submit(req: func.HttpRequest, kind: str) -> func.HttpResponse:
+    def work() -> Any:
+        job = _ops().submit(kind, _body(req))
+        return {
+            "job": job.id,
+            "kind": job.kind,
+            "status": job.status,
+            "status_url": f"/api/ops/jobs/{job.id}",
+        }
+
+    response = _answer(work, 202)
+    if response.status_code == 202:
+        response.headers["Location"] = json.loads(response.get_body())["status_url"]
+    return response
+
+
+@app.function_name("ops_reconcile")
+@app.route(route="ops/reconcile", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def ops_reconcile(req: func.HttpRequest) -> func.HttpResponse:
+    """Queue a reconcile job: {entity, fix?} -> 202 with the job's status URL."""
+    return _submit(req, "reconcile")
+
+
+@app.function_name("ops_backfill")
+@app.route(route="ops/backfill", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def ops_backfill(req: func.HttpRequest) -> func.HttpResponse:
+    """Queue a backfill job: {entity, since?, force?} -> 202 with the job's status URL."""
+    return _submit(req, "backfill")
+
+
+@app.function_name("ops_job")
+@app.route(route="ops/jobs/{job_id}", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def ops_job(req: func.HttpRequest) -> func.HttpResponse:
+    """One job: status, progress, and its result once done."""
+    job = _ops().jobs.get(req.route_params.get("job_id", ""))
+    if job is None:
+        return _json({"error": "no such job"}, 404)
+    return _json(
+        {
+            "job": job.id,
+            "kind": job.kind,
+            "params": dict(job.params),
+            "status": job.status,
+            "done": job.done,
+            "total": job.total,
+            "created_at": job.created_at,
+            "updated_at": job.updated_at,
+            "finished_at": job.finished_at,
+            "result": job.result,
+            "error": job.error,
+        }
+    )
+
+
+@app.function_name("run_jobs")
+@app.timer_trigger(schedule="%OPS_JOBS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+def run_jobs(timer: func.TimerRequest) -> None:
+    """Run queued reconcile and backfill jobs, one slice at a time (OPS_JOB_SLICE_SECONDS)."""
+    _ops().run_jobs()
+
+
+@app.function_name("purge_state")
+@app.timer_trigger(schedule="%PURGE_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False)
+def purge_state_timer(timer: func.TimerRequest) -> None:
+    """Delete audit rows and finished jobs past AUDIT_RETENTION_DAYS, and expired webhook dedupe claims."""
+    purge_state(AppSettings.from_environment())

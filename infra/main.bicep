@@ -312,6 +312,12 @@ var appSettings = {
   IFS_QUOTATION_WON_ACTION: 'OrderQuotation_SetWon'
   D365_OPPORTUNITIES_SCHEDULE: opportunitiesSchedule
   D365_OPPORTUNITIES_QUEUE: 'd365-opportunities'
+  // Operations: pauses, the jobs timer (reconcile and backfill over HTTP), retention of audit rows.
+  PAUSE_HOLD_SECONDS: '300'
+  OPS_JOB_SLICE_SECONDS: '600'
+  AUDIT_RETENTION_DAYS: '90'
+  OPS_JOBS_SCHEDULE: '15 * * * * *'
+  PURGE_SCHEDULE: '0 30 2 * * *'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -118,3 +118,51 @@ class Subscription:
     organization_id: str | None = None
     application_user_id: str | None = None
     auth_fingerprint: str | None = None
+
+
+# ---- operations: pauses, runs, jobs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PauseRecord:
+    """One paused entity: its polls are skipped and its queue messages held until it is resumed."""
+
+    entity: str
+    paused_at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The last run of one kind (``poll``, ``work``) for one entity, and how it ended."""
+
+    entity: str
+    kind: str
+    at: datetime
+    outcome: str  # "ok", "parked", "failed", "skipped", "held"
+    detail: str = ""
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A long operation (reconcile, backfill) asked for over HTTP and run by the jobs timer.
+
+    ``status`` is ``queued``, ``running``, ``done`` or ``failed``; ``done``/``total`` say how far it is;
+    ``result`` is the operation's own document when it finished; ``version`` is the store's ETag.
+    """
+
+    id: str
+    kind: str
+    params: Mapping[str, Any]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    done: int = 0
+    total: int | None = None
+    slices: int = 0
+    result: Mapping[str, Any] | None = None
+    error: str | None = None
+    version: str = ""

@@ -3,12 +3,14 @@
 The composition root of the sync (``shared.bootstrap`` builds the clients and storage it uses). The
 functions use ``poll`` (timer) and the engine (queue worker); the command line also uses ``drain``, which
 works an entity's queue in this process the way the Functions host would, for ``sync --once`` and
-``backfill`` runs outside Azure.
+``backfill`` runs outside Azure. A paused entity (``shared.sync.pause``) is neither polled nor drained: its
+position and its queued messages stay as they are until it is resumed.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +42,8 @@ from shared.state.clock import utc_now
 from shared.state.idmap import IdMap
 from shared.state.ledger import LedgerRepository
 from shared.state.locks import PollLocks
+from shared.state.pauses import PauseRepository
+from shared.state.runs import RunLog
 from shared.state.watermarks import WatermarkRepository
 from shared.sync import customers, products
 from shared.sync.detection import Detection, Poller, PollResult
@@ -50,6 +54,7 @@ from shared.sync.registry import mapping_path
 from shared.sync.worker import QueueRequeue, handle_message
 
 Progress = Callable[[Report], None]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,34 @@ class SyncRuntime:
             overlap=timedelta(seconds=config.overlap_seconds),
         )
 
+    @property
+    def pauses(self) -> PauseRepository:
+        """Which entities are paused."""
+        return PauseRepository(self.storage.tables)
+
     def poll(self, entity: str) -> PollResult:
-        """Detect ``entity``'s changes in IFS and enqueue them."""
+        """Detect ``entity``'s changes in IFS and enqueue them (nothing while it is paused)."""
         self.engine.mapping(entity)  # a bad mapping disables its entity: raise before touching IFS
-        return self.poller.poll(
-            entity, self.sources[entity], self.entities[entity].queue, self.detection(entity)
-        )
+        detection = self.detection(entity)
+        runs = RunLog(self.storage.tables)
+        pause = self.pauses.get(entity)
+        if pause is not None:
+            result = PollResult(entity, detection.strategy, "")
+            result.skipped = f"paused since {pause.paused_at.isoformat()}"
+            _log.warning("poll of %s skipped: %s", entity, result.skipped)
+            runs.record(entity, "poll", "skipped", result.skipped)
+            return result
+        try:
+            result = self.poller.poll(entity, self.sources[entity], self.entities[entity].queue, detection)
+        except Exception as exc:
+            runs.record(entity, "poll", "failed", type(exc).__name__)
+            raise
+        if result.skipped:
+            runs.record(entity, "poll", "skipped", result.skipped, result.correlation_id)
+        else:
+            detail = f"{result.scanned} scanned, {result.changed} changed, {result.left_scope} left the scope"
+            runs.record(entity, "poll", "ok", detail, result.correlation_id)
+        return result
 
     def drain(
         self, entity: str, *, timeout: float = 600.0, max_tries: int = 5, progress: Progress | None = None
@@ -88,8 +115,12 @@ class SyncRuntime:
 
         A message that fails is shown again after a second, up to ``max_tries`` times; then the error is
         raised (the host would move it to ``<queue>-poison``). Work handed back with a delay (throttling)
-        is waited for. RuntimeError when the queue does not empty within ``timeout`` seconds.
+        is waited for. RuntimeError when the queue does not empty within ``timeout`` seconds. A paused
+        entity's queue is left alone (its messages wait for the resume).
         """
+        if self.pauses.get(entity) is not None:
+            _log.warning("%s is paused: its queue is left for the resume", entity)
+            return Report(entity)
         queue_name = self.entities[entity].queue
         queue = self.storage.publisher.queue(queue_name)
         total = Report(entity)
@@ -98,6 +129,10 @@ class SyncRuntime:
             messages = list(queue.receive_messages(max_messages=32, visibility_timeout=300))
             if not messages:
                 if queue.get_queue_properties().approximate_message_count == 0:
+                    if total.outcomes:
+                        summary = ", ".join(f"{k} {v}" for k, v in sorted(total.outcomes.items()))
+                        ended = "parked" if total.outcomes.get("parked") else "ok"
+                        RunLog(self.storage.tables).record(entity, "work", ended, summary)
                     return total
                 time.sleep(0.25)  # work handed back with a delay (Retry-After) shows again later
                 continue

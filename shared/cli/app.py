@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.cli import sync_commands
+from shared.cli import check_command, ops_commands, sync_commands
 from shared.cli.context import EXIT_UNAVAILABLE, EXIT_USAGE, Context
 from shared.config import AppSettings, ConfigError
 from shared.dataverse.errors import DataverseError
@@ -48,6 +48,16 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "backfill", sync_commands.BACKFILL_HELP, sync_commands.configure_backfill, sync_commands.backfill
     ),
+    Command("check", check_command.CHECK_HELP, check_command.configure_check, check_command.check),
+    Command("status", ops_commands.STATUS_HELP, ops_commands.configure_status, ops_commands.status),
+    Command("pause", ops_commands.PAUSE_HELP, ops_commands.configure_pause, ops_commands.pause),
+    Command("resume", ops_commands.RESUME_HELP, ops_commands.configure_resume, ops_commands.resume),
+    Command("replay", ops_commands.REPLAY_HELP, ops_commands.configure_replay, ops_commands.replay),
+    Command(
+        "reconcile", ops_commands.RECONCILE_HELP, ops_commands.configure_reconcile, ops_commands.reconcile
+    ),
+    Command("audit", ops_commands.AUDIT_HELP, ops_commands.configure_audit, ops_commands.audit),
+    Command("jobs", ops_commands.JOBS_HELP, ops_commands.configure_jobs, ops_commands.jobs),
 )
 
 

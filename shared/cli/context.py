@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.cli.output import Progress, emit_json, table
 from shared.config import AppSettings
+from shared.ops.runtime import Operations, operations
 from shared.runtime import SyncRuntime, sync_runtime
 
 EXIT_OK = 0
@@ -27,6 +28,11 @@ class Context:
     def runtime(self) -> SyncRuntime:
         """The sync runtime (clients and engine), built on first use."""
         return sync_runtime(self.settings)
+
+    @functools.cached_property
+    def operations(self) -> Operations:
+        """Status, replay, reconcile, audit, pause and jobs over the runtime, built on first use."""
+        return operations(self.settings)
 
     def progress(self, what: str) -> Progress:
         """A progress line for long work."""

@@ -24,6 +24,7 @@ from shared.config.d365 import (
 )
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsEntities, IfsSettings
+from shared.config.operations import OperationsSettings, OpsTimersSettings
 from shared.config.platform import (
     AZURE_INSTANCE_VARIABLE,
     ENTRA_CREDENTIALS,
@@ -75,6 +76,8 @@ __all__ = [
     "HeartbeatSettings",
     "IfsEntities",
     "IfsSettings",
+    "OperationsSettings",
+    "OpsTimersSettings",
     "RetrySettings",
     "SalesPartsSyncSettings",
     "SecretsSettings",

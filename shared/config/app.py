@@ -18,6 +18,7 @@ from shared.config.d365 import (
 )
 from shared.config.dataverse import DataverseSettings
 from shared.config.ifs import IfsSettings
+from shared.config.operations import OperationsSettings, OpsTimersSettings
 from shared.config.platform import (
     DevhostSettings,
     EntraSettings,
@@ -51,6 +52,8 @@ FEATURES: tuple[type[FeatureSettings], ...] = (
     D365OrdersSettings,
     D365OpportunitiesSettings,
     D365ProvisionSettings,
+    OperationsSettings,
+    OpsTimersSettings,
 )
 # Declared but not yet needed by any function, so /api/health does not report them.
 DORMANT_FEATURES: tuple[type[FeatureSettings], ...] = ()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.config import d365, dataverse, ifs, platform, sync
+from shared.config import d365, dataverse, ifs, operations, platform, sync
 from shared.config.setting import Setting
 
 CATALOG: tuple[Setting, ...] = (
@@ -16,5 +16,6 @@ CATALOG: tuple[Setting, ...] = (
     *ifs.SETTINGS,
     *sync.SETTINGS,
     *d365.SETTINGS,
+    *operations.SETTINGS,
 )
 SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in CATALOG}

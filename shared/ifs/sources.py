@@ -66,6 +66,21 @@ class AggregateSource:
         self._children = tuple(children)
         self._batch_size = batch_size
 
+    @property
+    def root(self) -> EntitySet:
+        """The root entity set."""
+        return self._root
+
+    @property
+    def part(self) -> str:
+        """The aggregate part the root rows are read into."""
+        return self._part
+
+    @property
+    def children(self) -> tuple[ChildSet, ...]:
+        """The child collections read with each root row."""
+        return self._children
+
     # ---- change detection ----------------------------------------------------------------------
 
     def scan(self) -> Iterator[tuple[str, str]]:

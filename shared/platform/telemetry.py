@@ -2,7 +2,8 @@
 
 Without ``APPLICATIONINSIGHTS_CONNECTION_STRING`` nothing is configured and nothing leaves the process
 (tests, the demo and benchmarks run this way). With it, ``configure_azure_monitor`` exports the
-connector's logs, traces and the HTTP calls made through httpx; the noisy Azure SDK loggers are kept
+connector's logs (every logger under ``shared``, each record with its correlation id: ``logcontext``), its
+metrics (``metrics``), traces and the HTTP calls made through httpx; the noisy Azure SDK loggers are kept
 at WARNING so the storage polling of the host does not drown the connector's own records.
 
 Telemetry never takes the app down: a connection string the exporter would refuse is a settings problem
@@ -17,7 +18,10 @@ import threading
 
 from shared.config import AppSettings, ConfigError, TelemetrySettings
 
-LOGGER_NAME = "connector"
+# The exporter's log handler goes on this logger: every module of the connector logs under its own name
+# (``logging.getLogger(__name__)``, so ``shared.sync.engine`` …), hence the package's name, not a made-up one
+# no module logs under (with "connector" nothing the connector logged reached Application Insights).
+LOGGER_NAME = "shared"
 _lock = threading.Lock()
 _configured = False
 _failure: str | None = None  # why the last set-up failed, without the connection string

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from shared.state.clock import Clock, utc_now
-from shared.state.keys import KeyEncodingError, encode_key
+from shared.state.keys import KeyEncodingError, decode_key, encode_key
 from shared.state.tables import StateTables, get_entity, read_rows, upsert_in_batches
 
 
@@ -95,3 +95,10 @@ class IdMap:
                 continue
         rows = read_rows(self._table, self._forward(entity), by_row_key, select=["RowKey", "TargetId"])
         return {by_row_key[row_key]: str(row["TargetId"]) for row_key, row in rows.items()}
+
+    def links(self, entity: str) -> dict[str, str]:
+        """Every linked source key of ``entity`` with its target id (a partition read, for reconcile)."""
+        rows = self._table.query_entities(
+            "PartitionKey eq @p", parameters={"p": self._forward(entity)}, select=["RowKey", "TargetId"]
+        )
+        return {decode_key(r["RowKey"]): str(r["TargetId"]) for r in rows}

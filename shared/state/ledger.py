@@ -94,6 +94,25 @@ class LedgerRepository:
         rows = read_rows(self._table, encode_key(entity), wanted)
         return {wanted[row_key]: _entry(entity, row) for row_key, row in rows.items()}
 
+    def progress(self, entity: str) -> tuple[int, dict[str, Any]]:
+        """(keys in the polled scope, keys whose version seen is not synced yet with when it was seen).
+
+        One partition read of four columns: what ``status`` shows as position and lag.
+        """
+        rows = self._table.query_entities(
+            "PartitionKey eq @p",
+            parameters={"p": encode_key(entity)},
+            select=["RowKey", "VersionSeen", "VersionSynced", "SeenAt", "InScope"],
+        )
+        in_scope = 0
+        unsynced: dict[str, Any] = {}
+        for row in rows:
+            if row.get("InScope") is not False and row.get("VersionSeen") is not None:
+                in_scope += 1
+            if row.get("VersionSeen") is not None and row.get("VersionSeen") != row.get("VersionSynced"):
+                unsynced[decode_key(row["RowKey"])] = row.get("SeenAt")
+        return in_scope, unsynced
+
     def changed(self, entity: str, scanned: Mapping[str, str]) -> dict[str, str]:
         """The subset of ``scanned`` (key → version) that is new or differs from the ledger."""
         known = self.versions(entity)

@@ -34,6 +34,16 @@ def stream(entity: str) -> str:
     return f"backfill:{entity}"
 
 
+def parse_since(text: str) -> date | datetime:
+    """A backfill's ``since``: an ISO date, or a time with its zone; ValueError otherwise."""
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"give the time zone, e.g. {text}Z")
+    return moment
+
+
 def position(watermarks: Watermarks, entity: str) -> BackfillPosition:
     """The entity's backfill position."""
     read = watermarks.get(stream(entity))

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from shared.platform.logcontext import log_context
 from shared.sync.messages import ChangedKey, new_correlation_id, pack_changes
 from shared.sync.ports import ChangeSource, Ledger, MessagePublisher, PollLocks, Watermarks
 
@@ -33,6 +34,11 @@ CHANGES = "changes"
 Strategy = Literal["etag-ledger", "watermark"]
 STRATEGIES: tuple[str, ...] = ("etag-ledger", "watermark")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def watermark_stream(entity: str, column: str) -> str:
+    """The watermark stream of an entity polled by ``column``."""
+    return f"{entity}:{column}"
 
 
 def _since(watermark: str | None, overlap: timedelta) -> date | datetime:
@@ -101,6 +107,12 @@ class Poller:
     def poll(self, entity: str, source: ChangeSource, queue: str, detection: Detection) -> PollResult:
         """Detect and enqueue the entity's changes (nothing when another poll is running)."""
         result = PollResult(entity, detection.strategy, new_correlation_id())
+        with log_context(correlation_id=result.correlation_id, entity=entity):
+            return self._poll(entity, source, queue, detection, result)
+
+    def _poll(
+        self, entity: str, source: ChangeSource, queue: str, detection: Detection, result: PollResult
+    ) -> PollResult:
         lock = f"poll-{entity}"
         if not self._locks.acquire(lock, self._holder, detection.lock_seconds):
             result.skipped = "another poll of this entity is running"
@@ -142,7 +154,7 @@ class Poller:
         column = detection.watermark_column
         if not column:
             raise ValueError(f"{entity}: the watermark strategy needs a watermark column")
-        stream = f"{entity}:{column}"
+        stream = watermark_stream(entity, column)
         read = self._watermarks.get(stream)
         rows = list(
             source.scan_since(column, _since(None if read is None else read.value, detection.overlap))

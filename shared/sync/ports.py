@@ -11,7 +11,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from shared.records import AuditEntry, CreateLease, LedgerEntry, ParkedRecord, Subscription, SyncMark
+from shared.records import (
+    AuditEntry,
+    CreateLease,
+    Job,
+    LedgerEntry,
+    ParkedRecord,
+    PauseRecord,
+    RunRecord,
+    Subscription,
+    SyncMark,
+)
 from shared.sync.messages import ChangedKey
 
 
@@ -448,4 +458,195 @@ class IfsOperations(Protocol):
         etag: str,
     ) -> Any:
         """Run a bound action with ``If-Match: etag``."""
+
+
+# ---- operations: pauses, runs, queues, jobs, inspection (status, replay, reconcile, audit) ---------------
+
+
+class PauseSwitch(Protocol):
+    """Which entities are paused (``shared.state.pauses.PauseRepository``)."""
+
+    def get(self, entity: str) -> PauseRecord | None:
+        """The pause of ``entity``, or None when it runs."""
+        ...
+
+    def pause(self, entity: str, reason: str = "") -> PauseRecord:
+        """Pause ``entity``."""
+        ...
+
+    def resume(self, entity: str) -> PauseRecord | None:
+        """Resume ``entity``; the pause it had."""
+        ...
+
+    def all(self) -> dict[str, PauseRecord]:
+        """Every paused entity."""
+        ...
+
+
+class Runs(Protocol):
+    """The last run of each kind per entity (``shared.state.runs.RunLog``)."""
+
+    def record(
+        self, entity: str, kind: str, outcome: str, detail: str = "", correlation_id: str | None = None
+    ) -> RunRecord:
+        """Record that a run ended now."""
+        ...
+
+    def last(self, entity: str) -> dict[str, RunRecord]:
+        """The last run of each kind for ``entity``."""
+        ...
+
+
+class QueuedMessage(Protocol):
+    """A message as it sits on a queue (``shared.state.queue_admin.StoredMessage``)."""
+
+    @property
+    def queue(self) -> str:
+        """The queue it is on."""
+        ...
+
+    @property
+    def raw(self) -> str:
+        """Its content exactly as stored."""
+        ...
+
+    @property
+    def text(self) -> str | None:
+        """Its text, when the content decodes (base64 of UTF-8)."""
+        ...
+
+
+M = TypeVar("M", bound=QueuedMessage)
+
+
+class QueueView(Protocol[M]):
+    """Looks at and moves queue messages (``shared.state.queue_admin.QueueInspector``)."""
+
+    def depth(self, queue: str) -> int:
+        """Messages on the queue."""
+        ...
+
+    def take(self, queue: str, *, visibility_timeout: int = ..., batch: int = ...) -> Iterator[M]:
+        """Receive every visible message, hidden meanwhile."""
+        ...
+
+    def delete(self, message: M) -> None:
+        """Remove a taken message."""
+        ...
+
+    def release(self, message: M) -> None:
+        """Make a taken message visible again."""
+        ...
+
+    def send_raw(self, queue: str, raw: str, *, delay_seconds: int | None = None) -> None:
+        """Put stored content on a queue unchanged."""
+        ...
+
+
+class ParkedList(ParkingLot, Protocol):
+    """Parked records, listed and counted (``shared.state.parked.ParkedRecords``)."""
+
+    def list(self, entity: str | None = None, error_class: str | None = None) -> Iterator[ParkedRecord]:
+        """Open entries, optionally of one entity and/or error class."""
+        ...
+
+
+class AuditSearch(Protocol):
+    """Audit rows searched and purged (``shared.state.audit.AuditTrail``)."""
+
+    def search(
+        self,
+        days: int,
+        *,
+        keys: Iterable[str] = (),
+        correlation_id: str | None = None,
+        entity: str | None = None,
+    ) -> list[AuditEntry]:
+        """Rows of the last ``days`` days naming one of ``keys`` (source or target) or the correlation id."""
+        ...
+
+    def purge_before(self, day: date) -> int:
+        """Delete the rows of the days before ``day``."""
+        ...
+
+
+class LedgerProgress(Protocol):
+    """What the ledger says about an entity's progress (``shared.state.ledger.LedgerRepository``)."""
+
+    def progress(self, entity: str) -> tuple[int, dict[str, Any]]:
+        """(keys in scope, unsynced keys with the time their version was seen)."""
+        ...
+
+
+class IdLookup(IdLinks, Protocol):
+    """The id map, read both ways and listed (``shared.state.idmap.IdMap``)."""
+
+    def source_key(self, entity: str, target_id: str) -> str | None:
+        """The source key linked to ``target_id``."""
+        ...
+
+    def links(self, entity: str) -> dict[str, str]:
+        """Every link of ``entity``."""
+        ...
+
+
+class JobStore(Protocol):
+    """Queued, running and finished jobs (``shared.state.jobs.JobRepository``)."""
+
+    def submit(self, kind: str, params: Mapping[str, Any]) -> Job:
+        """Queue a job."""
+        ...
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with that id."""
+        ...
+
+    def unfinished(self) -> list[Job]:
+        """Queued and running jobs, oldest first."""
+        ...
+
+    def update(self, job: Job, **changes: Any) -> Job:
+        """Write changes to the job as read (raises when it changed since)."""
+        ...
+
+    def purge_finished(self, before: datetime) -> int:
+        """Delete finished jobs older than ``before``."""
+        ...
+
+
+class RowReader(Protocol):
+    """Reads Dataverse rows back for comparison (``shared.dataverse.reader.DataverseReader``)."""
+
+    def by_ids(
+        self, entity_set: str, table: str, ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        """Rows by id."""
+        ...
+
+    def by_key(self, entity_set: str, column: str, values: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Rows by an alternate-key column's value, folded to lower case."""
+        ...
+
+    def keyed(self, entity_set: str, table: str, column: str) -> Iterator[tuple[str, uuid.UUID]]:
+        """Every row with a value in ``column``: (value, id)."""
+        ...
+
+
+class Metrics(Protocol):
+    """Where the sync's numbers go (``shared.platform.metrics.SyncMetrics``; OpenTelemetry)."""
+
+    def records(self, entity: str, direction: str, outcomes: Mapping[str, int]) -> None:
+        """Count records by outcome (synced, unchanged, parked, failed …)."""
+        ...
+
+    def gauges(self, entity: str, values: Mapping[str, float]) -> None:
+        """Set the entity's gauges: lag_seconds, queue_depth, poison, parked."""
+        ...
+
+
+class ExpiringClaims(Protocol):
+    """Webhook dedupe claims that expire (``shared.state.dedupe.WebhookDedupe``)."""
+
+    def purge_expired(self) -> int:
+        """Delete every expired claim; how many."""
         ...

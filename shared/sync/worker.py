@@ -4,6 +4,10 @@ A message that is not a valid change envelope for the entity is parked with its 
 same way every time); everything else is the engine's. ``QueueRequeue`` puts keys back on the entity's
 queue, invisible for a delay: throttled work waits for the service's Retry-After without using up the
 message's tries, and records another worker synced meanwhile are synced again at once.
+
+``QueueWorker`` is what a queue trigger runs: a paused entity's message is held (``shared.sync.pause``),
+any other is handled under its correlation id (every log record of the run carries it), and the run's
+outcome goes to the run log (``status``) and the metrics.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from shared.platform.logcontext import log_context
 from shared.records import ParkedRecord
 from shared.sync.detection import CHANGES
-from shared.sync.engine import Report, SyncEngine
+from shared.sync.engine import DIRECTION, Report, SyncEngine
+from shared.sync.failures import classify
 from shared.sync.messages import ChangedKey, Envelope, MessageFormatError, new_correlation_id, pack_changes
-from shared.sync.ports import MessagePublisher, ParkingLot
+from shared.sync.pause import PauseHold
+from shared.sync.ports import MessagePublisher, Metrics, ParkingLot, Runs
 
 
 class QueueRequeue:
@@ -68,10 +75,64 @@ def handle_message(
                 payload={"text": text.decode("utf-8", errors="replace")},
             )
         )
-    return engine.process(
-        entity,
-        envelope.keys,
-        correlation_id=envelope.correlation_id,
-        enqueued_at=envelope.enqueued_at,
-        force=envelope.body.get("force") is True,
-    )
+    with log_context(correlation_id=envelope.correlation_id, entity=entity):
+        return engine.process(
+            entity,
+            envelope.keys,
+            correlation_id=envelope.correlation_id,
+            enqueued_at=envelope.enqueued_at,
+            force=envelope.body.get("force") is True,
+        )
+
+
+class QueueWorker:
+    """Runs the queue messages of the engine's entities as the Functions host delivers them."""
+
+    def __init__(
+        self,
+        engine: SyncEngine,
+        *,
+        parking: ParkingLot,
+        hold: PauseHold,
+        runs: Runs | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._engine = engine
+        self._parking = parking
+        self._hold = hold
+        self._runs = runs
+        self._metrics = metrics
+
+    def handle(
+        self, entity: str, queue: str, text: bytes, *, message_id: str
+    ) -> Report | ParkedRecord | None:
+        """Process one message (None: held, the entity is paused); a transient failure is raised."""
+        if self._hold.holds(entity, queue, text):
+            self._record(entity, "held", "the entity is paused: message put back on the queue")
+            return None
+        try:
+            outcome = handle_message(
+                self._engine, entity, text, message_id=message_id, parking=self._parking, queue=queue
+            )
+        except Exception as exc:
+            failure = classify(exc)
+            self._record(entity, "failed", f"{failure.error_class}: {failure.message}"[:300])
+            raise
+        if isinstance(outcome, ParkedRecord):
+            self._count(entity, "queue", {"parked": 1})
+            self._record(entity, "parked", f"malformed message {message_id} parked")
+            return outcome
+        self._count(entity, DIRECTION, outcome.outcomes)
+        summary = ", ".join(f"{name} {count}" for name, count in sorted(outcome.outcomes.items()))
+        if outcome.requeued:
+            summary += f"; {outcome.requeued} requeued"
+        self._record(entity, "parked" if outcome.outcomes.get("parked") else "ok", summary or "nothing to do")
+        return outcome
+
+    def _record(self, entity: str, outcome: str, detail: str) -> None:
+        if self._runs is not None:
+            self._runs.record(entity, "work", outcome, detail)
+
+    def _count(self, entity: str, direction: str, outcomes: Mapping[str, int]) -> None:
+        if self._metrics is not None:
+            self._metrics.records(entity, direction, outcomes)

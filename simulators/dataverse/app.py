@@ -25,6 +25,10 @@ Admin actions (``POST /_admin/actions/<name>``):
   ``{"drained": bool, "pending": n}`` (tests call it instead of sleeping).
 - ``webhook_deliveries`` ``{}``: every webhook call made since the reset (step, message, table, the status
   of each attempt, success, error code).
+- ``revoke_privilege`` ``{"table": "salesorderdetail", "privilege": "Create"}`` and ``grant_privilege``
+  (the same, with ``"depth"?: "Global"``): change the connector's security role, which every application
+  user holds (``security.py``); ``privileges`` ``{"app_id"?}``: the roles, or one application user's
+  privileges.
 - ``set_dop_hint`` ``{"value": n}``: the ``x-ms-dop-hint`` every response announces (``Settings.dop_hint``,
   48 by default; ``request_limits.py``).
 
@@ -70,6 +74,7 @@ from simulators.dataverse.request_limits import (
     url_too_long,
 )
 from simulators.dataverse.sdkmessages import BULK_MESSAGES, set_message_availability
+from simulators.dataverse.security import PRIVILEGE_TYPES, privilege_name
 from simulators.dataverse.seed import BaseCurrency, add_application_user, application_user, seed_fresh_org
 from simulators.dataverse.tables import Table
 from simulators.dataverse.webapi import Call, WebApi, empty_response, error_response
@@ -370,6 +375,38 @@ class DataverseSimulator:
             except LookupError as exc:
                 raise AdminError(str(exc)) from exc
             return {"table": body.get("table"), "messages": messages, "available": available}
+
+        def privilege(body: dict[str, Any]) -> str:
+            table = self.org.table(str(body.get("table", "")))
+            kind = body.get("privilege")
+            if table is None or kind not in PRIVILEGE_TYPES:
+                kinds = ", ".join(PRIVILEGE_TYPES)
+                raise AdminError(f'expected {{"table": "<logical name>", "privilege": one of {kinds}}}')
+            return privilege_name(str(kind), table)
+
+        @self.admin.action("revoke_privilege", "Revoke a privilege of the connector role: {table, privilege}")
+        def revoke(body: dict[str, Any]) -> dict[str, Any]:
+            name = privilege(body)
+            self.org.security.set_privilege(name, None)
+            return {"revoked": name}
+
+        @self.admin.action("grant_privilege", "Grant the connector role one: {table, privilege, depth?}")
+        def grant(body: dict[str, Any]) -> dict[str, Any]:
+            name = privilege(body)
+            try:
+                self.org.security.set_privilege(name, str(body.get("depth", "Global")))
+            except ValueError as exc:
+                raise AdminError(str(exc)) from exc
+            return {"granted": name}
+
+        @self.admin.action("privileges", "Security roles, or one application user's privileges: {app_id?}")
+        def privileges(body: dict[str, Any]) -> dict[str, Any]:
+            if "app_id" not in body:
+                return dict(self.org.security.describe())
+            caller = application_user(self.org, str(body["app_id"]))
+            if caller is None:
+                raise AdminError(f"no application user for app_id {body['app_id']!r}")
+            return {"privileges": self.org.security.user_privileges(caller.user_id)}
 
         @self.admin.action("set_dop_hint", "The x-ms-dop-hint announced: {value} (a positive integer)")
         def set_dop_hint(body: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from simulators.dataverse import errors
 from simulators.dataverse.attributes import attribute_json, label, managed_property
 from simulators.dataverse.keys import EntityKey, Keys
+from simulators.dataverse.security import privileges_json
 from simulators.dataverse.tables import Table
 
 __all__ = ["attribute_json", "entity_json", "entity_not_found", "key_definition", "key_json"]
@@ -86,6 +87,7 @@ def entity_json(
         "IsValidForAdvancedFind": True,
         "IsAuditEnabled": managed_property(False, "canmodifyauditsettings"),
         "CanCreateAttributes": managed_property(True, "cancreateattributes"),
+        "Privileges": privileges_json(table),
     }
     if with_keys:
         body["Keys"] = [key_json(k) for k in keys.for_table(table)]

@@ -7,6 +7,7 @@ takes parsed locators and JSON bodies, enforces what the platform enforces, and 
   rate, autonumbers, ``fullname``, ``_base`` amounts, prices and totals), then require every
   ``SystemRequired`` column to hold a value. ``ApplicationRequired`` columns are not enforced.
 - Updates may not empty a ``SystemRequired`` column.
+- A user other than SYSTEM needs the table's Create, Write or Delete privilege (``security.py``).
 - ``@odata.bind`` must name an existing row of a target table, by id or by an Active alternate key.
 - Active alternate keys are unique (case-insensitively, as SQL Server compares).
 - Upsert (PATCH by id or key): ``If-Match: *`` forbids the create (404), ``If-None-Match: *`` forbids the
@@ -41,6 +42,7 @@ from simulators.dataverse.events import Caller, Operation, Pipeline, RowEvent
 from simulators.dataverse.keys import Keys, Locator, parse_locator
 from simulators.dataverse.payload import parse_body, record_path
 from simulators.dataverse.schema import TABLES
+from simulators.dataverse.security import Security
 from simulators.dataverse.store import Ref, Row, Store
 from simulators.dataverse.tables import Default, Table
 
@@ -108,6 +110,8 @@ class Organization:
         self.business_unit_id = uuid.uuid4()
         self.system_user_id = uuid.uuid4()
         self.base_currency_id = uuid.uuid4()
+        # Roles and privileges: every write by a user other than SYSTEM needs its privilege (security.py).
+        self.security = Security(self.system_user_id, self.business_unit_id, lambda: self.tables)
         self._autonumber = 1000
         self._random = random.Random()
         self.pipeline: Pipeline | None = None
@@ -333,6 +337,7 @@ class Organization:
             current, _ = self.locate(table, locator)
             if current is None:
                 raise self._missing(table, locator)
+            self.security.require(caller or self.system_caller, table, "Delete")
             if if_match is not None and not _is_star(if_match) and if_match != etag(current):
                 raise errors.version_mismatch()
             self._remove(table, current)
@@ -366,6 +371,7 @@ class Organization:
         row_id: uuid.UUID | None,
         key_values: Mapping[str, Any],
     ) -> Row:
+        self.security.require(caller, table, "Create")
         row: Row = dict.fromkeys(table.columns)
         for name, value in key_values.items():
             column = table.columns[name]
@@ -397,6 +403,7 @@ class Organization:
         return stored
 
     def _modify(self, table: Table, current: Row, changes: dict[str, Any], caller: Caller) -> Row:
+        self.security.require(caller, table, "Write")
         row = dict(current)
         row.update(changes)
         if "statecode" in changes and "statuscode" not in changes:

@@ -4,7 +4,8 @@ The root business unit, the SYSTEM user, the base currency (chosen at provisioni
 told otherwise), the default unit group "Default Unit" with its base unit "Primary Unit", the message
 catalog (``sdkmessages``/``sdkmessagefilters``, see ``sdkmessages.py``), and one
 application user per Entra app allowed in (the "Application Users" an administrator creates, with
-``applicationid`` set to the app's client id). No price lists, products or alternate keys: those are
+``applicationid`` set to the app's client id), holding the connector's security role (every privilege;
+``security.py``). No price lists, products or alternate keys: those are
 customizations and data the connector (or a test) creates through the Web API.
 """
 
@@ -84,7 +85,7 @@ def add_application_user(org: Organization, app_id: str, name: str | None = None
     if table is None:
         raise LookupError("the organization does not serve the systemuser table")
     label = name or f"app {app_id}"
-    return org.insert_system_row(
+    user = org.insert_system_row(
         table,
         {
             "applicationid": uuid.UUID(app_id),
@@ -96,6 +97,8 @@ def add_application_user(org: Organization, app_id: str, name: str | None = None
             "accessmode": 4,  # Non-interactive
         },
     )
+    org.security.assign(user["systemuserid"])  # the role an administrator assigns to the connector's user
+    return user
 
 
 def application_user(org: Organization, app_id: str) -> Caller | None:

@@ -17,6 +17,8 @@ answers as Dataverse does (shapes from the upsert and conditional-operations art
   (``tracking.py``).
 - ``POST <set>/Microsoft.Dynamics.CRM.CreateMultiple|UpdateMultiple|UpsertMultiple`` (``bulk.py``) and
   ``POST $batch`` (``batch.py``).
+- ``GET systemusers(<id>)/Microsoft.Dynamics.CRM.RetrieveUserPrivileges()``: the user's privileges
+  (``security.py``).
 - ``GET WhoAmI``; the metadata resources (``EntityDefinitions``, ``RelationshipDefinitions``,
   ``RetrieveMetadataChanges``, ``CreateEntities``, ``ReactivateEntityKey``) are ``metadata_api.py``'s.
 """
@@ -213,6 +215,8 @@ class WebApi:
         parsed = parse_locator(table, locator)
         if not rest:
             return self._record(call, table, parsed)
+        if table.logical_name == "systemuser" and rest in _USER_PRIVILEGES and call.method == "GET":
+            return self._user_privileges(call, table, parsed)
         collection = table.collections.get(rest)
         if collection is None or call.method != "GET":
             raise errors.resource_not_found(call.path)
@@ -574,6 +578,13 @@ class WebApi:
             }
         )
 
+    def _user_privileges(self, call: Call, table: Table, locator: Locator) -> Response:
+        """The bound function RetrieveUserPrivileges: the privileges the user holds through its roles."""
+        user = self.org.retrieve(table, locator)
+        privileges = self.org.security.user_privileges(user["systemuserid"])
+        context = self._context(call, "Microsoft.Dynamics.CRM.RetrieveUserPrivilegesResponse")
+        return json_response({"@odata.context": context, "RolePrivileges": privileges})
+
     # -- actions ---------------------------------------------------------------------------------------
 
     def _action(self, call: Call, name: str) -> Response:
@@ -588,6 +599,11 @@ class WebApi:
             **self._render(table, result.row, call, select=select),
         }
         return json_response(body)
+
+
+_USER_PRIVILEGES = frozenset(
+    {"Microsoft.Dynamics.CRM.RetrieveUserPrivileges()", "Microsoft.Dynamics.CRM.RetrieveUserPrivileges"}
+)
 
 
 def _check_writable(call: Call, table: Table) -> None:

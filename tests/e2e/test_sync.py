@@ -5,7 +5,8 @@ initial load, then a new customer, a credit-limit change, a new ship-to address,
 cannot be a key value, a renamed part and a price change — is asserted on the Dataverse simulator's rows,
 then run again on fresh simulators with 429 storms, 5xx, dropped connections and expired tokens on both
 sides: it must end in the same Dataverse state, nothing lost (every mapped column), nothing duplicated
-(row counts), nothing poisoned or parked.
+(row counts), nothing poisoned or parked. Neither run writes a secret, a token or a customer's personal data
+(name, address) into any log line or audit row (``tests/e2e/leaks.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from devhost.scenario import SyncScenario, scenario_settings
 from shared.platform.retry import recording_waits
 from simulators.common.tls import loopback_certificate
 from simulators.stack import running_simulators
+from tests.e2e.leaks import audit_lines, captured_logs, leaks, sensitive
 from tests.e2e.sample import host_settings
 from tests.integration.sync.oracle import (
     assert_in_step,
@@ -94,8 +96,18 @@ def run(azurite: str, prefix: str, *, faults: bool) -> tuple[dict[str, Any], int
         scenario.add_currencies()
         scenario.provision()
         retrying = host_settings(max_dequeue=5, visibility_timeout=0.2)
-        with LocalHost(settings=values, host_settings=retrying) as host:
+        with LocalHost(settings=values, host_settings=retrying) as host, captured_logs() as lines:
             business_day(scenario, host, faults=faults)
+            values_to_hide = sensitive(scenario)
+            assert leaks(lines, values_to_hide) == []  # no secret, token or personal data in any log line
+            assert leaks(audit_lines(scenario), values_to_hide) == []  # nor in an audit row
+            assert len(lines) > 100  # the scan saw the run's logs …
+            kinds = set(values_to_hide.values())
+            assert {"Key Vault secret ifs-client-secret", "ENTRA_CLIENT_SECRET", "a customer's name"} <= kinds
+            name = next(v for v, what in values_to_hide.items() if what == "a customer's name")
+            assert leaks([f"synced {name}"], values_to_hide) == [
+                ("a customer's name", f"synced {name}")
+            ]  # … and sees
             assert_in_step(scenario)
             assert_products_in_step(scenario)
             assert list(scenario.runtime.storage.parked.list()) == []

@@ -81,6 +81,12 @@ NO_DATAVERSE_CALLS = {
     "poll_customers": "reads IFS and enqueues changed keys",
     "poll_sales_parts": "reads IFS and enqueues changed keys",
     "dataverse_webhook": "authenticates, parses and enqueues; the worker reads Dataverse",
+    "ops_status": "reads the state tables and queue depths",
+    "ops_replay": "moves poison messages and enqueues parked keys",
+    "ops_reconcile": "queues a job (the jobs timer runs it)",
+    "ops_backfill": "queues a job (the jobs timer runs it)",
+    "ops_job": "reads a job's state",
+    "purge_state": "deletes old audit rows, jobs and dedupe claims",
 }
 # HTTP functions an operator runs by hand (admin level), one Dataverse request each: with the command line
 # they share main.bicep's dataverseRequestsReservedForTools.
