@@ -15,6 +15,7 @@ one worked is synced again from the current state (``force``), so an older read 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -138,7 +139,9 @@ class SyncEngine:
         found = self._mappings.get(entity)
         if found is None:
             binding = self._binding(entity)
-            found = load_mapping(binding.mapping_path, binding.flow.schema)
+            # A lookup may name any entity this engine syncs (its dependencies are synced on demand).
+            schema = dataclasses.replace(binding.flow.schema, entities=frozenset(self._entities))
+            found = load_mapping(binding.mapping_path, schema)
             self._mappings[entity] = found
         return found
 
@@ -285,8 +288,9 @@ class SyncEngine:
                     assert rule.by is not None
                     by_column.setdefault((rule.entity_set, rule.table, rule.by), set()).add(lookup.value)
         column_ids = {spec: self._column_ids(*spec, values) for spec, values in by_column.items()}
-        entity_ids = {
-            name: self._entity_ids(name, keys, entity, correlation_id) for name, keys in by_entity.items()
+        entity_ids = {  # a dry run syncs no dependency: what is missing is reported, not written
+            name: self._entity_ids(name, keys, entity, correlation_id, sync_missing=not dry_run)
+            for name, keys in by_entity.items()
         }
         for item, row in pending:
             if item.failure:
@@ -333,11 +337,11 @@ class SyncEngine:
         return found
 
     def _entity_ids(
-        self, entity: str, keys: set[str], asking: str, correlation_id: str
+        self, entity: str, keys: set[str], asking: str, correlation_id: str, *, sync_missing: bool
     ) -> dict[str, uuid.UUID]:
         linked = self._idmap.target_ids(entity, keys)
         missing = sorted(keys - set(linked))
-        if missing and entity in self._entities and self._depth < 3:
+        if missing and sync_missing and entity in self._entities and self._depth < 3:
             # Dependencies on demand: sync the records this batch points at, now, instead of parking.
             _log.info(
                 "%s needs %d %s records not in Dataverse yet: syncing them first",

@@ -167,3 +167,34 @@ def test_bad_sync_settings_are_named(values: dict[str, str], message: str) -> No
     with pytest.raises(ConfigError) as caught:
         AppSettings(base | values).get(CustomersSyncSettings)
     assert message in str(caught.value)
+
+
+def test_a_dependency_is_synced_first_and_a_dry_run_only_reports_it(
+    scenario: SyncScenario, tmp_path: Path
+) -> None:
+    """A customer's parent (a synced entity lookup) is synced on demand; a dry run writes neither."""
+    (tmp_path / "sales_parts.toml").write_text((SHIPPED_MAPPINGS / "sales_parts.toml").read_text())
+    parent_rule = (
+        'parentaccountid = { from = "customer.ParentCustomerId", '
+        'lookup = { entity = "customers", entity_set = "accounts" } }\n'
+    )
+    customers_toml = (SHIPPED_MAPPINGS / "customers.toml").read_text()
+    (tmp_path / "customers.toml").write_text(
+        customers_toml.replace("[account.columns]\n", "[account.columns]\n" + parent_rule)
+    )
+    scenario.values["SYNC_MAPPINGS_DIR"] = str(tmp_path)
+    child, parent = sorted(c["CustomerId"] for c in ifs_rows(scenario, "CustomerInfoSet"))[:2]
+    ifs(scenario, "touch", "CustomerInfoSet", key={"CustomerId": child}, changes={"ParentCustomerId": parent})
+    engine = scenario.runtime.engine
+    planned = engine.process("customers", [ChangedKey(child)], correlation_id="dry", dry_run=True)
+    [record] = planned.planned
+    assert record.action == "park"
+    assert record.detail is not None
+    assert record.detail.startswith("missing_dependency")
+    assert scenario.rows("accounts", ["accountid"]) == []
+    report = engine.process("customers", [ChangedKey(child)], correlation_id="real")
+    assert report.outcomes == {"created": 1}
+    synced = accounts(scenario)
+    assert set(synced) == {child, parent}  # the parent first, on demand, then the child
+    [row] = scenario.rows("accounts", ["_parentaccountid_value"], accountnumber=child)
+    assert row["_parentaccountid_value"] == synced[parent]["accountid"]
