@@ -75,6 +75,34 @@ def test_seed_is_deterministic_and_scales() -> None:
     assert bigger["SalesPart"] > counts["SalesPart"]
 
 
+def test_seed_takes_exact_counts_and_part_sites() -> None:
+    """Exact customer and catalog counts, parts on the sites asked for only; size still sets the orders."""
+    data = generate(5, 40, customers=300, sales_parts=120, part_sites=("MFG10", "UK30", "SE40"))
+    counts = Counter(r.luname for r in data.rows)
+    assert counts["CustomerInfo"] == 300
+    assert counts["CustomerOrder"] == 40
+    parts = data.of("SalesPart")
+    assert len({r.values["CatalogNo"] for r in parts}) == 120
+    assert {r.values["Contract"] for r in parts} == {"MFG10", "UK30", "SE40"}
+    assert len({(r.values["Contract"], r.values["CatalogNo"]) for r in parts}) == len(parts)
+
+
+def test_seed_without_counts_is_unchanged_by_the_options() -> None:
+    """Leaving the options out gives the rows of seed and size alone (existing seeds keep their data)."""
+    plain = [r.values for r in generate(5, 40).rows]
+    assert [r.values for r in generate(5, 40, customers=None, part_sites=None).rows] == plain
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"part_sites": ("XX99",)}, {"part_sites": ()}, {"customers": 0}, {"sales_parts": 9001}],
+)
+def test_seed_refuses_counts_and_sites_it_cannot_honour(options: dict[str, object]) -> None:
+    """An unknown site, no site, no customers, or more parts than distinct catalog numbers: ValueError."""
+    with pytest.raises(ValueError, match=r"part_sites|customers|sales parts"):
+        generate(5, 40, **options)  # type: ignore[arg-type]
+
+
 def test_seed_orders_look_like_ifs() -> None:
     """Orders have 1-20 lines, enum states, Edm.Date vs timestamps, keyrefs, and lines agree with headers."""
     data = generate(2, 120)
