@@ -63,6 +63,31 @@ def test_store_transactions_undo_everything_on_failure() -> None:
     assert table.rows[("A",)] == kept
 
 
+def test_store_matching_follows_every_write() -> None:
+    """Rows by column values, in insertion order, current after inserts, updates, deletes and rollbacks."""
+    store = Store(lambda: NOON)
+    table = store.table("CustomerInfoAddress", ("CustomerId", "AddressId"))
+    for customer, address in (("C1", "01"), ("C2", "01"), ("C1", "02")):
+        store.insert(table, {"CustomerId": customer, "AddressId": address, "City": "Leeds"})
+
+    def of(customer: str) -> list[tuple[str, str]]:
+        found = store.matching(table, {"CustomerId": customer})
+        expected = [r for r in store.scan(table) if r.values["CustomerId"] == customer]
+        assert found == expected
+        return [(r.values["AddressId"], r.values["City"]) for r in found]
+
+    assert of("C1") == [("01", "Leeds"), ("02", "Leeds")]
+    store.update(table, ("C1", "02"), {"City": "Derby"})
+    store.insert(table, {"CustomerId": "C1", "AddressId": "03", "City": "York"})
+    store.delete(table, ("C1", "01"))
+    assert of("C1") == [("02", "Derby"), ("03", "York")]
+    with pytest.raises(RuntimeError), store.transaction():
+        store.delete(table, ("C1", "03"))
+        raise RuntimeError("rolled back")
+    assert of("C1") == [("02", "Derby"), ("03", "York")]
+    assert of("C9") == []
+
+
 def test_seed_is_deterministic_and_scales() -> None:
     """Same seed, same rows; a bigger size gives more orders, customers and parts."""
     small, again, other = generate(5, 40), generate(5, 40), generate(6, 40)
