@@ -72,7 +72,7 @@ class AdaptiveConcurrency:
 
     @classmethod
     def from_hint(cls, headers: Mapping[str, str], *, maximum: int, default: int = 1) -> AdaptiveConcurrency:
-        """A controller starting at the ``x-ms-dop-hint`` of a Dataverse response (``default`` without one)."""
+        """A controller starting at a Dataverse response's ``x-ms-dop-hint`` (``default`` without one)."""
         value = headers.get(DOP_HINT_HEADER)
         start = int(value) if value is not None and value.isdigit() and int(value) > 0 else default
         return cls(start, maximum=maximum)
@@ -111,7 +111,7 @@ class AdaptiveConcurrency:
             self._changed.notify_all()
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Any Dataverse response: a 429 throttles (honouring its ``Retry-After``); anything else is ignored."""
+        """Any Dataverse response: a 429 throttles (honouring its ``Retry-After``), the rest is ignored."""
         if status == 429:
             self.throttled(retry_after_seconds(headers))
 
@@ -134,7 +134,7 @@ class AdaptiveConcurrency:
                 self._changed.wait(wait)
 
     def release(self, *, finished: bool = True) -> None:
-        """Free a slot; a unit ``finished`` outside a pause counts, and ``limit`` of them grow the limit by one.
+        """Free a slot; units ``finished`` outside a pause count, and ``limit`` of them grow the limit by one.
 
         ``finished=False`` gives back a slot that ran nothing (no work was waiting).
         """

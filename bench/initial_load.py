@@ -24,8 +24,8 @@ root (``shared.runtime``), state in Azurite.
    the window shortened to ``--protection-window`` seconds so the run takes minutes), driven adaptively by
    ``bench.concurrency`` from the ``x-ms-dop-hint`` (429 → halve and wait ``Retry-After``; grow while none
    come) for ``--protection-windows`` windows of the most request-hungry work there is (one request per
-   record). The share of the request budget used (admitted Dataverse requests / the window's budget ×
-   windows) and the share of requests throttled. The simulator charges its own CPU time as execution time,
+   record). The share of the request budget used (admitted Dataverse requests / the window's budget
+   times the windows) and the share of requests throttled. The simulator charges its own CPU time as execution time,
    far below real Dataverse's per-row cost, so this tests the request budget only.
 
 A figure is printed only for a run that did its work: every record written once, none parked, and the
@@ -479,8 +479,8 @@ def report(
     print(f"speedup (bulk / one request per record): {bulk.rate / single.rate:.1f}x")
     print(
         f"incremental, {incremental['changed']} of {incremental['scanned']} records changed: "
-        f"{incremental['enqueued']} enqueued, {incremental['written']} written; poll {incremental['poll_ifs']} "
-        f"IFS + {incremental['poll_dataverse']} Dataverse requests, sync {incremental['sync_ifs']} IFS + "
+        f"{incremental['enqueued']} enqueued, {incremental['written']} written; "
+        f"poll {incremental['poll_ifs']} IFS + {incremental['poll_dataverse']} Dataverse requests, sync {incremental['sync_ifs']} IFS + "
         f"{incremental['sync_dataverse']} Dataverse requests"
     )
     log: ConcurrencyLog = protection["concurrency"]
@@ -488,7 +488,8 @@ def report(
         f"service protection x{protection['scale']} ({protection['budget']} requests per "
         f"{protection['window']} s window), {protection['windows']} windows, one request per record: "
         f"{protection['admitted']} admitted of a {protection['budget'] * protection['windows']} budget "
-        f"({protection['ceiling_share']:.1%}), {protection['throttled']} of {protection['requests']} throttled "
+        f"({protection['ceiling_share']:.1%}), "
+        f"{protection['throttled']} of {protection['requests']} throttled "
         f"({protection['throttled_share']:.2%}); workers {log.lowest}-{log.highest}, "
         f"{log.decreases} decreases, {log.increases} increases"
     )

@@ -81,9 +81,14 @@ def test_store_matching_follows_every_write() -> None:
     store.insert(table, {"CustomerId": "C1", "AddressId": "03", "City": "York"})
     store.delete(table, ("C1", "01"))
     assert of("C1") == [("02", "Derby"), ("03", "York")]
-    with pytest.raises(RuntimeError), store.transaction():
-        store.delete(table, ("C1", "03"))
-        raise RuntimeError("rolled back")
+
+    def rolled_back() -> None:
+        with store.transaction():
+            store.delete(table, ("C1", "03"))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
     assert of("C1") == [("02", "Derby"), ("03", "York")]
     assert of("C9") == []
 
