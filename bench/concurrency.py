@@ -26,9 +26,15 @@ from dataclasses import dataclass, field
 DOP_HINT_HEADER = "x-ms-dop-hint"
 
 
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, its name compared case-insensitively (any mapping, not only httpx.Headers)."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
 def retry_after_seconds(headers: Mapping[str, str], default: float = 1.0) -> float:
     """The ``Retry-After`` of a response in seconds (delta-seconds; ``default`` when absent or unreadable)."""
-    value = headers.get("retry-after")
+    value = header(headers, "Retry-After")
     try:
         return max(0.0, float(value)) if value is not None else default
     except ValueError:
@@ -73,7 +79,7 @@ class AdaptiveConcurrency:
     @classmethod
     def from_hint(cls, headers: Mapping[str, str], *, maximum: int, default: int = 1) -> AdaptiveConcurrency:
         """A controller starting at a Dataverse response's ``x-ms-dop-hint`` (``default`` without one)."""
-        value = headers.get(DOP_HINT_HEADER)
+        value = header(headers, DOP_HINT_HEADER)
         start = int(value) if value is not None and value.isdigit() and int(value) > 0 else default
         return cls(start, maximum=maximum)
 

@@ -8,27 +8,30 @@ latency injected on every IFS and Dataverse request (30 ms). The connector is bu
 root (``shared.runtime``), state in Azurite.
 
 1. **Initial load, two ways, side by side**, each on a fresh Dataverse organization and fresh state: poll
-   both entities, then work their queues with the same number of threads. *Bulk*: the engine with its
-   normal messages (hundreds of keys: IFS read in URL-sized ``or`` filters and ``$batch`` child reads,
-   Dataverse written with UpsertMultiple and ``$batch``). *One request per record*: the same engine and
-   flows, one key per engine call (so IFS reads one record per request) and the Dataverse bulk path off
-   (``use_bulk=False, use_batch=False``: one PATCH per row). Both start at the ``x-ms-dop-hint`` the
-   simulator announces (``--dop-hint``) and may not exceed ``--workers``, so the ratio measures batching,
-   not parallelism. Records/s, Dataverse and IFS API requests per record (token calls left out, retries
-   counted), the 429s seen; peak Python memory from a second bulk load traced by tracemalloc (never on
-   while timing). Dataverse's own service-protection limits are on.
-2. **Incremental poll** over the loaded tenant after 1 % of the customers and catalog numbers changed in
-   IFS: the requests the poll and the sync of what it enqueued made, and how many records were enqueued
-   (only the changed ones).
-3. **Service protection**, limits scaled by ``--protection-scale`` (requests and execution time per window;
-   the window shortened to ``--protection-window`` seconds so the run takes minutes), driven adaptively by
-   ``bench.concurrency`` from the ``x-ms-dop-hint`` (429 → halve and wait ``Retry-After``; grow while none
-   come) for ``--protection-windows`` windows of the most request-hungry work there is (one request per
-   record). The share of the request budget used (admitted Dataverse requests / the window's budget
-   times the windows) and the share of requests throttled. The simulator charges its own CPU time as execution time,
-   far below real Dataverse's per-row cost, so this tests the request budget only.
+   both entities, then work their queues. *Bulk*: the engine with its normal messages (hundreds of keys:
+   IFS read in URL-sized ``or`` filters and ``$batch`` child reads, Dataverse written with UpsertMultiple
+   and ``$batch`` at the function app's sizes unless ``--chunk-size``/``--batch-size`` say otherwise).
+   *One request per record*: the same engine and flows, one key per engine call (so IFS reads one record
+   per request) and the Dataverse bulk path off (``use_bulk=False, use_batch=False``: one PATCH per row).
+   Both are driven by ``bench.concurrency`` from the ``x-ms-dop-hint`` the simulator announces
+   (``--dop-hint``), at most ``--workers`` engine calls in flight, so the ratio measures batching, not
+   parallelism. Service protection is off for both, so neither waits on ``Retry-After``; the table says
+   how long Dataverse's own budget (6,000 requests per 5 minutes) would hold each path's requests.
+   Records/s, Dataverse and IFS API requests per record (token calls left out, retries counted), 429s
+   seen; peak Python memory from a second bulk load traced by tracemalloc (never on while timing).
+2. **Incremental poll** over the bulk-loaded tenant after ``--changed`` (1 %) of the customers and catalog
+   numbers changed in IFS: the requests the poll and the sync of what it enqueued made, and how many
+   records were enqueued (only the changed ones).
+3. **Service protection**, limits scaled by ``--protection-scale`` (requests and execution time per
+   window; the window shortened to ``--protection-window`` seconds so the phase takes minutes), driven
+   adaptively from the ``x-ms-dop-hint`` (a 429 halves the workers and pauses them for its
+   ``Retry-After``; they grow while none come) for ``--protection-windows`` windows of the most
+   request-hungry work there is (one request per record). The share of the request budget used (admitted
+   Dataverse requests over the budget of the windows the phase lasted) and the share of requests
+   throttled. The simulator charges its own CPU time as execution time, far below real Dataverse's per-row
+   cost, so this tests the request budget only.
 
-A figure is printed only for a run that did its work: every record written once, none parked, and the
+A figure is printed only for a run that did its work: every record written, none parked, and the
 organization holding one account per customer and one product per catalog number. A table for people,
 then, as the last line, one JSON object of the figures.
 """
@@ -67,9 +70,10 @@ from simulators.ifs.tenant import TenantConfig
 from simulators.stack import running_simulators
 
 ENTITIES = ["customers", "sales_parts"]
+COMMAND = ".venv/bin/python -m bench.initial_load"
 SITES = ("MFG10", "UK30", "SE40")  # one per currency the scenario's org has besides USD: EUR, GBP, SEK
-BULK = RuntimeOptions()
 SINGLE = RuntimeOptions(use_bulk=False, use_batch=False)
+DATAVERSE_LIMITS = Limits()  # the real service's: 6,000 requests per 300 s per user
 
 
 class BenchError(SystemExit):
@@ -149,6 +153,13 @@ class Options:
     protection_window: int
     protection_windows: int
     protection_max_workers: int
+    chunk_size: int
+    batch_size: int
+
+    @property
+    def bulk(self) -> RuntimeOptions:
+        """The bulk path's runtime options."""
+        return RuntimeOptions(upsert_chunk_size=self.chunk_size, upsert_batch_size=self.batch_size)
 
 
 class Bench:
@@ -173,8 +184,9 @@ class Bench:
     # ---- set-up ----------------------------------------------------------------------------------------
 
     def fresh_org(self) -> None:
-        """A new, empty Dataverse organization with Dataverse's own limits, the dop hint and the latency."""
+        """A new, empty Dataverse organization without service protection, with the dop hint and latency."""
         self.dataverse_admin.reset()
+        self.dataverse_admin.action("set_limits", {"off": True})
         self.dataverse_admin.action("set_dop_hint", {"value": self.options.dop_hint})
         latency = {"script": [], "rates": {"latency": 1.0}, "latency_ms": self.options.latency_ms}
         self.dataverse_admin.set_faults(latency)
@@ -404,6 +416,13 @@ def parse(argv: list[str] | None) -> Options:
     parser.add_argument("--protection-window", type=int, default=60, help="seconds (Dataverse: 300)")
     parser.add_argument("--protection-windows", type=int, default=3, help="windows the phase runs for")
     parser.add_argument("--protection-max-workers", type=int, default=32)
+    defaults = RuntimeOptions()
+    parser.add_argument(
+        "--chunk-size", type=int, default=defaults.upsert_chunk_size, help="rows per UpsertMultiple (bulk)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=defaults.upsert_batch_size, help="requests per $batch (bulk)"
+    )
     args = parser.parse_args(argv)
     return Options(
         customers=args.customers,
@@ -417,6 +436,8 @@ def parse(argv: list[str] | None) -> Options:
         protection_window=args.protection_window,
         protection_windows=args.protection_windows,
         protection_max_workers=args.protection_max_workers,
+        chunk_size=args.chunk_size,
+        batch_size=args.batch_size,
     )
 
 
@@ -448,20 +469,24 @@ def main(argv: list[str] | None = None) -> None:
     options = parse(argv)
     storage = os.environ.get("AZURITE_CONNECTION_STRING")
     if not storage:
-        raise SystemExit(
-            "run under Azurite: .venv/bin/python -m devhost.azurite -- .venv/bin/python -m bench.initial_load"
-        )
+        raise SystemExit(f"run under Azurite: .venv/bin/python -m devhost.azurite -- {COMMAND}")
 
     def run(simulators: dict[str, Any]) -> None:
         bench = Bench(options, simulators, storage)
-        bulk = bench.initial_load("bulk (UpsertMultiple, $batch)", BULK, per_key=False)
+        bulk = bench.initial_load("bulk (UpsertMultiple, $batch)", options.bulk, per_key=False)
         incremental = bench.incremental(bulk)
         single = bench.initial_load("one request per record", SINGLE, per_key=True)
-        bulk.peak_mb = bench.traced_load("bulk, traced", BULK, per_key=False)
+        bulk.peak_mb = bench.traced_load("bulk, traced", options.bulk, per_key=False)
         protection = bench.protection()
         report(options, bulk, single, incremental, protection)
 
     with_simulators(options, run)
+
+
+def budget_minutes(requests: int) -> float:
+    """Minutes Dataverse's own request budget (6,000 per 5 minutes per user) needs for ``requests``."""
+    windows = requests / DATAVERSE_LIMITS.requests
+    return windows * DATAVERSE_LIMITS.window_seconds / 60
 
 
 def report(
@@ -470,28 +495,34 @@ def report(
     """The table, then the JSON line."""
     print(
         f"{options.customers} customers and {options.parts} catalog numbers on {len(SITES)} sites; "
-        f"{options.latency_ms} ms latency on every IFS and Dataverse request; at most {options.workers} "
-        f"engine calls in flight, starting at x-ms-dop-hint {options.dop_hint}"
+        f"{options.latency_ms} ms on every IFS and Dataverse request; at most {options.workers} engine "
+        f"calls in flight, from x-ms-dop-hint {options.dop_hint}; service protection off; bulk writes "
+        f"{options.chunk_size} rows per UpsertMultiple, {options.batch_size} per $batch"
     )
     print(LOAD_HEADER)
     print(bulk.row())
     print(single.row())
     print(f"speedup (bulk / one request per record): {bulk.rate / single.rate:.1f}x")
+    for load in (bulk, single):
+        print(
+            f"  {load.name}: {load.dataverse.requests} Dataverse requests, "
+            f"{budget_minutes(load.dataverse.requests):.2f} min of Dataverse's 6,000-per-5-min budget"
+        )
+    inc = incremental
     print(
-        f"incremental, {incremental['changed']} of {incremental['scanned']} records changed: "
-        f"{incremental['enqueued']} enqueued, {incremental['written']} written; "
-        f"poll {incremental['poll_ifs']} IFS + {incremental['poll_dataverse']} Dataverse requests, sync {incremental['sync_ifs']} IFS + "
-        f"{incremental['sync_dataverse']} Dataverse requests"
+        f"incremental, {inc['changed']} of {inc['scanned']} records changed in IFS: {inc['enqueued']} "
+        f"enqueued, {inc['written']} written; the poll {inc['poll_ifs']} IFS + {inc['poll_dataverse']} "
+        f"Dataverse requests, the sync {inc['sync_ifs']} IFS + {inc['sync_dataverse']} Dataverse requests"
     )
-    log: ConcurrencyLog = protection["concurrency"]
+    pro = protection
+    log: ConcurrencyLog = pro["concurrency"]
     print(
-        f"service protection x{protection['scale']} ({protection['budget']} requests per "
-        f"{protection['window']} s window), {protection['windows']} windows, one request per record: "
-        f"{protection['admitted']} admitted of a {protection['budget'] * protection['windows']} budget "
-        f"({protection['ceiling_share']:.1%}), "
-        f"{protection['throttled']} of {protection['requests']} throttled "
-        f"({protection['throttled_share']:.2%}); workers {log.lowest}-{log.highest}, "
-        f"{log.decreases} decreases, {log.increases} increases"
+        f"service protection x{pro['scale']} ({pro['budget']} requests per {pro['window']} s window), "
+        f"{pro['windows']} windows of one request per record: {pro['admitted']} admitted of a "
+        f"{pro['budget'] * pro['windows']} budget ({pro['ceiling_share']:.1%}), {pro['throttled']} of "
+        f"{pro['requests']} throttled ({pro['throttled_share']:.2%}; one 429 per window is "
+        f"{1 / (pro['budget'] + 1):.2%}); workers {log.lowest}-{log.highest}, {log.decreases} decreases, "
+        f"{log.increases} increases, {log.paused_seconds:.0f} s paused"
     )
     figures = {
         "records": bulk.records,
@@ -505,11 +536,11 @@ def report(
         "bulk_429s": bulk.dataverse.throttled + bulk.ifs.throttled,
         "single_429s": single.dataverse.throttled + single.ifs.throttled,
         "peak_mb": round(bulk.peak_mb or 0.0, 1),
-        "incremental_requests": incremental["requests"],
-        "incremental_enqueued": incremental["enqueued"],
-        "incremental_changed": incremental["changed"],
-        "ceiling_share": round(protection["ceiling_share"], 3),
-        "throttled_share": round(protection["throttled_share"], 4),
+        "incremental_requests": inc["requests"],
+        "incremental_enqueued": inc["enqueued"],
+        "incremental_changed": inc["changed"],
+        "ceiling_share": round(pro["ceiling_share"], 3),
+        "throttled_share": round(pro["throttled_share"], 4),
     }
     print(json.dumps(figures))
 
