@@ -11,7 +11,7 @@ do under the Functions host.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +42,17 @@ NEVER = "0 0 0 1 1 *"  # a timer schedule that fires once a year: tests and demo
 
 def scenario_settings(stack: SimulatorStack, storage: str, prefix: str, **overrides: str) -> dict[str, str]:
     """The sample app settings pointed at ``stack`` and ``storage`` (secrets from the vault simulator)."""
+    return settings_for(stack.app_settings(), storage, prefix, **overrides)
+
+
+def settings_for(
+    simulators: Mapping[str, str], storage: str, prefix: str, **overrides: str
+) -> dict[str, str]:
+    """``scenario_settings`` from the simulators' app settings (a stack served by another process)."""
     values = read_local_settings(REPO_ROOT / "local.settings.sample.json")
     for name in _FROM_VAULT:
         values.pop(name, None)
-    values |= stack.app_settings()
+    values |= simulators
     values |= {
         "AzureWebJobsStorage": storage,
         "STATE_TABLE_PREFIX": prefix,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -137,19 +137,31 @@ def ifs_client(settings: AppSettings, http: httpx.Client) -> IfsClient:
     return IfsClient.from_settings(http, ifs, tokens)
 
 
-def dataverse_client(settings: AppSettings, *, verify: ssl.SSLContext | bool = True) -> DataverseClient:
+def dataverse_client(
+    settings: AppSettings,
+    *,
+    verify: ssl.SSLContext | bool = True,
+    event_hooks: Mapping[str, list[Callable[[httpx.Response], None]]] | None = None,
+) -> DataverseClient:
     """The DataverseClient of the configured environment and identity: one per process (do not close it).
 
-    Every invocation shares its connection pool, as the module promises for every adapter.
+    Every invocation shares its connection pool, as the module promises for every adapter. ``event_hooks``
+    (httpx's, e.g. a benchmark's request counter) give a client of their own.
     """
-    return _dataverse_client(settings.get(DataverseSettings), settings.get(EntraSettings), verify)
+    hooks = tuple((name, tuple(functions)) for name, functions in sorted((event_hooks or {}).items()))
+    return _dataverse_client(settings.get(DataverseSettings), settings.get(EntraSettings), verify, hooks)
 
 
 @functools.lru_cache(maxsize=4)
 def _dataverse_client(
-    dataverse: DataverseSettings, entra: EntraSettings, verify: ssl.SSLContext | bool
+    dataverse: DataverseSettings,
+    entra: EntraSettings,
+    verify: ssl.SSLContext | bool,
+    hooks: tuple[tuple[str, tuple[Callable[[httpx.Response], None], ...]], ...] = (),
 ) -> DataverseClient:
-    return DataverseClient.from_settings(dataverse, _credential(entra), verify=verify)
+    event_hooks = {name: list(functions) for name, functions in hooks}
+    credential = _credential(entra)
+    return DataverseClient.from_settings(dataverse, credential, verify=verify, event_hooks=event_hooks)
 
 
 @functools.lru_cache(maxsize=4)

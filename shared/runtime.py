@@ -56,6 +56,34 @@ from shared.sync.worker import QueueRequeue, handle_message
 Progress = Callable[[Report], None]
 _log = logging.getLogger(__name__)
 
+ResponseObserver = Callable[[str, httpx.Response], None]
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """What the composition root builds that app settings do not describe: write paths and observers.
+
+    The defaults are what the function app runs. ``upsert_chunk_size`` rows go in one UpsertMultiple and
+    ``upsert_batch_size`` requests in one ``$batch``; ``use_bulk=False`` leaves UpsertMultiple out and
+    ``use_batch=False`` ``$batch`` too, so every row is one request (the baseline benchmarks compare with).
+    ``on_response`` is called with ``"ifs"`` or ``"dataverse"`` and every HTTP response either client
+    receives (retries and IFS token calls included; Entra's token calls go through azure-identity's own
+    transport), in the thread that sent the request: benchmarks count requests and 429s with it.
+    """
+
+    upsert_chunk_size: int = 500
+    upsert_batch_size: int = 100
+    use_bulk: bool = True
+    use_batch: bool = True
+    on_response: ResponseObserver | None = None
+
+    def hooks(self, system: str) -> dict[str, list[Callable[[httpx.Response], None]]]:
+        """The httpx event hooks that report ``system``'s responses to ``on_response`` (none without one)."""
+        observer = self.on_response
+        if observer is None:
+            return {}
+        return {"response": [functools.partial(observer, system)]}
+
 
 @dataclass(frozen=True)
 class SyncRuntime:
@@ -160,8 +188,11 @@ class SyncRuntime:
         raise RuntimeError(f"{entity}: the queue {queue_name} did not empty within {timeout} s")
 
 
-def sync_runtime(settings: AppSettings) -> SyncRuntime:
-    """The process's sync runtime for these settings (ConfigError naming every missing setting)."""
+def sync_runtime(settings: AppSettings, options: RuntimeOptions | None = None) -> SyncRuntime:
+    """The process's sync runtime for these settings (ConfigError naming every missing setting).
+
+    One runtime per settings and ``options`` (the function app's defaults when None), built once.
+    """
     needed: tuple[type[FeatureSettings], ...] = (
         SyncSettings,
         *ENTITY_SETTINGS,
@@ -172,18 +203,26 @@ def sync_runtime(settings: AppSettings) -> SyncRuntime:
     )
     for feature in needed:
         settings.get(feature)  # fail with every problem of the first bad feature, before building anything
-    return _sync_runtime(tuple(sorted(settings.values.items())))
+    return _sync_runtime(tuple(sorted(settings.values.items())), options or RuntimeOptions())
 
 
 @functools.lru_cache(maxsize=2)
-def _sync_runtime(values: tuple[tuple[str, str], ...]) -> SyncRuntime:
+def _sync_runtime(values: tuple[tuple[str, str], ...], options: RuntimeOptions) -> SyncRuntime:
     settings = AppSettings(dict(values))
     sync = settings.get(SyncSettings)
     services = bootstrap.storage(settings)
     verify = bootstrap.tls_verify(settings)
-    ifs = bootstrap.ifs_client(settings, httpx.Client(verify=verify, timeout=120))
-    dataverse = bootstrap.dataverse_client(settings, verify=verify)
-    target = DataverseTarget(dataverse, BulkUpserter(dataverse, chunk_size=500))
+    ifs_http = httpx.Client(verify=verify, timeout=120, event_hooks=options.hooks("ifs"))
+    ifs = bootstrap.ifs_client(settings, ifs_http)
+    dataverse = bootstrap.dataverse_client(settings, verify=verify, event_hooks=options.hooks("dataverse"))
+    upserter = BulkUpserter(
+        dataverse,
+        chunk_size=options.upsert_chunk_size,
+        batch_size=options.upsert_batch_size,
+        use_bulk=options.use_bulk,
+        use_batch=options.use_batch,
+    )
+    target = DataverseTarget(dataverse, upserter)
     ledger, idmap = LedgerRepository(services.tables), IdMap(services.tables)
     entities_config = settings.get(IfsSettings).entities
     configs = {cls.ENTITY: settings.get(cls) for cls in ENTITY_SETTINGS}

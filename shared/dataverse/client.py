@@ -166,12 +166,14 @@ class DataverseClient:
         *,
         verify: ssl.SSLContext | bool = True,
         retry: RetryPolicy | None = None,
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None = None,
     ) -> DataverseClient:
         """A client for the configured environment, on a new ``httpx.Client`` with the configured timeout.
 
-        Each call's budget is ``CALL_BUDGET_SECONDS`` unless ``retry`` says otherwise.
+        Each call's budget is ``CALL_BUDGET_SECONDS`` unless ``retry`` says otherwise; ``event_hooks`` are
+        httpx's (called on every request or response the client sends or receives).
         """
-        http = httpx.Client(timeout=settings.timeout_seconds, verify=verify)
+        http = httpx.Client(timeout=settings.timeout_seconds, verify=verify, event_hooks=event_hooks)
         policy = retry or RetryPolicy(budget_seconds=settings.call_budget_seconds)
         return cls(http, settings.url, credential, retry=policy, page_size=settings.page_size)
 

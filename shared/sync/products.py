@@ -8,7 +8,9 @@ configured site. The mapping file reads these view parts:
   the part, in the configured order) — and ``status`` (``state``: ``active`` when the part is active on at
   least one site, else ``retired``: a part inactive everywhere becomes a retired product);
 - ``price`` target (a ``productpricelevel`` per site): ``site`` — that site's row — and ``part``. A site
-  row that is not active has no item: one the connector wrote earlier is removed from that price list.
+  row that is not active has no item: one the connector wrote earlier is removed from that price list
+  once the part is linked (a part never synced has none to remove, so nothing is deleted for it; an item
+  left by a first attempt that failed after writing it goes at the part's next sync once it is linked).
 
 The flow adds what the mapping does not describe: the product's unit group and default unit (the master
 row's sales unit, as a unit created on demand, see ``shared.sync.references``), its default price list
@@ -99,7 +101,10 @@ class ProductsFlow:
             item_id = stable_id(self.entity, key, str(row.get("Contract")), currency, unit)
             if not self._active(row, mapping):
                 # No longer sold on that site: its item leaves the site's price list (written by us, by id).
-                plan.rows.append(TargetRow(price_target, item_id, {}, id=item_id, delete=True))
+                # A part never synced (no link yet) has no item of ours to remove: an initial load sends no
+                # DELETE per inactive site row.
+                if link.target_id is not None:
+                    plan.rows.append(TargetRow(price_target, item_id, {}, id=item_id, delete=True))
                 continue
             plan.context["lists"].append((str(row.get("Contract")), currency))
             price = evaluate(mapping, price_target, {"part": master, "site": row})

@@ -34,6 +34,14 @@ def main() -> None:
         "--seed", type=int, default=1, help="seed of the generated data (same seed, same rows)"
     )
     parser.add_argument("--size", type=int, default=1000, help="about how many customer orders to generate")
+    parser.add_argument("--customers", type=int, default=None, help="exact number of customers")
+    parser.add_argument("--sales-parts", type=int, default=None, help="exact number of catalog numbers")
+    parser.add_argument(
+        "--part-sites",
+        type=lambda text: tuple(s.strip() for s in text.split(",") if s.strip()),
+        default=None,
+        help="comma-separated sites the sales parts are on (default: every seeded site)",
+    )
     parser.add_argument("--page-size", type=int, default=100, help="server page size when no $top is sent")
     parser.add_argument("--token-lifetime", type=int, default=180, help="access token lifetime in seconds")
     parser.add_argument("--realm", default=DEFAULT_REALM, help="IAM realm name")
@@ -59,7 +67,13 @@ def main() -> None:
         help="longest request URL accepted; longer ones get 414 (assumed: IFS documents no limit)",
     )
     args = parser.parse_args()
-    config = TenantConfig(seed=args.seed, size=args.size)
+    config = TenantConfig(
+        seed=args.seed,
+        size=args.size,
+        customers=args.customers,
+        sales_parts=args.sales_parts,
+        part_sites=args.part_sites,
+    )
     if args.no_captures:
         config.captures = None
     simulator = IfsSimulator(

@@ -299,13 +299,12 @@ class ProjectionApi:
         if offset < 0:
             raise _malformed(f"The $skiptoken '{query.skiptoken}' is not valid.")
         properties = state.properties
-        records = self.tenant.store.scan(state.table)
+        store = self.tenant.store
+        records = store.matching(state.table, link) if link else store.scan(state.table)
+        # Shuffled after the link filter: the same order as shuffling every row first (a sort by a key of
+        # each row), without hashing the whole child table for every parent's navigation read.
         records = self._shuffled(request, records)  # $orderby then sorts them (stably)
-        rows = [
-            RecordView(r, properties)
-            for r in records
-            if all(r.values.get(column) == value for column, value in link.items())
-        ]
+        rows = [RecordView(r, properties) for r in records]
         model = state.model
         page = apply(
             rows,

@@ -13,7 +13,7 @@ onto ``CustomerInfo`` rows, which in IFS live in credit and invoice info per com
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from simulators.ifs.model import ORDER_STATES
 from simulators.ifs.store import keyref
 
 DEFAULT_AS_OF = date(2025, 11, 12)  # capture date of the real orders in tests/vectors/ifs
+MAX_SALES_PARTS = 9000  # catalog numbers are 1000 + n * 7 mod 9000: distinct for fewer than 9000 parts
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,16 @@ class _Customer:
 
 
 class _Generator:
-    def __init__(self, seed: int, size: int, as_of: date) -> None:
+    def __init__(
+        self,
+        seed: int,
+        size: int,
+        as_of: date,
+        *,
+        customers: int | None = None,
+        sales_parts: int | None = None,
+        part_sites: Sequence[str] | None = None,
+    ) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
         self.size = max(1, size)
@@ -177,10 +187,24 @@ class _Generator:
         self.data = SeedData()
         self.customers: list[_Customer] = []
         self.parts_by_site: dict[str, list[_Part]] = {}
+        self.customer_count = max(4, self.size // 8) if customers is None else customers
+        self.part_count = max(6, self.size // 4) if sales_parts is None else sales_parts
+        if self.customer_count < 1 or self.part_count < 1:
+            raise ValueError(f"a tenant needs customers and sales parts, not {customers} and {sales_parts}")
+        if self.part_count > MAX_SALES_PARTS:
+            raise ValueError(f"at most {MAX_SALES_PARTS} sales parts have distinct catalog numbers")
+        self.part_sites: tuple[Site, ...] = SITES
+        if part_sites is not None:
+            known = {site.contract: site for site in SITES}
+            unknown = [code for code in part_sites if code not in known]
+            if unknown or not part_sites:
+                named = ", ".join(known)
+                raise ValueError(f"part_sites must name seeded sites ({named}), not {unknown or '()'}")
+            self.part_sites = tuple(known[code] for code in dict.fromkeys(part_sites))
 
     def run(self) -> SeedData:
-        self._customers(max(4, self.size // 8))
-        self._parts(max(6, self.size // 4))
+        self._customers(self.customer_count)
+        self._parts(self.part_count)
         won = self._quotations(max(2, self.size // 3))
         self._orders(self.size, won)
         self._opportunities(max(1, self.size // 20))
@@ -291,7 +315,8 @@ class _Generator:
             description = f"{stem} {prefix[0]}{rng.randrange(10, 99)}-{rng.choice(('S', 'M', 'L', 'XL'))}"
             base_price = round(rng.uniform(low, high), 2)
             entered = self.as_of - timedelta(days=rng.randrange(200, 2500))
-            for site in rng.sample(SITES, rng.choice((1, 2, 2, 3))):
+            sites = self.part_sites
+            for site in rng.sample(sites, min(len(sites), rng.choice((1, 2, 2, 3)))):
                 rate = {"EUR": 1.0, "USD": 1.08, "GBP": 0.86, "SEK": 11.4}[site.currency]
                 price = round(base_price * rate, 2)
                 part = _Part(site, catalog_no, description, unit, price, catalog_type, round(price * 0.62, 2))
@@ -678,9 +703,25 @@ class _Generator:
         self.data.rows.append(SeedRow(luname, keys, values, _version(changed)))
 
 
-def generate(seed: int = 1, size: int = 200, as_of: date = DEFAULT_AS_OF) -> SeedData:
-    """The seed rows for ``seed`` and ``size`` (about the number of customer orders)."""
-    return _Generator(seed, size, as_of).run()
+def generate(
+    seed: int = 1,
+    size: int = 200,
+    as_of: date = DEFAULT_AS_OF,
+    *,
+    customers: int | None = None,
+    sales_parts: int | None = None,
+    part_sites: Sequence[str] | None = None,
+) -> SeedData:
+    """The seed rows for ``seed`` and ``size`` (about the number of customer orders).
+
+    ``customers`` and ``sales_parts`` (catalog numbers) ask for exact counts instead of the ones ``size``
+    implies; ``part_sites`` puts the sales parts on those sites only (each part on one to three of them).
+    Left out, the data is exactly what ``seed`` and ``size`` alone give.
+    """
+    generator = _Generator(
+        seed, size, as_of, customers=customers, sales_parts=sales_parts, part_sites=part_sites
+    )
+    return generator.run()
 
 
 def iter_tables(data: SeedData) -> Iterator[tuple[str, tuple[str, ...]]]:

@@ -83,6 +83,8 @@ class Table:
         self._next_slot = 0
         self._objids: set[str] = set()
         self.rows: dict[Key, Record] = {}
+        self.version = 0  # moves on every write (Store's), so indexes know when to rebuild
+        self.indexes: dict[tuple[str, ...], tuple[int, dict[tuple[Any, ...], list[Record]]]] = {}
 
     def key_of(self, values: Mapping[str, Any]) -> Key:
         """The key tuple of a row's values."""
@@ -177,6 +179,7 @@ class Store:
             table.claim(objid)
             self._remember(table, table.key_of(values))
             table.rows[table.key_of(values)] = record
+            table.version += 1
             return record
 
     def insert(self, table: Table, values: Mapping[str, Any]) -> Record:
@@ -190,6 +193,7 @@ class Store:
             record = Record(dict(values), objid, next_objversion(self.clock(), None))
             self._remember(table, key)
             table.rows[key] = record
+            table.version += 1
             return record
 
     def update(self, table: Table, key: Key, changes: Mapping[str, Any]) -> Record:
@@ -201,6 +205,7 @@ class Store:
             record = Record(values, current.objid, next_objversion(self.clock(), current.objversion))
             self._remember(table, key)
             table.rows[key] = record
+            table.version += 1
             return record
 
     def delete(self, table: Table, key: Key) -> None:
@@ -208,11 +213,30 @@ class Store:
         with self.lock:
             self._remember(table, key)
             del table.rows[key]
+            table.version += 1
 
     def scan(self, table: Table) -> list[Record]:
         """A consistent snapshot of the table's rows, in insertion order."""
         with self.lock:
             return list(table.rows.values())
+
+    def matching(self, table: Table, values: Mapping[str, Any]) -> list[Record]:
+        """The rows whose ``values`` columns hold those values (``scan`` filtered), in insertion order.
+
+        Answered from an index per column set, rebuilt after a write: a navigation read of one parent's
+        children costs its own rows, not a pass over the whole child table.
+        """
+        columns = tuple(sorted(values))
+        wanted = tuple(values[c] for c in columns)
+        with self.lock:
+            built = table.indexes.get(columns)
+            if built is None or built[0] != table.version:
+                index: dict[tuple[Any, ...], list[Record]] = {}
+                for record in table.rows.values():
+                    index.setdefault(tuple(record.values.get(c) for c in columns), []).append(record)
+                built = (table.version, index)
+                table.indexes[columns] = built
+            return list(built[1].get(wanted, ()))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -229,6 +253,7 @@ class Store:
                         table.rows.pop(key, None)
                     else:
                         table.rows[key] = previous
+                    table.version += 1
                 raise
             finally:
                 self._undo = None

@@ -61,6 +61,9 @@ class TenantConfig:
     seed: int = 1
     size: int = 200
     as_of: date = DEFAULT_AS_OF
+    customers: int | None = None  # exact counts instead of the ones size implies (see seed.generate)
+    sales_parts: int | None = None
+    part_sites: tuple[str, ...] | None = None  # the sites sales parts are on (None: every seeded site)
     captures: Path | None = DEFAULT_CAPTURES
     digest: Path | None = DEFAULT_DIGEST
 
@@ -106,7 +109,14 @@ class Tenant:
                 objid = captured.objid or table.new_objid()
                 self.store.load(table, captured.values, objid, captured.objversion)
                 self._learn(captured.luname, captured.values)
-        data = generate(self.config.seed, self.config.size, self.config.as_of)
+        data = generate(
+            self.config.seed,
+            self.config.size,
+            self.config.as_of,
+            customers=self.config.customers,
+            sales_parts=self.config.sales_parts,
+            part_sites=self.config.part_sites,
+        )
         for row in data.rows:
             table = self.store.table(row.luname)
             if table.key_of(row.values) in table.rows:

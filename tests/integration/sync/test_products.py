@@ -24,6 +24,19 @@ def test_initial_load_of_products_units_and_prices(scenario: SyncScenario) -> No
     assert (quiet.messages, nothing.written) == (0, 0)
 
 
+def test_a_first_sync_sends_no_delete_for_inactive_site_rows(scenario: SyncScenario) -> None:
+    """A part never synced has no price item to remove: its inactive site row costs no DELETE."""
+    number, rows = next((n, r) for n, r in parts(scenario).items() if len(r) > 1)
+    site = rows[-1]["Contract"]
+    key = {"Contract": site, "CatalogNo": number}
+    ifs(scenario, "touch", "SalesPartSet", key=key, changes={"Activeind": "InactivePart"})
+    dataverse = scenario.admin("dataverse")
+    dataverse.clear_requests()
+    scenario.run_once("sales_parts")
+    assert [r["path"] for r in dataverse.requests(method="DELETE")] == []
+    assert_products_in_step(scenario)
+
+
 def test_an_active_product_is_usable_on_an_order_line(scenario: SyncScenario) -> None:
     """An order in a site's price list prices a line of a synced product at the IFS list price."""
     scenario.run_once("sales_parts")

@@ -63,6 +63,36 @@ def test_store_transactions_undo_everything_on_failure() -> None:
     assert table.rows[("A",)] == kept
 
 
+def test_store_matching_follows_every_write() -> None:
+    """Rows by column values, in insertion order, current after inserts, updates, deletes and rollbacks."""
+    store = Store(lambda: NOON)
+    table = store.table("CustomerInfoAddress", ("CustomerId", "AddressId"))
+    for customer, address in (("C1", "01"), ("C2", "01"), ("C1", "02")):
+        store.insert(table, {"CustomerId": customer, "AddressId": address, "City": "Leeds"})
+
+    def of(customer: str) -> list[tuple[str, str]]:
+        found = store.matching(table, {"CustomerId": customer})
+        expected = [r for r in store.scan(table) if r.values["CustomerId"] == customer]
+        assert found == expected
+        return [(r.values["AddressId"], r.values["City"]) for r in found]
+
+    assert of("C1") == [("01", "Leeds"), ("02", "Leeds")]
+    store.update(table, ("C1", "02"), {"City": "Derby"})
+    store.insert(table, {"CustomerId": "C1", "AddressId": "03", "City": "York"})
+    store.delete(table, ("C1", "01"))
+    assert of("C1") == [("02", "Derby"), ("03", "York")]
+
+    def rolled_back() -> None:
+        with store.transaction():
+            store.delete(table, ("C1", "03"))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    assert of("C1") == [("02", "Derby"), ("03", "York")]
+    assert of("C9") == []
+
+
 def test_seed_is_deterministic_and_scales() -> None:
     """Same seed, same rows; a bigger size gives more orders, customers and parts."""
     small, again, other = generate(5, 40), generate(5, 40), generate(6, 40)
@@ -73,6 +103,34 @@ def test_seed_is_deterministic_and_scales() -> None:
     assert bigger["CustomerOrder"] == 400
     assert bigger["CustomerInfo"] > counts["CustomerInfo"]
     assert bigger["SalesPart"] > counts["SalesPart"]
+
+
+def test_seed_takes_exact_counts_and_part_sites() -> None:
+    """Exact customer and catalog counts, parts on the sites asked for only; size still sets the orders."""
+    data = generate(5, 40, customers=300, sales_parts=120, part_sites=("MFG10", "UK30", "SE40"))
+    counts = Counter(r.luname for r in data.rows)
+    assert counts["CustomerInfo"] == 300
+    assert counts["CustomerOrder"] == 40
+    parts = data.of("SalesPart")
+    assert len({r.values["CatalogNo"] for r in parts}) == 120
+    assert {r.values["Contract"] for r in parts} == {"MFG10", "UK30", "SE40"}
+    assert len({(r.values["Contract"], r.values["CatalogNo"]) for r in parts}) == len(parts)
+
+
+def test_seed_without_counts_is_unchanged_by_the_options() -> None:
+    """Leaving the options out gives the rows of seed and size alone (existing seeds keep their data)."""
+    plain = [r.values for r in generate(5, 40).rows]
+    assert [r.values for r in generate(5, 40, customers=None, part_sites=None).rows] == plain
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"part_sites": ("XX99",)}, {"part_sites": ()}, {"customers": 0}, {"sales_parts": 9001}],
+)
+def test_seed_refuses_counts_and_sites_it_cannot_honour(options: dict[str, object]) -> None:
+    """An unknown site, no site, no customers, or more parts than distinct catalog numbers: ValueError."""
+    with pytest.raises(ValueError, match=r"part_sites|customers|sales parts"):
+        generate(5, 40, **options)  # type: ignore[arg-type]
 
 
 def test_seed_orders_look_like_ifs() -> None:
