@@ -2,24 +2,20 @@
 
 ``DataverseTarget`` satisfies the engine's ``Target`` port (``shared.sync.ports``) with the client and the
 bulk upserter: upserts go UpsertMultiple → ``$batch`` → single requests with one result per row; ids are
-read back by an ``or`` of ``eq`` filters chunked to stay well within the Web API's URL limit (32 KB), so
-many keys cost one request per chunk, not one per key.
+read back with ``Microsoft.Dynamics.CRM.In``, grouped to stay within the Web API's URL limit (32 KB), so
+many keys cost one request per group, not one per key.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from shared.dataverse.bulk import BulkUpserter, RecordResult
 from shared.dataverse.client import DataverseClient
 from shared.dataverse.errors import NotFoundError
 from shared.dataverse.keys import RecordId
-
-# Encoded $filter characters per request; the whole URL must stay under 32,768 characters.
-MAX_FILTER_CHARS = 24_000
 
 
 def literal(value: Any) -> str:
@@ -35,29 +31,12 @@ def literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _chunks(terms: Sequence[str], budget: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    size = 0
-    for term in terms:
-        length = len(quote(term, safe="")) + len("%20or%20")
-        if chunk and size + length > budget:
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(term)
-        size += length
-    if chunk:
-        yield chunk
-
-
 class DataverseTarget:
     """Writes and looks up rows for the sync engine."""
 
-    def __init__(
-        self, client: DataverseClient, upserter: BulkUpserter, *, max_filter_chars: int = MAX_FILTER_CHARS
-    ) -> None:
+    def __init__(self, client: DataverseClient, upserter: BulkUpserter) -> None:
         self._client = client
         self._upserter = upserter
-        self._budget = max_filter_chars
 
     def upsert(
         self, entity_set: str, table: str, rows: Sequence[tuple[RecordId, Mapping[str, Any]]]
@@ -68,6 +47,7 @@ class DataverseTarget:
     def ids_by(self, entity_set: str, table: str, column: str, values: Iterable[Any]) -> dict[Any, uuid.UUID]:
         """The id of the row whose ``column`` equals each value (values without a row are left out).
 
+        Read with ``Microsoft.Dynamics.CRM.In``, as many values per request as the URL limit allows.
         Text compares as Dataverse compares it (case-insensitively): the answer is keyed by the value asked
         for, whatever case the row holds.
         """
@@ -77,12 +57,10 @@ class DataverseTarget:
         pk = f"{table}id"
         by_text = {str(v).casefold(): v for v in wanted}
         found: dict[Any, uuid.UUID] = {}
-        terms = [f"{column} eq {literal(v)}" for v in wanted]
-        for chunk in _chunks(terms, self._budget):
-            for row in self._client.query(entity_set, select=[pk, column], filter=" or ".join(chunk)):
-                asked = by_text.get(str(row.get(column)).casefold())
-                if asked is not None and row.get(pk):
-                    found[asked] = uuid.UUID(str(row[pk]))
+        for row in self._client.get_many(entity_set, column, [str(v) for v in wanted], select=[pk, column]):
+            asked = by_text.get(str(row.get(column)).casefold())
+            if asked is not None and row.get(pk):
+                found[asked] = uuid.UUID(str(row[pk]))
         return found
 
     def find(
