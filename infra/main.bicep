@@ -297,6 +297,9 @@ var appSettings = {
   D365_WEBHOOK_AUTH: 'header'
   D365_WEBHOOK_HEADER: 'x-connector-webhook-secret'
   D365_WEBHOOK_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=d365-webhook-secret)'
+  // Set both while rotating the webhook secret (README, Dynamics -> IFS); empty otherwise.
+  D365_WEBHOOK_SECRET_PREVIOUS: ''
+  D365_WEBHOOK_SECRET_PREVIOUS_UNTIL: ''
   D365_WEBHOOK_NAME: 'ifs-connector'
   D365_WEBHOOK_URL: ''
   D365_DEDUPE_HOURS: '48'

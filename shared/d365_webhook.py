@@ -22,6 +22,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -99,14 +100,25 @@ def _refuse(status: int, outcome: str, reason: str) -> Answer:
 
 
 def _authenticated(
-    config: D365WebhookSettings, secret: str, headers: Mapping[str, str], params: Mapping[str, str]
+    config: D365WebhookSettings,
+    secret: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, str],
+    now: datetime,
 ) -> bool:
+    """Whether the call presents the secret, or the previous one during a rotation's grace window."""
     if config.auth == "query_key":
         presented = params.get("code", "")
     else:
         lowered = {name.lower(): value for name, value in headers.items()}
         presented = lowered.get(config.header.lower(), "")
-    return hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), secret.encode("utf-8"))
+    given = presented.encode("utf-8", "surrogateescape")
+    accepted = [secret]
+    if config.previous and config.previous_until is not None and now < config.previous_until:
+        accepted.append(config.previous)
+    # Every accepted secret is compared, in constant time, so the answer's timing tells nothing.
+    matches = [hmac.compare_digest(given, candidate.encode("utf-8")) for candidate in accepted]
+    return any(matches)
 
 
 def answer(  # noqa: PLR0911 - one answer per step of the module docstring
@@ -127,7 +139,7 @@ def answer(  # noqa: PLR0911 - one answer per step of the module docstring
     except Exception:  # the vault could not be read: nothing the caller did
         _log.exception("the webhook secret could not be read")
         return _refuse(503, "unavailable", "the webhook secret could not be read")
-    if not _authenticated(config, secret, headers, params):
+    if not _authenticated(config, secret, headers, params, datetime.now(UTC)):
         return _refuse(401, "refused", "unauthenticated")
     try:
         parsed = parse_webhook_headers(headers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import ClassVar, Self
 
 from shared.config.reader import SettingsReader
@@ -45,6 +46,23 @@ SETTINGS: tuple[Setting, ...] = (
         "and no value here, it is read from the vault's secret d365-webhook-secret.",
         "local-webhook-secret-change-me",
         secret=True,
+    ),
+    Setting(
+        "D365_WEBHOOK_SECRET_PREVIOUS",
+        "d365_webhook",
+        "While rotating the webhook secret: the old secret, still accepted until "
+        "D365_WEBHOOK_SECRET_PREVIOUS_UNTIL (empty: only D365_WEBHOOK_SECRET is accepted).",
+        "",
+        default="",
+        secret=True,
+    ),
+    Setting(
+        "D365_WEBHOOK_SECRET_PREVIOUS_UNTIL",
+        "d365_webhook",
+        "End of the rotation's grace window (ISO 8601 with a time zone, e.g. 2026-12-09T12:00:00Z): after it "
+        "the previous secret is refused. Required with D365_WEBHOOK_SECRET_PREVIOUS.",
+        "",
+        default="",
     ),
     Setting(
         "D365_WEBHOOK_NAME",
@@ -159,6 +177,17 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def _moment(reader: SettingsReader, name: str, text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        reader.problems.append(f"{name} is invalid: expected an ISO 8601 time with a time zone, got {text!r}")
+        return None
+    return moment
+
+
 def _names(reader: SettingsReader, name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in reader.text(name).split(",") if part.strip())
 
@@ -171,6 +200,8 @@ class D365WebhookSettings:
     auth: str
     header: str
     secret: str | None = field(repr=False)  # None: read D365_WEBHOOK_SECRET from Key Vault
+    previous: str | None = field(repr=False)  # the old secret while rotating, until previous_until
+    previous_until: datetime | None
     name: str
     queue: str
     dedupe_hours: int
@@ -184,10 +215,20 @@ class D365WebhookSettings:
         secret = reader.vaulted("D365_WEBHOOK_SECRET")
         if secret is not None and len(secret) < 16:
             reader.problems.append("D365_WEBHOOK_SECRET is invalid: use at least 16 characters")
+        previous = reader.text("D365_WEBHOOK_SECRET_PREVIOUS") or None
+        until_text = reader.text("D365_WEBHOOK_SECRET_PREVIOUS_UNTIL")
+        until = _moment(reader, "D365_WEBHOOK_SECRET_PREVIOUS_UNTIL", until_text) if until_text else None
+        if previous is not None and until_text == "":
+            reader.problems.append(
+                "D365_WEBHOOK_SECRET_PREVIOUS_UNTIL is missing (needed with D365_WEBHOOK_SECRET_PREVIOUS: "
+                "the end of the rotation's grace window)"
+            )
         return cls(
             auth=auth,
             header=reader.pattern("D365_WEBHOOK_HEADER", r"[A-Za-z0-9-]{1,100}", "an HTTP header name"),
             secret=secret,
+            previous=previous,
+            previous_until=until,
             name=reader.pattern(
                 "D365_WEBHOOK_NAME", r"[A-Za-z0-9 _.-]{1,100}", "a name (letters, digits, - _ .)"
             ),

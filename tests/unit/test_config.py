@@ -135,10 +135,11 @@ def test_secret_values_never_appear_in_settings_repr() -> None:
     """Logging or printing any feature's settings shows no secret value (nor a decoded key)."""
     markers = {s.name: f"marker-{s.name.lower()}" for s in CATALOG if s.secret}
     markers["TOKEN_ENCRYPTION_KEY"] = "c2VjcmV0LWtleS1vZi10aGlydHktdHdvLWJ5dGVzISE="  # 32 bytes
+    grace = {"D365_WEBHOOK_SECRET_PREVIOUS_UNTIL": "2026-12-09T12:00:00Z"}  # a previous secret needs its end
     markers["APPLICATIONINSIGHTS_CONNECTION_STRING"] = (
         "InstrumentationKey=00000000-0000-4000-8000-00000000a1a1;Marker=ai"
     )
-    values = {s.name: s.sample for s in CATALOG} | markers
+    values = {s.name: s.sample for s in CATALOG} | markers | grace
     settings = AppSettings(values)
     shown = " ".join(repr(settings.get(feature)) for feature in FEATURES + DORMANT_FEATURES)
     for name, marker in markers.items():

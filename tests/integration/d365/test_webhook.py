@@ -11,6 +11,7 @@ import copy
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from devhost.host import REPO_ROOT
 from shared import bootstrap
-from shared.config import AppSettings, read_local_settings
+from shared.config import AppSettings, ConfigError, D365WebhookSettings, read_local_settings
 from shared.d365_webhook import MAX_BODY_BYTES, answer
 from shared.records import Subscription
 from shared.state.subscriptions import SubscriptionRepository
@@ -322,3 +323,39 @@ def test_fuzzed_real_payloads_and_headers_never_make_it_fail(
     status = webhook.post(dict(doc, **mutate), headers)[0]
     event(f"status {status}")
     assert status in ANSWERS
+
+
+def test_a_rotated_secret_and_the_previous_one_are_both_accepted_during_the_grace_window(
+    webhook: Webhook,
+) -> None:
+    """Old and new secrets both pass until D365_WEBHOOK_SECRET_PREVIOUS_UNTIL; then only the new one."""
+    new = "integration-webhook-secret-02"
+    webhook.values |= {
+        "D365_WEBHOOK_SECRET": new,
+        "D365_WEBHOOK_SECRET_PREVIOUS": SECRET,
+        "D365_WEBHOOK_SECRET_PREVIOUS_UNTIL": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    doc = order_created()
+    webhook.serve(str(doc["OrganizationId"]))
+    old_headers = headers_for(doc)
+    new_headers = dict(old_headers, **{"x-connector-webhook-secret": new})
+    assert webhook.post(doc, old_headers)[0] == 202
+    assert webhook.post(order_created(str(uuid.uuid4())), new_headers)[0] == 202  # each a new event
+    webhook.values["D365_WEBHOOK_SECRET_PREVIOUS_UNTIL"] = (
+        datetime.now(UTC) - timedelta(seconds=1)
+    ).isoformat()
+    refused = webhook.post(order_created(str(uuid.uuid4())), old_headers)
+    assert refused == (401, {"outcome": "refused", "reason": "unauthenticated"})
+    assert webhook.post(order_created(str(uuid.uuid4())), new_headers)[0] == 202
+
+
+def test_a_previous_secret_without_the_end_of_its_grace_window_is_a_settings_problem(
+    webhook: Webhook,
+) -> None:
+    """D365_WEBHOOK_SECRET_PREVIOUS alone is refused by name: a grace window must end."""
+    webhook.values["D365_WEBHOOK_SECRET_PREVIOUS"] = SECRET
+    with pytest.raises(ConfigError, match="D365_WEBHOOK_SECRET_PREVIOUS_UNTIL is missing"):
+        webhook.settings.get(D365WebhookSettings)
+    webhook.values["D365_WEBHOOK_SECRET_PREVIOUS_UNTIL"] = "tomorrow"
+    with pytest.raises(ConfigError, match="D365_WEBHOOK_SECRET_PREVIOUS_UNTIL is invalid"):
+        webhook.settings.get(D365WebhookSettings)
