@@ -55,6 +55,10 @@ def scenario_settings(stack: SimulatorStack, storage: str, prefix: str, **overri
         "SYNC_CUSTOMERS_QUEUE": f"{prefix}-customers",
         "SYNC_SALES_PARTS_SCHEDULE": NEVER,
         "SYNC_SALES_PARTS_QUEUE": f"{prefix}-sales-parts",
+        "SYNC_ORDERS_SCHEDULE": NEVER,
+        "SYNC_ORDERS_QUEUE": f"{prefix}-orders",
+        "SYNC_QUOTATIONS_SCHEDULE": NEVER,
+        "SYNC_QUOTATIONS_QUEUE": f"{prefix}-quotations",
     }
     return values | overrides
 

@@ -34,7 +34,7 @@ def _entity_argument(parser: argparse.ArgumentParser, *, many: bool) -> None:
         action="append" if many else "store",
         required=not many,
         metavar="E",
-        help="customers or sales_parts" + (" (repeatable; default: all)" if many else ""),
+        help="customers, sales_parts, orders or quotations" + (" (repeatable; default: all)" if many else ""),
     )
 
 
@@ -129,6 +129,12 @@ def configure_backfill(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="write every record even when nothing changed (repair drift)"
     )
     parser.add_argument("--chunk", type=int, default=500, help="records per engine call (default 500)")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="whole",
+        help="every record IFS has, not only the poll's scope (e.g. the closed orders of past years)",
+    )
 
 
 def _moment(text: str) -> date | datetime:
@@ -166,6 +172,7 @@ def backfill(args: argparse.Namespace, context: Context) -> int:
         chunk_size=args.chunk,
         dry_run=args.dry_run,
         force=args.force,
+        whole=args.whole,
         progress=lambda r, done, total: progress.update(done, total),
     )
     progress.close()

@@ -2,6 +2,10 @@
 
 Every helper is idempotent, so a deployment can run it on every release:
 
+- ``ensure_text_column`` adds a custom text column (the connector's own, e.g. ``ifs_ordernumber``) to a
+  table unless it is there (``POST EntityDefinitions(LogicalName='…')/Attributes`` with a
+  StringAttributeMetadata, as "Create and update column definitions using the Web API" shows).
+
 - ``ensure_alternate_key`` creates an alternate key through ``EntityDefinitions(LogicalName='…')/Keys``
   unless it exists, then waits until its index is ``Active`` (the index is built asynchronously: Pending,
   InProgress, Active, or Failed when existing rows break uniqueness; alternate-keys article). Waiting
@@ -28,7 +32,7 @@ from typing import Any, Literal
 
 from shared.dataverse.client import DataverseClient
 from shared.dataverse.endpoint_auth import WebhookAuth
-from shared.dataverse.errors import BadRequestError
+from shared.dataverse.errors import BadRequestError, NotFoundError
 
 WEBHOOK_CONTRACT = 8
 MESSAGE_FORMAT_JSON = 2
@@ -195,6 +199,54 @@ class Provisioner:
         self._client = client
         self._sleep = sleep
         self._clock = clock
+
+    # -- custom columns ---------------------------------------------------------------------------
+
+    def ensure_text_column(self, entity: str, schema_name: str, max_length: int, label: str) -> bool:
+        """Add a custom single-line text column unless it exists; True when it was created now."""
+        path = f"EntityDefinitions(LogicalName={_literal(entity)})/Attributes"
+        try:
+            self._client.send(
+                "GET",
+                f"{path}(LogicalName={_literal(schema_name.lower())})",
+                params={"$select": "LogicalName"},
+                idempotent=True,
+            )
+        except NotFoundError:
+            pass
+        else:
+            return False
+
+        def text(value: str) -> dict[str, Any]:
+            return {
+                "@odata.type": "Microsoft.Dynamics.CRM.Label",
+                "LocalizedLabels": [
+                    {
+                        "@odata.type": "Microsoft.Dynamics.CRM.LocalizedLabel",
+                        "Label": value,
+                        "LanguageCode": 1033,
+                    }
+                ],
+            }
+
+        body = {
+            "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+            "SchemaName": schema_name,
+            "AttributeType": "String",
+            "AttributeTypeName": {"Value": "StringType"},
+            "MaxLength": max_length,
+            "FormatName": {"Value": "Text"},
+            "RequiredLevel": {"Value": "None", "CanBeChanged": True},
+            "DisplayName": text(label),
+            "Description": text(f"{label}, kept by the IFS connector"),
+        }
+        try:
+            self._client.create(path, body)
+        except BadRequestError as exc:
+            if "already exists" not in exc.message:
+                raise
+            return False  # created by someone else between our read and our write
+        return True
 
     # -- alternate keys ---------------------------------------------------------------------------
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.sync import customers, products
+from shared.sync import customers, orders, products, quotes
 from shared.sync.mapping.load import MappingError, MappingSchema, load_mapping
 
 SCHEMAS: dict[str, MappingSchema] = {
     customers.ENTITY: customers.SCHEMA,
     products.ENTITY: products.SCHEMA,
+    orders.ENTITY: orders.SCHEMA,
+    quotes.ENTITY: quotes.SCHEMA,
 }
 
 

@@ -171,6 +171,9 @@ class _Customer:
 class _Generator:
     def __init__(self, seed: int, size: int, as_of: date) -> None:
         self.rng = random.Random(seed)
+        # Attributes added later (charges, quotation revisions) draw from their own generator, so the rows
+        # generated before them stay what they were for every seed.
+        self.extra = random.Random(seed * 7919 + 1)
         self.size = max(1, size)
         self.as_of = as_of
         self.data = SeedData()
@@ -339,6 +342,9 @@ class _Generator:
                 "ExternalRef": None,
                 "TotalNetAmount": total,
                 "LostReason": "PRICE" if state == "Lost" else None,
+                # Assumed: the quotation's revision, raised by IFS's "create revision" (a revised quotation
+                # is being reworked after it was released).
+                "RevisionNo": 2 if state == "Revised" else 1,
             }
             self._add("OrderQuotation", ("QuotationNo",), values, changed)
             for index, (part, qty, discount) in enumerate(lines, start=1):
@@ -366,6 +372,14 @@ class _Generator:
                     "Discount": discount,
                     "NetAmountCurr": round(part.price * qty * (1 - discount / 100), 2),
                     "WantedDeliveryDate": values["WantedDeliveryDate"],
+                }
+                # Assumed, as on order lines: the discount, tax and gross amounts in the quotation's currency.
+                net = round(part.price * qty * (1 - discount / 100), 2)
+                tax = round(net * part.site.tax_rate, 2)
+                line |= {
+                    "DiscountAmountCurr": round(part.price * qty * discount / 100, 2),
+                    "TaxAmountCurr": tax,
+                    "GrossAmountCurr": round(net + tax, 2),
                 }
                 self._add(
                     "OrderQuotationLine", ("QuotationNo", "LineNo", "RelNo", "LineItemNo"), line, changed
@@ -516,10 +530,57 @@ class _Generator:
                 "OrderCreationDate": _stamp(created),
                 "WantedDeliveryWeek": f"{wanted.isocalendar().week:02d}/{wanted.isocalendar().year}",
             }
+            charges = [] if state == "Cancelled" else self._charges(order_no, site, total)
+            values["ChargesExist"] = bool(charges)
             self._add("CustomerOrder", ("OrderNo",), values, changed)
             for line in line_rows:
                 self._add("CustomerOrderLine", ("LineNo", "RelNo", "OrderNo", "LineItemNo"), line, changed)
+            for charge in charges:
+                self._add("CustomerOrderCharge", ("OrderNo", "SequenceNo"), charge, changed)
         self.data.sequences["order"] = first + count - 1
+
+    def _charges(self, order_no: str, site: Site, net_total: float) -> list[dict[str, Any]]:
+        """Order charges (assumed shape beyond the digest's fields): freight, packing, a discount."""
+        rng = self.extra
+        wanted: list[tuple[str, float, float]] = []  # (charge type, charged quantity, amount per unit)
+        if rng.random() < 0.3:
+            wanted.append(("FREIGHT", 1.0, round(rng.uniform(25, 250), 2)))
+        if rng.random() < 0.1:
+            wanted.append(("PACKING", float(rng.choice((1, 2, 3))), round(rng.uniform(5, 40), 2)))
+        if net_total > 0 and rng.random() < 0.1:  # a negative charge: an order-level discount
+            wanted.append(("DISCOUNT", 1.0, -round(net_total * rng.choice((0.02, 0.03, 0.05)), 2)))
+        rows = []
+        for number, (charge_type, qty, amount) in enumerate(wanted, start=1):
+            key = {"OrderNo": order_no, "SequenceNo": number}
+            rows.append(
+                {
+                    "luname": "CustomerOrderCharge",
+                    "keyref": keyref(key, ("OrderNo", "SequenceNo")),
+                    "Objgrants": None,
+                    "OrderNo": order_no,
+                    "SequenceNo": number,
+                    "LineNo": None,
+                    "RelNo": None,
+                    "LineItemNo": None,
+                    "Contract": site.contract,
+                    "Company": site.company,
+                    "ChargeType": charge_type,
+                    "ChargedQty": qty,
+                    "SalesUnitMeas": "pcs",
+                    "ChargeAmount": amount,
+                    "ChargeAmountInclTax": round(amount * (1 + site.tax_rate), 2),
+                    "BaseChargeAmount": amount,
+                    "BaseChargeAmtInclTax": round(amount * (1 + site.tax_rate), 2),
+                    "ChargeCost": 0,
+                    "TaxCode": site.tax_code,
+                    "InvoicedQty": 0,
+                    "CurrencyRate": 1,
+                    "Collect": "Invoice",
+                    "PrintChargeType": "Yes",
+                    "UnitCharge": "Yes",
+                }
+            )
+        return rows
 
     def _line_state(self, order_state: str, index: int) -> str:
         if order_state == "PartiallyDelivered":

@@ -85,7 +85,7 @@ def assert_in_step(scenario: SyncScenario) -> None:
         assert actual == expected_account(scenario, customer), customer_id
 
 
-SITES = ("MFG10", "MFG11", "DIS20", "UK30", "SE40")  # SALES_PARTS_SITES of the sample settings, in order
+SITES = ("MFG10", "MFG11", "DIS20", "UK30", "SE40", "FR020")  # SALES_PARTS_SITES of the sample settings
 
 
 def parts(scenario: SyncScenario) -> dict[str, list[dict[str, Any]]]:
