@@ -23,7 +23,7 @@ from shared.dataverse.provisioning import Provisioner
 from shared.runtime import SyncRuntime, sync_runtime
 from shared.sync.detection import PollResult
 from shared.sync.engine import Report
-from shared.sync.provision import KeyStatus, provision_keys
+from shared.sync.provision import KeyStatus, provision
 from simulators.common.admin_client import AdminClient
 from simulators.stack import SimulatorStack
 
@@ -115,12 +115,12 @@ class SyncScenario:
             )
 
     def provision(self) -> list[KeyStatus]:
-        """The alternate keys every mapping needs, created and awaited (the ``provision`` command's path)."""
+        """The columns and alternate keys every mapping needs, created and awaited (``provision``'s path)."""
         runtime = self.runtime
         provisioner = Provisioner(runtime.dataverse, sleep=self.stack.identity.clock.advance)
-        return provision_keys(
-            [runtime.engine.mapping(e) for e in runtime.engine.entities], provisioner, poll=0.5
-        )
+        mappings = [runtime.engine.mapping(e) for e in runtime.engine.entities]
+        _columns, keys = provision(mappings, provisioner, poll=0.5)
+        return keys
 
     # ---- running ---------------------------------------------------------------------------------
 

@@ -71,6 +71,12 @@ param customersSchedule string = '0 */5 * * * *'
 @description('NCRONTAB schedule of the poll that detects changed IFS sales parts (SYNC_SALES_PARTS_SCHEDULE).')
 param salesPartsSchedule string = '30 */15 * * * *'
 
+@description('NCRONTAB schedule of the poll that detects changed IFS customer orders (SYNC_ORDERS_SCHEDULE).')
+param ordersSchedule string = '15 */5 * * * *'
+
+@description('NCRONTAB schedule of the poll that detects changed IFS sales quotations (SYNC_QUOTATIONS_SCHEDULE).')
+param quotationsSchedule string = '45 */5 * * * *'
+
 // Dataverse's service protection refuses an application user's requests once 52 or more run at the same
 // time ("Number of concurrent requests exceeded the limit of 52"), counted across every instance of the
 // app. On Flex Consumption each queue-triggered function scales on its own instances, up to
@@ -246,6 +252,7 @@ var appSettings = {
   IFS_ORDERS_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderSet(OrderNo)'
   IFS_ORDER_LINES_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderLineSet(LineNo,RelNo,OrderNo,LineItemNo)'
   IFS_ORDER_LINES_NAVIGATION: 'OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo)'
+  IFS_ORDER_CHARGES_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderChargeSet(OrderNo,SequenceNo)'
   IFS_QUOTATIONS_ENTITY: 'SalesQuotationHandling.svc/OrderQuotationSet(QuotationNo)'
   IFS_QUOTATION_LINES_ENTITY: 'SalesQuotationHandling.svc/OrderQuotationLineSet(QuotationNo,LineNo,RelNo,LineItemNo)'
   IFS_QUOTATION_LINES_NAVIGATION: 'QuotationLinesArray(QuotationNo,LineNo,RelNo,LineItemNo)'
@@ -270,6 +277,22 @@ var appSettings = {
   SYNC_SALES_PARTS_SCOPE: ''
   SYNC_SALES_PARTS_WATERMARK_COLUMN: ''
   SYNC_SALES_PARTS_OVERLAP_SECONDS: '300'
+  SYNC_ORDERS_SCHEDULE: ordersSchedule
+  SYNC_ORDERS_QUEUE: 'sync-orders'
+  SYNC_ORDERS_DETECTION: 'etag-ledger'
+  SYNC_ORDERS_SCOPE: ''
+  SYNC_ORDERS_WATERMARK_COLUMN: ''
+  SYNC_ORDERS_OVERLAP_SECONDS: '300'
+  SYNC_ORDERS_CLOSED_STATES: 'Invoiced,Cancelled'
+  SYNC_ORDERS_RECENT_DAYS: '30'
+  SYNC_QUOTATIONS_SCHEDULE: quotationsSchedule
+  SYNC_QUOTATIONS_QUEUE: 'sync-quotations'
+  SYNC_QUOTATIONS_DETECTION: 'etag-ledger'
+  SYNC_QUOTATIONS_SCOPE: ''
+  SYNC_QUOTATIONS_WATERMARK_COLUMN: ''
+  SYNC_QUOTATIONS_OVERLAP_SECONDS: '300'
+  SYNC_QUOTATIONS_CLOSED_STATES: 'Won,Lost,Cancelled'
+  SYNC_QUOTATIONS_RECENT_DAYS: '30'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -10,9 +10,11 @@ from shared.cli.context import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, Context
 from shared.dataverse.provisioning import Provisioner
 from shared.sync import backfill as backfill_service
 from shared.sync.engine import Report
-from shared.sync.provision import provision_keys
+from shared.sync.provision import provision as provision_all
 
-PROVISION_HELP = "create the alternate keys the sync needs in Dataverse and wait until they are Active"
+PROVISION_HELP = (
+    "create the columns and alternate keys the sync needs in Dataverse and wait until the keys are Active"
+)
 SYNC_HELP = "poll IFS and work the queues in this process until they are empty (--once)"
 BACKFILL_HELP = (
     "send every record of an entity to Dataverse, resumable where it stopped (--dry-run: plan only)"
@@ -49,15 +51,23 @@ def configure_provision(parser: argparse.ArgumentParser) -> None:
 
 
 def provision(args: argparse.Namespace, context: Context) -> int:
-    """Ensure every alternate key of every mapping; running it again changes nothing."""
+    """Ensure the connector's columns and every alternate key of every mapping; again changes nothing."""
     runtime = context.runtime
     mappings = [runtime.engine.mapping(entity) for entity in runtime.engine.entities]
-    keys = provision_keys(mappings, Provisioner(runtime.dataverse), timeout=args.timeout)
+    columns, keys = provision_all(mappings, Provisioner(runtime.dataverse), timeout=args.timeout)
+    column_rows = [
+        {"table": c.table, "column": c.column, "max_length": c.max_length, "created": c.created}
+        for c in columns
+    ]
     rows = [
         {"table": k.table, "key": k.schema_name, "columns": ",".join(k.columns), "status": k.status}
         for k in keys
     ]
-    context.show({"keys": rows}, rows, ["table", "key", "columns", "status"], "alternate keys:")
+    if not context.json_output:
+        context.show({}, column_rows, ["table", "column", "max_length", "created"], "columns:")
+    context.show(
+        {"columns": column_rows, "keys": rows}, rows, ["table", "key", "columns", "status"], "alternate keys:"
+    )
     return EXIT_OK
 
 

@@ -46,6 +46,7 @@ from shared.sync.ports import (
 _log = logging.getLogger(__name__)
 DIRECTION = "ifs->dataverse"
 _LOOKUP_CACHE_SECONDS = 300.0
+PENDING = "transition-pending:"  # the ledger hash of a record whose rows were written, not its state
 # Outcomes of a record that was written (a plan may name its own: linked, deactivated, retired).
 WRITTEN = frozenset({"created", "updated", "linked", "deactivated", "retired"})
 
@@ -115,6 +116,7 @@ class _Work:
     payload: dict[str, Any] = field(default_factory=dict)
     digest: str | None = None  # the plan's hash, taken before writing (binds added later do not count)
     row_digests: dict[str, str] | None = None
+    rows_written: bool = False  # every row went through (a failure came later, in the flow's transition)
     previous_rows: Mapping[str, str] | None = None  # the row digests of the last write, if known
 
 
@@ -221,6 +223,8 @@ class SyncEngine:
             return self._planned(report, work)
         self._hook(binding.flow.before_write, mapping, work)
         self._write(mapping, work, binding.flow)
+        for item in work.values():
+            item.rows_written = self._writing(item)
         self._hook(binding.flow.after_write, mapping, work)
         marks += self._written_marks(work, read_at)
         conflicts = self._ledger.record_synced(entity, marks, before) if marks else []
@@ -618,9 +622,21 @@ class SyncEngine:
                 )
 
     def _written_marks(self, work: Mapping[str, _Work], read_at: datetime) -> list[SyncMark]:
+        """The ledger marks of the records written.
+
+        A record whose rows went through but whose transition failed is marked too, with a hash no plan
+        has: the next run writes none of its rows again (their digests are kept), only the transition,
+        which finds the state as the failed attempt left it.
+        """
         marks = []
         for key, item in work.items():
-            if item.plan is None or item.failure or item.outcome is not None:
+            if item.plan is None or item.outcome is not None:
+                continue
+            if item.failure is not None:
+                if item.rows_written and item.digest is not None:
+                    target_id = str(item.plan.main.id) if item.plan.main.id else item.previous_id
+                    pending = f"{PENDING}{item.digest}"
+                    marks.append(SyncMark(key, None, target_id, pending, read_at, item.row_digests))
                 continue
             main = item.plan.main
             target_id = str(main.id) if main.id else item.previous_id

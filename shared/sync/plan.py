@@ -70,12 +70,17 @@ class TargetRow:
     def digest(self) -> str:
         """A hash of what the row writes (its values, key values, references), stable across runs.
 
-        Where a row is written (by alternate key now, by its linked id later) is left out: the same values
-        written to the same record hash the same whichever address reaches it.
+        Where a row is written (by alternate key now, by its linked id later; a quote's revision, a line's
+        order) is left out: the same values written to the same record hash the same whichever address
+        reaches it.
         """
+        key = self.key_value
+        addressed: dict[str, Any] = {}
+        if not isinstance(self.record, uuid.UUID) and key is not None and self.target.key is not None:
+            addressed[self.target.key] = key
         canonical = {
             "t": self.target.name,
-            "v": self.values if isinstance(self.record, uuid.UUID) else {**self.record, **self.values},
+            "v": {**addressed, **self.values},
             "refs": dict(self.refs),
             **({"in": dict(self.key_refs)} if self.key_refs else {}),
             **({"deleted": str(self.record)} if self.delete else {}),

@@ -74,11 +74,18 @@ def provision_columns(mappings: list[EntityMapping], provisioner: KeyProvisioner
     return done
 
 
+def provision(
+    mappings: list[EntityMapping], provisioner: KeyProvisioner, *, timeout: float = 900.0, poll: float = 5.0
+) -> tuple[list[ColumnStatus], list[KeyStatus]]:
+    """Everything the mappings need: the connector's columns first, then the alternate keys over them."""
+    columns = provision_columns(mappings, provisioner)
+    return columns, provision_keys(mappings, provisioner, timeout=timeout, poll=poll)
+
+
 def provision_keys(
     mappings: list[EntityMapping], provisioner: KeyProvisioner, *, timeout: float = 900.0, poll: float = 5.0
 ) -> list[KeyStatus]:
-    """Ensure the connector's columns, then an Active alternate key for each keyed target of ``mappings``."""
-    provision_columns(mappings, provisioner)
+    """Ensure an Active alternate key for each keyed target of ``mappings`` (their columns exist)."""
     done: dict[tuple[str, tuple[str, ...]], KeyStatus] = {}
     for mapping in mappings:
         for target in mapping.targets.values():

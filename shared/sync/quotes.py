@@ -43,6 +43,7 @@ ENTITY = "quotations"
 ROOT, LINES = "quotation", "lines"
 DRAFT, ACTIVE, WON, CLOSED = 0, 1, 2, 3
 ACTIVE_STATUS = 2  # In Progress, the Active state's default
+REVISED_STATUS = 7  # Closed as Revised: a newer revision of the quote exists
 SCHEMA = MappingSchema(
     entity=ENTITY,
     targets={
@@ -135,7 +136,10 @@ class QuotesFlow:
     def before_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
         """Read the quotes' states; revise the Active or Closed ones that must change (Won ones are final)."""
         target = mapping.target("quote")
-        states = documents.current_states(self.target, target.entity_set, target.table, plans)
+        states = documents.current_states(
+            self.target, target.entity_set, target.table, plans, ("quotenumber", "revisionnumber")
+        )
+        self._follow_revisions(plans, states, target.entity_set, target.table)
         failures: dict[str, Exception] = {}
         revise: dict[str, list[Request]] = {}
         for plan in plans:
@@ -170,6 +174,49 @@ class QuotesFlow:
 
         failures |= documents.run_rounds(self.target, revise, revised)
         return failures
+
+    def _follow_revisions(
+        self,
+        plans: Sequence[RecordPlan],
+        states: dict[uuid.UUID, dict[str, Any]],
+        entity_set: str,
+        table: str,
+    ) -> None:
+        """Point plans whose quote was revised (closed as Revised) at the newest revision of its number.
+
+        The id map follows each revision the sync makes; this finds one it made but never heard back about
+        (the answer to ReviseQuote was lost), so a retry writes that revision instead of revising again.
+        """
+        revised = {
+            plan.key: plan
+            for plan in plans
+            if plan.main.id is not None
+            and (states.get(plan.main.id) or {}).get("statuscode") == REVISED_STATUS
+        }
+        if not revised:
+            return
+        numbers = {str(states[p.main.id]["quotenumber"]): p for p in revised.values() if p.main.id}
+        pk = f"{table}id"
+        newest: dict[str, dict[str, Any]] = {}
+        for row in self.target.rows_by(
+            entity_set,
+            "quotenumber",
+            list(numbers),
+            [pk, "quotenumber", "revisionnumber", *documents.STATE_COLUMNS],
+        ):
+            number = str(row["quotenumber"])
+            if number not in newest or row["revisionnumber"] > newest[number]["revisionnumber"]:
+                newest[number] = row
+        for number, plan in numbers.items():
+            found = newest.get(number)
+            if found is None or found.get("statuscode") == REVISED_STATUS:
+                continue
+            row_id = uuid.UUID(str(found[pk]))
+            plan.main.record, plan.main.id = row_id, row_id
+            states[row_id] = found
+            plan.context["reconcile"] = True
+            for other in plan.rows:
+                other.skip = False
 
     def after_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
         """Move each written quote to its planned state: activate, then win or close (Dataverse's way)."""

@@ -80,6 +80,8 @@ NO_DATAVERSE_CALLS = {
     "heartbeat_echo": "writes the audit table",
     "poll_customers": "reads IFS and enqueues changed keys",
     "poll_sales_parts": "reads IFS and enqueues changed keys",
+    "poll_orders": "reads IFS and enqueues changed keys",
+    "poll_quotations": "reads IFS and enqueues changed keys",
 }
 BUILT_IN_ROLES = {
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",

@@ -30,17 +30,17 @@ ORDER_COLUMNS = [
     "_transactioncurrencyid_value", "shipto_name", "billto_city", *HEADER_TOTALS,
 ]  # fmt: skip
 LINE_COLUMNS = [
-    "salesorderdetailid", "_salesorderid_value", "ifs_linekey", "quantity", "priceperunit", "ispriceoverridden",
-    "manualdiscountamount", "tax", "extendedamount", "baseamount", "_productid_value", "_uomid_value",
-    "ifs_state", "pricingerrorcode",
+    "salesorderdetailid", "_salesorderid_value", "ifs_linekey", "quantity", "priceperunit",
+    "ispriceoverridden", "manualdiscountamount", "tax", "extendedamount", "baseamount", "_productid_value",
+    "_uomid_value", "ifs_state", "pricingerrorcode",
 ]  # fmt: skip
 QUOTE_COLUMNS = [
     "quoteid", "ifs_quotationno", "revisionnumber", "quotenumber", "name", "statecode", "statuscode",
     "_customerid_value", "_pricelevelid_value", *HEADER_TOTALS,
 ]  # fmt: skip
 QUOTE_LINE_COLUMNS = [
-    "quotedetailid", "_quoteid_value", "ifs_linekey", "quantity", "priceperunit", "manualdiscountamount", "tax",
-    "extendedamount", "_productid_value",
+    "quotedetailid", "_quoteid_value", "ifs_linekey", "quantity", "priceperunit", "manualdiscountamount",
+    "tax", "extendedamount", "_productid_value",
 ]  # fmt: skip
 
 
@@ -199,3 +199,36 @@ def assert_quotes_in_step(scenario: SyncScenario) -> None:
             tax,
             net + tax,
         ), number
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row without ids, lookups, ETags and autonumbers (each run of a scenario has its own)."""
+    return {
+        c: v
+        for c, v in row.items()
+        if not (c.endswith("id") or c.endswith("_value") or c.startswith("@") or c == "quotenumber")
+    }
+
+
+def documents_snapshot(scenario: SyncScenario) -> dict[str, Any]:
+    """Orders, their lines and the newest quotes without ids: what two runs of one scenario must agree on."""
+    synced = orders(scenario)
+    lines = order_lines(scenario)
+    newest = quotes(scenario)
+    return {
+        "orders": {
+            number: {
+                **_plain(row),
+                "lines": {k: _plain(v) for k, v in lines.get(row["salesorderid"], {}).items()},
+            }
+            for number, row in synced.items()
+        },
+        "quotes": {
+            number: {
+                **_plain(row),
+                "lines": {k: _plain(v) for k, v in quote_lines(scenario, row["quoteid"]).items()},
+            }
+            for number, row in newest.items()
+        },
+        "quote_rows": len(scenario.rows("quotes", ["quoteid"])),
+    }

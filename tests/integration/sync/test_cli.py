@@ -29,13 +29,23 @@ def cli(scenario: SyncScenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.
 
 
 def test_provision_twice_changes_nothing(cli: Any) -> None:
-    """Both keys are Active after the first run and the second run reports the same."""
+    """The connector's columns and every key exist after the first run; the second creates nothing."""
     first = cli("provision", "--json")
     second = cli("provision", "--json")
-    assert first == second
-    assert first[0] == 0
-    keys = {(k["table"], k["key"], k["status"]) for k in json.loads(first[1])["keys"]}
-    assert keys == {("account", "ifs_accountnumber", "Active"), ("product", "ifs_productnumber", "Active")}
+    assert first[0] == second[0] == 0
+    keys = {(k["table"], k["key"], k["columns"], k["status"]) for k in json.loads(first[1])["keys"]}
+    assert keys == {
+        ("account", "ifs_accountnumber", "accountnumber", "Active"),
+        ("product", "ifs_productnumber", "productnumber", "Active"),
+        ("salesorder", "ifs_key_ordernumber", "ifs_ordernumber", "Active"),
+        ("salesorderdetail", "ifs_key_salesorderid_linekey", "salesorderid,ifs_linekey", "Active"),
+        ("quote", "ifs_key_revisionnumber_quotationno", "revisionnumber,ifs_quotationno", "Active"),
+        ("quotedetail", "ifs_key_quoteid_linekey", "quoteid,ifs_linekey", "Active"),
+    }
+    assert json.loads(second[1])["keys"] == json.loads(first[1])["keys"]
+    columns = {(c["table"], c["column"]): c["created"] for c in json.loads(second[1])["columns"]}
+    assert ("salesorderdetail", "ifs_linekey") in columns
+    assert not any(columns.values())  # the scenario provisioned them already
 
 
 def test_sync_once_loads_then_finds_nothing(cli: Any, scenario: SyncScenario) -> None:
@@ -62,7 +72,7 @@ def test_usage_errors_exit_with_2(cli: Any) -> None:
     assert cli("sync")[0] == 2
     code, out = cli("backfill", "--entity", "vendors")
     assert code == 2
-    assert "unknown entity vendors (known: customers, sales_parts)" in out
+    assert "unknown entity vendors (known: customers, sales_parts, orders, quotations)" in out
 
 
 def test_parked_records_exit_with_1(cli: Any, scenario: SyncScenario) -> None:

@@ -14,6 +14,7 @@ from shared.config import IfsSettings
 from shared.config.sync import SHIPPED_MAPPINGS
 from shared.state.idmap import IdMap
 from shared.sync import backfill
+from shared.sync.engine import TransientSyncError
 from shared.sync.messages import ChangedKey
 from tests.integration.sync.documents_oracle import (
     LINE_COLUMNS,
@@ -59,8 +60,9 @@ def new_order(scenario: SyncScenario, lines: int = 2) -> str:
     """An order entered in IFS (Planned) with ``lines`` lines of parts its site sells."""
     customer = next(c for c in ifs_rows(scenario, "CustomerInfoSet") if c.get("Company") == "10")
     site = "MFG10"
-    order = ifs(scenario, "create", "CustomerOrderSet", values={"CustomerNo": customer["CustomerId"],
-        "Contract": site, "CustomerPoNo": "PO-NEW-1", "WantedDeliveryDate": "2025-12-24T00:00:00Z"})  # fmt: skip
+    values = {"CustomerNo": customer["CustomerId"], "Contract": site, "CustomerPoNo": "PO-NEW-1",
+              "WantedDeliveryDate": "2025-12-24T00:00:00Z"}  # fmt: skip
+    order = ifs(scenario, "create", "CustomerOrderSet", values=values)
     parts = [p for p in ifs_rows(scenario, "SalesPartSet", Contract=site) if p["Activeind"] == "ActivePart"]
     for part in parts[:lines]:
         ifs(scenario, "create", "CustomerOrderLineSet", values={"OrderNo": order["OrderNo"],
@@ -99,7 +101,7 @@ def line_etags(scenario: SyncScenario, order_id: str) -> dict[str, str]:
 
 
 def test_initial_load_of_every_order_with_its_lines_and_totals(scenario: SyncScenario) -> None:
-    """Every seeded and captured order, its lines, its state and IFS's totals; customers and parts on demand."""
+    """Every seeded and captured order: lines, state, IFS's totals; customers and parts come on demand."""
     load_all(scenario, "orders")
     assert {"C1000000933", "C1000000934"} <= {h["OrderNo"] for h in ifs_rows(scenario, "CustomerOrderSet")}
     assert list(scenario.runtime.storage.parked.list()) == []
@@ -293,3 +295,24 @@ def test_an_order_pushed_from_dynamics_is_the_one_updated(scenario: SyncScenario
     assert row["name"] == number
     assert_order(scenario, number)  # the hand-made line is gone: IFS owns the order's lines
     assert uuid.UUID(row["salesorderid"]) == order_id
+
+
+def test_a_failed_state_change_is_retried_without_writing_the_rows_again(scenario: SyncScenario) -> None:
+    """The lines went through, FulfillSalesOrder did not: the retry sends only the state change."""
+    load_all(scenario, "orders")
+    number = new_order(scenario)
+    scenario.run_once("orders")
+    set_state(scenario, number, "Invoiced")
+    dataverse = scenario.admin("dataverse")
+    dataverse.set_faults({"script": ["error"], "methods": ["POST"], "paths": ["/api/data/v9.2/$batch"]})
+    engine = scenario.runtime.engine
+    with pytest.raises(TransientSyncError):
+        engine.process("orders", [ChangedKey(number)], correlation_id="first")
+    assert orders(scenario)[number]["ifs_state"] == "Invoiced"  # the rows were written
+    assert orders(scenario)[number]["statecode"] == 0  # the state was not (still Active, as Planned)
+    dataverse.clear_faults()
+    dataverse.clear_requests()
+    report = engine.process("orders", [ChangedKey(number)], correlation_id="retry")
+    assert report.outcomes == {"updated": 1}
+    assert [r["path"].rsplit("/", 1)[-1] for r in writes(scenario)] == ["$batch"]  # FulfillSalesOrder alone
+    assert_order(scenario, number)
