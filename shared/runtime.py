@@ -67,6 +67,7 @@ class SyncRuntime:
     dataverse: DataverseClient
     ifs: IfsClient
     watermarks: WatermarkRepository
+    upserter: BulkUpserter  # the Dataverse write path (benchmarks switch its bulk paths off)
 
     def detection(self, entity: str) -> Detection:
         """How ``entity``'s changes are detected, from its settings."""
@@ -151,7 +152,8 @@ def _sync_runtime(values: tuple[tuple[str, str], ...]) -> SyncRuntime:
     verify = bootstrap.tls_verify(settings)
     ifs = bootstrap.ifs_client(settings, httpx.Client(verify=verify, timeout=120))
     dataverse = bootstrap.dataverse_client(settings, verify=verify)
-    target = DataverseTarget(dataverse, BulkUpserter(dataverse, chunk_size=500))
+    upserter = BulkUpserter(dataverse, chunk_size=500)
+    target = DataverseTarget(dataverse, upserter)
     ledger, idmap = LedgerRepository(services.tables), IdMap(services.tables)
     entities_config = settings.get(IfsSettings).entities
     configs = {cls.ENTITY: settings.get(cls) for cls in ENTITY_SETTINGS}
@@ -238,7 +240,7 @@ def _sync_runtime(values: tuple[tuple[str, str], ...]) -> SyncRuntime:
         publisher=services.publisher,
         clock=clock,
     )
-    return SyncRuntime(engine, poller, configs, sources, services, dataverse, ifs, watermarks)
+    return SyncRuntime(engine, poller, configs, sources, services, dataverse, ifs, watermarks, upserter)
 
 
 _QUALIFIED_STATE = re.compile(r"^(?P<type>IfsApp(?:\.[A-Za-z_]\w*)+)'(?P<id>[A-Za-z_]\w*)'$")

@@ -51,9 +51,18 @@ class SimulatorStack:
 
 @contextmanager
 def running_simulators(
-    tls: TlsFiles, *, ifs_seed: int = 1, ifs_size: int = 200, key_activation_seconds: float = 0.5
+    tls: TlsFiles,
+    *,
+    ifs_seed: int = 1,
+    ifs_size: int = 200,
+    key_activation_seconds: float = 0.5,
+    ifs_tenant: TenantConfig | None = None,
 ) -> Iterator[SimulatorStack]:
-    """Serve Entra, Key Vault, Dataverse and IFS on free loopback ports until the block ends."""
+    """Serve Entra, Key Vault, Dataverse and IFS on free loopback ports until the block ends.
+
+    ``ifs_tenant`` configures the IFS tenant in full (exact customer and part counts …) instead of
+    ``ifs_seed`` and ``ifs_size``.
+    """
     ifs_secret = base64.urlsafe_b64encode(os.urandom(18)).decode()
     with ExitStack() as servers:
         identity = servers.enter_context(running_identity_stack(tls, clock=SimClock()))
@@ -70,7 +79,7 @@ def running_simulators(
         )
         dataverse_server = servers.enter_context(BackgroundServer(dataverse.app, tls=tls))
         ifs = IfsSimulator(
-            tenant=TenantConfig(seed=ifs_seed, size=ifs_size),
+            tenant=ifs_tenant or TenantConfig(seed=ifs_seed, size=ifs_size),
             realm=IFS_REALM,
             clients={IFS_CLIENT_ID: ifs_secret},
         )

@@ -338,11 +338,7 @@ def _create_order(org: Organization, order_table: Table, quote: Row, caller: Cal
     )
     order = org.platform_create(order_table, header, caller)
     line_table = _table(org, "salesorderdetail")
-    lines = [
-        line
-        for line in org.store.rows("quotedetail")
-        if isinstance(line.get("quoteid"), Ref) and line["quoteid"].id == quote["quoteid"]
-    ]
+    lines = [dict(line) for line in org.store.children("quotedetail", "quoteid", quote["quoteid"])]
     lines.sort(key=_line_order)
     for line in lines:
         values = {name: line.get(name) for name in _LINE_COPY if line.get(name) is not None}
@@ -474,11 +470,7 @@ def revise_quote(org: Organization, body: Any, caller: Caller) -> ReturnedEntity
             {**_copy(quote_table, quote), "revisionnumber": (quote.get("revisionnumber") or 0) + 1},
             caller,
         )
-        lines = [
-            line
-            for line in org.store.rows("quotedetail")
-            if isinstance(line.get("quoteid"), Ref) and line["quoteid"].id == quote_id
-        ]
+        lines = [dict(line) for line in org.store.children("quotedetail", "quoteid", quote_id)]
         for line in sorted(lines, key=_line_order):
             values = {**_copy(line_table, line), "quoteid": Ref("quote", revision["quoteid"])}
             org.platform_create(line_table, values, caller)

@@ -371,10 +371,8 @@ class Organization:
             child_table = self.table(child_name)
             if child_table is None:
                 continue
-            for child in self.store.rows(child_name):
-                parent = child.get(parent_column)
-                if isinstance(parent, Ref) and parent.id == row_id:
-                    self._remove(child_table, child)
+            for child in [dict(c) for c in self.store.children(child_name, parent_column, row_id)]:
+                self._remove(child_table, child)
         if table.logical_name in pricing.LINE_PARENT:
             self._retotal(table, current)
         self.raise_after(event)

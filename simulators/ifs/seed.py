@@ -169,8 +169,11 @@ class _Customer:
 
 
 class _Generator:
-    def __init__(self, seed: int, size: int, as_of: date) -> None:
+    def __init__(
+        self, seed: int, size: int, as_of: date, *, order_lines: tuple[int, int] | None = None
+    ) -> None:
         self.rng = random.Random(seed)
+        self.order_lines = order_lines
         # Attributes added later (charges, quotation revisions) draw from their own generator, so the rows
         # generated before them stay what they were for every seed.
         self.extra = random.Random(seed * 7919 + 1)
@@ -313,7 +316,7 @@ class _Generator:
                 weights=(3, 4, 1, 3, 2, 1) if age < 60 else (0.2, 1, 0.5, 5, 3, 1),
             )[0]
             lines: list[tuple[_Part, float, float]] = []
-            for _ in range(rng.choices(range(1, 21), weights=_LINE_COUNT_WEIGHTS)[0]):
+            for _ in range(self._line_count()):
                 part = rng.choice(parts)
                 lines.append((part, self._qty(part), rng.choice((0.0, 0.0, 5.0, 10.0))))
             changed = _at(min(self.as_of, entered + timedelta(days=rng.randrange(0, 30))), rng)
@@ -391,6 +394,12 @@ class _Generator:
 
     # ---- customer orders and lines -------------------------------------------------------------
 
+    def _line_count(self) -> int:
+        """Lines of one order or quotation: 1-20, few more often than many (or evenly in ``order_lines``)."""
+        if self.order_lines is not None:
+            return self.rng.randint(*self.order_lines)
+        return self.rng.choices(range(1, 21), weights=_LINE_COUNT_WEIGHTS)[0]
+
     def _qty(self, part: _Part) -> float:
         if part.unit in ("m", "kg", "h"):
             return float(self.rng.choice((2.5, 5, 10, 12.5, 25, 40, 100)))
@@ -440,7 +449,7 @@ class _Generator:
                 parts = self.parts_by_site.get(customer.site.contract) or [
                     p for ps in self.parts_by_site.values() for p in ps
                 ]
-                count_lines = rng.choices(range(1, 21), weights=_LINE_COUNT_WEIGHTS)[0]
+                count_lines = self._line_count()
                 quoted = [
                     (part, self._qty(part), rng.choice((0.0, 0.0, 0.0, 5.0, 10.0)))
                     for part in (rng.choice(parts) for _ in range(count_lines))
@@ -707,9 +716,19 @@ class _Generator:
         self.data.rows.append(SeedRow(luname, keys, values, _version(changed)))
 
 
-def generate(seed: int = 1, size: int = 200, as_of: date = DEFAULT_AS_OF) -> SeedData:
-    """The seed rows for ``seed`` and ``size`` (about the number of customer orders)."""
-    return _Generator(seed, size, as_of).run()
+def generate(
+    seed: int = 1,
+    size: int = 200,
+    as_of: date = DEFAULT_AS_OF,
+    *,
+    order_lines: tuple[int, int] | None = None,
+) -> SeedData:
+    """The seed rows for ``seed`` and ``size`` (about the number of customer orders).
+
+    ``order_lines`` (lowest, highest) gives every order and quotation that many lines, evenly (benchmarks);
+    left out, the data is exactly what ``seed`` and ``size`` alone give.
+    """
+    return _Generator(seed, size, as_of, order_lines=order_lines).run()
 
 
 def iter_tables(data: SeedData) -> Iterator[tuple[str, tuple[str, ...]]]:

@@ -61,6 +61,7 @@ class TenantConfig:
     seed: int = 1
     size: int = 200
     as_of: date = DEFAULT_AS_OF
+    order_lines: tuple[int, int] | None = None  # lines per order and quotation (see seed.generate)
     captures: Path | None = DEFAULT_CAPTURES
     digest: Path | None = DEFAULT_DIGEST
 
@@ -106,7 +107,9 @@ class Tenant:
                 objid = captured.objid or table.new_objid()
                 self.store.load(table, captured.values, objid, captured.objversion)
                 self._learn(captured.luname, captured.values)
-        data = generate(self.config.seed, self.config.size, self.config.as_of)
+        data = generate(
+            self.config.seed, self.config.size, self.config.as_of, order_lines=self.config.order_lines
+        )
         for row in data.rows:
             table = self.store.table(row.luname)
             if table.key_of(row.values) in table.rows:
