@@ -152,10 +152,13 @@ class Store:
 
             def run() -> None:
                 try:
-                    done.append((True, work()))
+                    outcome: tuple[bool, Any] = (True, work())
                 except BaseException as exc:  # handed back to the waiting thread, which raises it
-                    done.append((False, exc))
+                    outcome = (False, exc)
+                # Handed over under the lock, so the waiting thread wakes only once this thread is done with
+                # it (appended before, the waiter could return while this thread still held the lock).
                 with self._resumed:
+                    done.append(outcome)
                     self._resumed.notify_all()
 
             threading.Thread(target=run, name="store-call-out", daemon=True).start()
