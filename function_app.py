@@ -131,6 +131,38 @@ def sync_sales_parts(msg: func.QueueMessage) -> None:
     _work("sales_parts", msg)
 
 
+@app.function_name("poll_orders")
+@app.timer_trigger(
+    schedule="%SYNC_ORDERS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
+def poll_orders(timer: func.TimerRequest) -> None:
+    """Detect changed IFS customer orders (with their lines and charges) and enqueue them."""
+    _poll("orders")
+
+
+@app.function_name("sync_orders")
+@app.queue_trigger(arg_name="msg", queue_name="%SYNC_ORDERS_QUEUE%", connection="AzureWebJobsStorage")
+def sync_orders(msg: func.QueueMessage) -> None:
+    """Write the current state of changed IFS orders to Dataverse sales orders and their lines."""
+    _work("orders", msg)
+
+
+@app.function_name("poll_quotations")
+@app.timer_trigger(
+    schedule="%SYNC_QUOTATIONS_SCHEDULE%", arg_name="timer", run_on_startup=False, use_monitor=False
+)
+def poll_quotations(timer: func.TimerRequest) -> None:
+    """Detect changed IFS sales quotations (with their lines) and enqueue them."""
+    _poll("quotations")
+
+
+@app.function_name("sync_quotations")
+@app.queue_trigger(arg_name="msg", queue_name="%SYNC_QUOTATIONS_QUEUE%", connection="AzureWebJobsStorage")
+def sync_quotations(msg: func.QueueMessage) -> None:
+    """Write the current state of changed IFS quotations to Dataverse quotes and their lines."""
+    _work("quotations", msg)
+
+
 # ---- Dynamics → IFS: the webhook (enqueues only), the order worker, reconciliation, opportunities ----------
 
 

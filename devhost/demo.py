@@ -39,7 +39,8 @@ def demo_settings(storage: str) -> dict[str, str]:
     settings["STATE_TABLE_PREFIX"] = "demo"
     settings["HEARTBEAT_SCHEDULE"] = "* * * * * *"
     # This part shows the heartbeat only; the sync's timers would poll the sample's (unreal) IFS tenant.
-    settings["SYNC_CUSTOMERS_SCHEDULE"] = settings["SYNC_SALES_PARTS_SCHEDULE"] = NEVER
+    for entity in ("CUSTOMERS", "SALES_PARTS", "ORDERS", "QUOTATIONS"):
+        settings[f"SYNC_{entity}_SCHEDULE"] = NEVER
     settings["D365_RECONCILE_SCHEDULE"] = settings["D365_OPPORTUNITIES_SCHEDULE"] = NEVER
     return settings
 
@@ -58,7 +59,7 @@ def main() -> int:
         tempfile.TemporaryDirectory() as tls_dir,
         running_simulators(loopback_certificate(Path(tls_dir)), ifs_size=SIZE) as stack,
     ):
-        print("== 2. IFS -> Dynamics: set-up, initial load, a change through the function app ==")
+        print("== 2. IFS -> Dynamics: set-up, initial load, changes through the function app ==")
         values = scenario_settings(stack, os.environ["AzureWebJobsStorage"], "demosync")
         sync_ok = demo_sync.run(SyncScenario(stack, values), say)
         print("== 3. Dynamics -> IFS: a quote won in Dynamics becomes an IFS order, fulfilled ==")

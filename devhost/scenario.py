@@ -23,7 +23,7 @@ from shared.dataverse.provisioning import Provisioner
 from shared.runtime import SyncRuntime, sync_runtime
 from shared.sync.detection import PollResult
 from shared.sync.engine import Report
-from shared.sync.provision import KeyStatus, provision_keys
+from shared.sync.provision import KeyStatus, provision
 from simulators.common.admin_client import AdminClient
 from simulators.stack import SimulatorStack
 
@@ -64,6 +64,10 @@ def settings_for(
         "SYNC_SALES_PARTS_QUEUE": f"{prefix}-sales-parts",
         "D365_RECONCILE_SCHEDULE": NEVER,
         "D365_OPPORTUNITIES_SCHEDULE": NEVER,
+        "SYNC_ORDERS_SCHEDULE": NEVER,
+        "SYNC_ORDERS_QUEUE": f"{prefix}-orders",
+        "SYNC_QUOTATIONS_SCHEDULE": NEVER,
+        "SYNC_QUOTATIONS_QUEUE": f"{prefix}-quotations",
     }
     return values | overrides
 
@@ -120,12 +124,12 @@ class SyncScenario:
             )
 
     def provision(self) -> list[KeyStatus]:
-        """The alternate keys every mapping needs, created and awaited (the ``provision`` command's path)."""
+        """The columns and alternate keys every mapping needs, created and awaited (``provision``'s path)."""
         runtime = self.runtime
         provisioner = Provisioner(runtime.dataverse, sleep=self.stack.identity.clock.advance)
-        return provision_keys(
-            [runtime.engine.mapping(e) for e in runtime.engine.entities], provisioner, poll=0.5
-        )
+        mappings = [runtime.engine.mapping(e) for e in runtime.engine.entities]
+        _columns, keys = provision(mappings, provisioner, poll=0.5)
+        return keys
 
     # ---- running ---------------------------------------------------------------------------------
 

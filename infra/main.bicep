@@ -84,6 +84,12 @@ param opportunitiesSchedule string = '15 */5 * * * *'
 @description('Dynamics states in which an order entered directly in Dynamics goes to IFS (D365_ORDERS_SEND_STATES).')
 param orderSendStates string = 'submitted'
 
+@description('NCRONTAB schedule of the poll that detects changed IFS customer orders (SYNC_ORDERS_SCHEDULE).')
+param ordersSchedule string = '15 */5 * * * *'
+
+@description('NCRONTAB schedule of the poll that detects changed IFS sales quotations (SYNC_QUOTATIONS_SCHEDULE).')
+param quotationsSchedule string = '45 */5 * * * *'
+
 // Dataverse's service protection refuses an application user's requests once 52 or more run at the same
 // time ("Number of concurrent requests exceeded the limit of 52"), counted across every instance of the
 // app. On Flex Consumption each queue-triggered function scales on its own instances, up to
@@ -97,7 +103,7 @@ param orderSendStates string = 'submitted'
 //            2           x (    2     +        1         ) x        7        +   3    +        3
 //   = 42 + 3 + 3 = 48 concurrent requests, below 52.
 //
-// Seven queue functions: sync_customers, sync_sales_parts, the IFS -> Dynamics orders flow's two, and
+// Seven queue functions: sync_customers, sync_sales_parts, sync_orders, sync_quotations, and
 // d365_orders and d365_opportunities (Dynamics -> IFS), one to spare. Three timers: reconcile_d365_orders
 // and poll_d365_opportunities, one to spare (the IFS polls never call Dataverse). The queue batch went from
 // 4 + 2 to 2 + 1 to make room: each message carries up to hundreds of keys written in bulk, so throughput
@@ -268,6 +274,7 @@ var appSettings = {
   IFS_ORDERS_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderSet(OrderNo)'
   IFS_ORDER_LINES_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderLineSet(LineNo,RelNo,OrderNo,LineItemNo)'
   IFS_ORDER_LINES_NAVIGATION: 'OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo)'
+  IFS_ORDER_CHARGES_ENTITY: 'CustomerOrderHandling.svc/CustomerOrderChargeSet(OrderNo,SequenceNo)'
   IFS_QUOTATIONS_ENTITY: 'SalesQuotationHandling.svc/OrderQuotationSet(QuotationNo)'
   IFS_QUOTATION_LINES_ENTITY: 'SalesQuotationHandling.svc/OrderQuotationLineSet(QuotationNo,LineNo,RelNo,LineItemNo)'
   IFS_QUOTATION_LINES_NAVIGATION: 'QuotationLinesArray(QuotationNo,LineNo,RelNo,LineItemNo)'
@@ -321,6 +328,22 @@ var appSettings = {
   AUDIT_RETENTION_DAYS: '90'
   OPS_JOBS_SCHEDULE: '15 * * * * *'
   PURGE_SCHEDULE: '0 30 2 * * *'
+  SYNC_ORDERS_SCHEDULE: ordersSchedule
+  SYNC_ORDERS_QUEUE: 'sync-orders'
+  SYNC_ORDERS_DETECTION: 'etag-ledger'
+  SYNC_ORDERS_SCOPE: ''
+  SYNC_ORDERS_WATERMARK_COLUMN: ''
+  SYNC_ORDERS_OVERLAP_SECONDS: '300'
+  SYNC_ORDERS_CLOSED_STATES: 'Invoiced,Cancelled'
+  SYNC_ORDERS_RECENT_DAYS: '30'
+  SYNC_QUOTATIONS_SCHEDULE: quotationsSchedule
+  SYNC_QUOTATIONS_QUEUE: 'sync-quotations'
+  SYNC_QUOTATIONS_DETECTION: 'etag-ledger'
+  SYNC_QUOTATIONS_SCOPE: ''
+  SYNC_QUOTATIONS_WATERMARK_COLUMN: ''
+  SYNC_QUOTATIONS_OVERLAP_SECONDS: '300'
+  SYNC_QUOTATIONS_CLOSED_STATES: 'Won,Lost,Cancelled'
+  SYNC_QUOTATIONS_RECENT_DAYS: '30'
 }
 
 module functionApp 'modules/functionapp.bicep' = {

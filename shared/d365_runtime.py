@@ -62,7 +62,8 @@ from shared.sync.d365.requests import OrderRequests
 from shared.sync.d365.worker import OrderWorker
 from shared.sync.mapping.load import MappingError
 from shared.sync.messages import ChangedKey
-from shared.sync.provision import KeyStatus, provision_keys
+from shared.sync.provision import ColumnStatus, KeyStatus
+from shared.sync.provision import provision as provision_mappings
 from shared.sync.worker import QueueRequeue
 
 
@@ -415,6 +416,7 @@ def provision_d365(
 class Provisioned:
     """Everything provisioning did: the alternate keys of the IFS → Dynamics mappings, then the rest."""
 
+    columns: list[ColumnStatus]
     keys: list[KeyStatus]
     report: ProvisionReport
 
@@ -424,7 +426,11 @@ class Provisioned:
             {"table": k.table, "key": k.schema_name, "columns": ",".join(k.columns), "status": k.status}
             for k in self.keys
         ]
-        return {"keys": keys, **dataclasses.asdict(self.report)}
+        columns = [
+            {"table": c.table, "column": c.column, "max_length": c.max_length, "created": c.created}
+            for c in self.columns
+        ]
+        return {"columns": columns, "keys": keys, **dataclasses.asdict(self.report)}
 
 
 def provision_all(
@@ -439,13 +445,14 @@ def provision_all(
 ) -> Provisioned:
     """What ``python -m shared.cli provision`` and ``POST /api/manage/provision`` both do."""
     engine = sync_runtime(settings).engine
-    keys = provision_keys(
+    columns, keys = provision_mappings(
         [engine.mapping(entity) for entity in engine.entities],
         Provisioner(client, sleep=sleep),
         timeout=timeout,
         poll=poll,
     )
-    return Provisioned(keys, provision_d365(settings, client, notify=notify, url=url, sleep=sleep))
+    report = provision_d365(settings, client, notify=notify, url=url, sleep=sleep)
+    return Provisioned(columns, keys, report)
 
 
 def deprovision_d365(settings: AppSettings, client: DataverseClient) -> DeprovisionReport:

@@ -69,6 +69,7 @@ class LedgerEntry:
     read_at: datetime | None = None
     left_scope_at: datetime | None = None
     etag: str | None = None
+    row_digests: Mapping[str, str] | None = None  # each written row's digest (None: not known)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class SyncMark:
     target_id: str | None
     values_hash: str
     read_at: datetime
+    row_digests: Mapping[str, str] | None = None  # None: keep what the ledger holds
 
 
 @dataclass(frozen=True)

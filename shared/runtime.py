@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from shared.config import (
     ENTITY_SETTINGS,
     AppSettings,
     DataverseSettings,
+    DocumentSyncSettings,
     EntitySyncSettings,
     EntraSettings,
     FeatureSettings,
@@ -36,8 +38,9 @@ from shared.dataverse.client import DataverseClient
 from shared.dataverse.keys import addressable
 from shared.dataverse.target import DataverseTarget
 from shared.ifs.client import IfsClient
-from shared.ifs.query import Filter, any_of, eq
-from shared.ifs.sources import AggregateSource, ChildSet
+from shared.ifs.entities import EntitySet
+from shared.ifs.query import EnumValue, Filter, all_of, any_of, enum, eq, ge, ne
+from shared.ifs.sources import AggregateSource, ChildSet, LinkedSet, Scope
 from shared.state.clock import utc_now
 from shared.state.idmap import IdMap
 from shared.state.ledger import LedgerRepository
@@ -45,7 +48,7 @@ from shared.state.locks import PollLocks
 from shared.state.pauses import PauseRepository
 from shared.state.runs import RunLog
 from shared.state.watermarks import WatermarkRepository
-from shared.sync import customers, products
+from shared.sync import customers, orders, products, quotes
 from shared.sync.detection import Detection, Poller, PollResult
 from shared.sync.engine import EntityBinding, Report, SyncEngine
 from shared.sync.flow import Flow
@@ -97,6 +100,7 @@ class SyncRuntime:
     dataverse: DataverseClient
     ifs: IfsClient
     watermarks: WatermarkRepository
+    upserter: BulkUpserter  # the Dataverse write path (benchmarks switch its bulk paths off)
 
     def detection(self, entity: str) -> Detection:
         """How ``entity``'s changes are detected, from its settings."""
@@ -234,6 +238,11 @@ def _sync_runtime(values: tuple[tuple[str, str], ...], options: RuntimeOptions) 
             return base & extra
         return base or extra
 
+    def open_or_recent(entity: str, entity_set: EntitySet, enum_type: str) -> Scope:
+        config = configs[entity]
+        assert isinstance(config, DocumentSyncSettings)
+        return document_scope(config, scope(entity), entity_set.projection, enum_type)
+
     sites = any_of(eq("Contract", site) for site in sync.sales_part_sites) if sync.sales_part_sites else None
     sources = {
         "customers": AggregateSource(
@@ -257,10 +266,31 @@ def _sync_runtime(values: tuple[tuple[str, str], ...], options: RuntimeOptions) 
             group_by="CatalogNo",
             scope=scope("sales_parts", sites),
         ),
+        "orders": AggregateSource(
+            ifs,
+            entities_config.orders,
+            part=orders.ROOT,
+            scope=open_or_recent("orders", entities_config.orders, "CustomerOrderState"),
+            linked=[
+                LinkedSet(orders.LINES, entities_config.order_lines, "OrderNo", "OrderNo"),
+                LinkedSet(orders.CHARGES, entities_config.order_charges, "OrderNo", "OrderNo"),
+            ],
+            expand=orders.EXPAND,
+        ),
+        "quotations": AggregateSource(
+            ifs,
+            entities_config.quotations,
+            part=quotes.ROOT,
+            scope=open_or_recent("quotations", entities_config.quotations, "OrderQuotationState"),
+            linked=[LinkedSet(quotes.LINES, entities_config.quotation_lines, "QuotationNo", "QuotationNo")],
+        ),
     }
+    references = References(target, idmap)
     flows: dict[str, Flow] = {
         "customers": customers.CustomersFlow(sync.company, addressable, target),
-        "sales_parts": products.ProductsFlow(sync.sales_part_sites, addressable, References(target, idmap)),
+        "sales_parts": products.ProductsFlow(sync.sales_part_sites, addressable, references),
+        "orders": orders.OrdersFlow(addressable, references, target),
+        "quotations": quotes.QuotesFlow(addressable, references, target),
     }
     clock = utc_now
     bindings = {
@@ -290,4 +320,34 @@ def _sync_runtime(values: tuple[tuple[str, str], ...], options: RuntimeOptions) 
         publisher=services.publisher,
         clock=clock,
     )
-    return SyncRuntime(engine, poller, configs, sources, services, dataverse, ifs, watermarks)
+    return SyncRuntime(engine, poller, configs, sources, services, dataverse, ifs, watermarks, upserter)
+
+
+_QUALIFIED_STATE = re.compile(r"^(?P<type>IfsApp(?:\.[A-Za-z_]\w*)+)'(?P<id>[A-Za-z_]\w*)'$")
+
+
+def document_scope(
+    config: DocumentSyncSettings, base: Filter | None, projection: str, enum_type: str
+) -> Scope:
+    """What a poll of orders or quotations reads: not closed, or entered lately (and ``base``, if any).
+
+    Evaluated at each poll, since "the last N days" moves. Closed states are enum identifiers of
+    ``IfsApp.<projection>.<enum_type>``, or written qualified (``IfsApp.X.Y'Invoiced'``) where the tenant's
+    enum type has another name.
+    """
+    if not config.closed_states:
+        return base
+
+    def literal(state: str) -> EnumValue:
+        qualified = _QUALIFIED_STATE.match(state)
+        if qualified:
+            return EnumValue(qualified["type"], qualified["id"])
+        return enum(projection, enum_type, state)
+
+    def build() -> Filter:
+        wanted = all_of(ne("Objstate", literal(state)) for state in config.closed_states)
+        if config.recent_days:
+            wanted |= ge("DateEntered", (utc_now() - timedelta(days=config.recent_days)).date())
+        return wanted if base is None else base & wanted
+
+    return build

@@ -12,11 +12,12 @@ from shared.d365_runtime import deprovision_d365, provision_all
 from shared.dataverse.provisioning import Provisioner
 from shared.sync import backfill as backfill_service
 from shared.sync.engine import Report
-from shared.sync.provision import KeyStatus, provision_keys
+from shared.sync.provision import ColumnStatus, KeyStatus
+from shared.sync.provision import provision as provision_mappings
 
 PROVISION_HELP = (
-    "set Dataverse up: the alternate keys (created and awaited), the IFS order number column, change "
-    "tracking on opportunities and leads, and the webhook with its steps; running it again changes nothing"
+    "set Dataverse up: the connector's columns, the alternate keys (created and awaited), change tracking "
+    "on opportunities and leads, and the webhook with its steps; running it again changes nothing"
 )
 DEPROVISION_HELP = "remove exactly the webhook endpoint and steps provision registered (keys and data stay)"
 SYNC_HELP = "poll IFS and work the queues in this process until they are empty (--once)"
@@ -40,7 +41,7 @@ def _entity_argument(parser: argparse.ArgumentParser, *, many: bool) -> None:
         action="append" if many else "store",
         required=not many,
         metavar="E",
-        help="customers or sales_parts" + (" (repeatable; default: all)" if many else ""),
+        help="customers, sales_parts, orders or quotations" + (" (repeatable; default: all)" if many else ""),
     )
 
 
@@ -57,7 +58,9 @@ def configure_provision(parser: argparse.ArgumentParser) -> None:
         help="public URL of the webhook function (default: D365_WEBHOOK_URL, or the app's host in Azure)",
     )
     parser.add_argument(
-        "--keys-only", action="store_true", help="only the alternate keys of the IFS → Dynamics sync"
+        "--keys-only",
+        action="store_true",
+        help="only the columns and alternate keys of the IFS → Dynamics sync",
     )
 
 
@@ -68,13 +71,28 @@ def _key_rows(keys: list[KeyStatus]) -> list[dict[str, Any]]:
     ]
 
 
+def _column_rows(columns: list[ColumnStatus]) -> list[dict[str, Any]]:
+    return [
+        {"table": c.table, "column": c.column, "max_length": c.max_length, "created": c.created}
+        for c in columns
+    ]
+
+
 def provision(args: argparse.Namespace, context: Context) -> int:
     """Everything Dataverse needs for both directions; running it again changes nothing."""
     runtime = context.runtime
     if args.keys_only:
         mappings = [runtime.engine.mapping(entity) for entity in runtime.engine.entities]
-        rows = _key_rows(provision_keys(mappings, Provisioner(runtime.dataverse), timeout=args.timeout))
-        context.show({"keys": rows}, rows, ["table", "key", "columns", "status"], "alternate keys:")
+        columns, keys = provision_mappings(mappings, Provisioner(runtime.dataverse), timeout=args.timeout)
+        rows, column_rows = _key_rows(keys), _column_rows(columns)
+        if not context.json_output:
+            context.show({}, column_rows, ["table", "column", "max_length", "created"], "columns:")
+        context.show(
+            {"columns": column_rows, "keys": rows},
+            rows,
+            ["table", "key", "columns", "status"],
+            "alternate keys:",
+        )
         return EXIT_OK
 
     def notify(notice: str) -> None:
@@ -91,6 +109,7 @@ def provision(args: argparse.Namespace, context: Context) -> int:
     if context.json_output:
         context.show(done.to_json(), [], [])
         return EXIT_OK
+    context.show({}, _column_rows(done.columns), ["table", "column", "max_length", "created"], "columns:")
     context.show({}, rows, ["table", "key", "columns", "status"], "alternate keys:")
     report = done.report
     steps = [{"step": name, "id": step_id} for name, step_id in sorted(report.steps.items())]
@@ -190,6 +209,12 @@ def configure_backfill(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true", help="write every record even when nothing changed (repair drift)"
     )
     parser.add_argument("--chunk", type=int, default=500, help="records per engine call (default 500)")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="whole",
+        help="every record IFS has, not only the poll's scope (e.g. the closed orders of past years)",
+    )
 
 
 def _moment(text: str) -> date | datetime:
@@ -227,6 +252,7 @@ def backfill(args: argparse.Namespace, context: Context) -> int:
         chunk_size=args.chunk,
         dry_run=args.dry_run,
         force=args.force,
+        whole=args.whole,
         progress=lambda r, done, total: progress.update(done, total),
     )
     progress.close()

@@ -46,7 +46,10 @@ from shared.config.setting import ConfigError, Setting
 from shared.config.sync import (
     ENTITY_SETTINGS,
     CustomersSyncSettings,
+    DocumentSyncSettings,
     EntitySyncSettings,
+    OrdersSyncSettings,
+    QuotationsSyncSettings,
     SalesPartsSyncSettings,
     SyncSettings,
 )
@@ -70,6 +73,7 @@ __all__ = [
     "D365WebhookSettings",
     "DataverseSettings",
     "DevhostSettings",
+    "DocumentSyncSettings",
     "EntitySyncSettings",
     "EntraSettings",
     "FeatureSettings",
@@ -78,6 +82,8 @@ __all__ = [
     "IfsSettings",
     "OperationsSettings",
     "OpsTimersSettings",
+    "OrdersSyncSettings",
+    "QuotationsSyncSettings",
     "RetrySettings",
     "SalesPartsSyncSettings",
     "SecretsSettings",

@@ -120,6 +120,13 @@ SETTINGS: tuple[Setting, ...] = (
         default="OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo)",
     ),
     Setting(
+        "IFS_ORDER_CHARGES_ENTITY",
+        "ifs",
+        "Customer order charges (freight, fees, order discounts): <Projection>.svc/<EntitySet>(<Keys>).",
+        "CustomerOrderHandling.svc/CustomerOrderChargeSet(OrderNo,SequenceNo)",
+        default="CustomerOrderHandling.svc/CustomerOrderChargeSet(OrderNo,SequenceNo)",
+    ),
+    Setting(
         "IFS_QUOTATIONS_ENTITY",
         "ifs",
         "Sales quotation headers (names assumed: no public capture; check the tenant's $metadata).",
@@ -180,6 +187,7 @@ class IfsEntities:
     orders: EntitySet
     order_lines: EntitySet
     order_lines_navigation: Navigation
+    order_charges: EntitySet
     quotations: EntitySet
     quotation_lines: EntitySet
     quotation_lines_navigation: Navigation
@@ -266,6 +274,7 @@ class IfsSettings:
                 orders=entity_set("IFS_ORDERS_ENTITY"),
                 order_lines=entity_set("IFS_ORDER_LINES_ENTITY"),
                 order_lines_navigation=navigation("IFS_ORDER_LINES_NAVIGATION"),
+                order_charges=entity_set("IFS_ORDER_CHARGES_ENTITY"),
                 quotations=entity_set("IFS_QUOTATIONS_ENTITY"),
                 quotation_lines=entity_set("IFS_QUOTATION_LINES_ENTITY"),
                 quotation_lines_navigation=navigation("IFS_QUOTATION_LINES_NAVIGATION"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from shared.config.reader import SettingsReader
 from shared.config.setting import Setting
@@ -63,6 +63,29 @@ def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple
     )
 
 
+def _document_settings(prefix: str, what: str, closed: str) -> tuple[Setting, ...]:
+    feature = f"sync_{prefix.lower()}"
+    return (
+        Setting(
+            f"SYNC_{prefix}_CLOSED_STATES",
+            feature,
+            f"IFS states (comma-separated) of {what} that are done: the poll leaves such {what} out once "
+            f"they are older than SYNC_{prefix}_RECENT_DAYS (one that reaches such a state is read once "
+            "more); 'none' polls every state.",
+            closed,
+            default=closed,
+        ),
+        Setting(
+            f"SYNC_{prefix}_RECENT_DAYS",
+            feature,
+            f"{what.capitalize()} entered in IFS in the last this many days are polled whatever their state "
+            "(0-3650), so one closed before any poll saw it still arrives.",
+            "30",
+            default="30",
+        ),
+    )
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IFS_COMPANY",
@@ -76,7 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
         "sync",
         "IFS sites (Contract) whose sales parts are synced, in priority order, comma-separated; the first is "
         "the master site for a product's description (empty: every site, alphabetically).",
-        "MFG10,MFG11,DIS20,UK30,SE40",
+        "MFG10,MFG11,DIS20,UK30,SE40,FR020",
         default="",
     ),
     Setting(
@@ -89,6 +112,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     *_entity_settings("CUSTOMERS", "customers", "sync-customers", "0 */5 * * * *"),
     *_entity_settings("SALES_PARTS", "sales parts", "sync-sales-parts", "30 */15 * * * *"),
+    *_entity_settings("ORDERS", "customer orders", "sync-orders", "15 */5 * * * *"),
+    *_document_settings("ORDERS", "orders", "Invoiced,Cancelled"),
+    *_entity_settings("QUOTATIONS", "sales quotations", "sync-quotations", "45 */5 * * * *"),
+    *_document_settings("QUOTATIONS", "quotations", "Won,Lost,Cancelled"),
 )
 
 
@@ -134,6 +161,11 @@ class EntitySyncSettings:
     @classmethod
     def read(cls, reader: SettingsReader) -> Self:
         """Read the SYNC_<ENTITY>_* settings."""
+        return cls(**cls.fields(reader))
+
+    @classmethod
+    def fields(cls, reader: SettingsReader) -> dict[str, Any]:
+        """The settings' values by field name (subclasses add their own)."""
         p = f"SYNC_{cls.PREFIX}_"
         detection = reader.pattern(f"{p}DETECTION", "|".join(DETECTIONS), " or ".join(DETECTIONS))
         column = reader.text(f"{p}WATERMARK_COLUMN")
@@ -141,7 +173,7 @@ class EntitySyncSettings:
             reader.problems.append(f"{p}WATERMARK_COLUMN is invalid: {column!r} is not a property name")
         if detection == "watermark" and not column:
             reader.problems.append(f"{p}WATERMARK_COLUMN is missing (needed for {p}DETECTION=watermark)")
-        return cls(
+        return dict(
             entity=cls.ENTITY,
             schedule=reader.schedule(f"{p}SCHEDULE"),
             queue=reader.pattern(f"{p}QUEUE", QUEUE_PATTERN, "a queue name (3-63 lowercase, digits, -)"),
@@ -170,4 +202,49 @@ class SalesPartsSyncSettings(EntitySyncSettings):
     ENTITY: ClassVar[str] = "sales_parts"
 
 
-ENTITY_SETTINGS: tuple[type[EntitySyncSettings], ...] = (CustomersSyncSettings, SalesPartsSyncSettings)
+@dataclass(frozen=True)
+class DocumentSyncSettings(EntitySyncSettings):
+    """An entity of documents with a life cycle (orders, quotations): the default poll scope by state."""
+
+    closed_states: tuple[str, ...] = ()
+    recent_days: int = 0
+
+    @classmethod
+    def fields(cls, reader: SettingsReader) -> dict[str, Any]:
+        """The entity's settings, with the closed states and recent days."""
+        found = super().fields(reader)
+        p = f"SYNC_{cls.PREFIX}_"
+        raw = reader.text(f"{p}CLOSED_STATES")
+        listed = tuple(s.strip() for s in raw.split(",") if s.strip())
+        states = () if raw.strip().lower() == "none" else listed
+        bad = [s for s in states if not re.fullmatch(r"(IfsApp(\.[A-Za-z_]\w*)+')?[A-Za-z_]\w*'?", s)]
+        if bad:
+            reader.problems.append(f"{p}CLOSED_STATES is invalid: {bad} are not IFS state identifiers")
+        days = reader.integer(f"{p}RECENT_DAYS", minimum=0, maximum=3650)
+        return found | {"closed_states": states, "recent_days": days}
+
+
+@dataclass(frozen=True)
+class OrdersSyncSettings(DocumentSyncSettings):
+    """IFS customer orders → sales orders and their lines."""
+
+    FEATURE: ClassVar[str] = "sync_orders"
+    PREFIX: ClassVar[str] = "ORDERS"
+    ENTITY: ClassVar[str] = "orders"
+
+
+@dataclass(frozen=True)
+class QuotationsSyncSettings(DocumentSyncSettings):
+    """IFS sales quotations → quotes and their lines."""
+
+    FEATURE: ClassVar[str] = "sync_quotations"
+    PREFIX: ClassVar[str] = "QUOTATIONS"
+    ENTITY: ClassVar[str] = "quotations"
+
+
+ENTITY_SETTINGS: tuple[type[EntitySyncSettings], ...] = (
+    CustomersSyncSettings,
+    SalesPartsSyncSettings,
+    OrdersSyncSettings,
+    QuotationsSyncSettings,
+)

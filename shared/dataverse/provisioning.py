@@ -2,6 +2,10 @@
 
 Every helper is idempotent, so a deployment can run it on every release:
 
+- ``ensure_text_column`` adds a custom text column (the connector's own, e.g. ``ifs_ordernumber``) to a
+  table unless it is there (``POST EntityDefinitions(LogicalName='…')/Attributes`` with a
+  StringAttributeMetadata, as "Create and update column definitions using the Web API" shows).
+
 - ``ensure_alternate_key`` creates an alternate key through ``EntityDefinitions(LogicalName='…')/Keys``
   unless it exists, then waits until its index is ``Active`` (the index is built asynchronously: Pending,
   InProgress, Active, or Failed when existing rows break uniqueness; alternate-keys article). Waiting
@@ -13,8 +17,8 @@ Every helper is idempotent, so a deployment can run it on every release:
 - ``inspect_webhook`` reads a registration back; ``remove_webhook`` deletes the steps and the endpoint;
   ``remove_steps`` and ``remove_endpoint`` delete exactly the rows given, for a caller that recorded what
   it registered; ``step_allowed`` probes whether a message may carry custom steps on a table.
-- ``ensure_text_column`` adds a custom column unless it exists; ``enable_change_tracking`` switches a
-  table's change tracking on (for good: it cannot be switched off again).
+- ``enable_change_tracking`` switches a table's change tracking on (for good: it cannot be switched off
+  again).
 
 Step look-ups follow the register-web-hook and event-framework articles: ``sdkmessages?$filter=name eq
 'Update'``, then the ``sdkmessagefilters`` row of that message for the table, which must allow custom steps
@@ -199,6 +203,54 @@ class Provisioner:
         self._client = client
         self._sleep = sleep
         self._clock = clock
+
+    # -- custom columns ---------------------------------------------------------------------------
+
+    def ensure_text_column(self, entity: str, schema_name: str, max_length: int, label: str) -> bool:
+        """Add a custom single-line text column unless it exists; True when it was created now."""
+        path = f"EntityDefinitions(LogicalName={_literal(entity)})/Attributes"
+        try:
+            self._client.send(
+                "GET",
+                f"{path}(LogicalName={_literal(schema_name.lower())})",
+                params={"$select": "LogicalName"},
+                idempotent=True,
+            )
+        except NotFoundError:
+            pass
+        else:
+            return False
+
+        def text(value: str) -> dict[str, Any]:
+            return {
+                "@odata.type": "Microsoft.Dynamics.CRM.Label",
+                "LocalizedLabels": [
+                    {
+                        "@odata.type": "Microsoft.Dynamics.CRM.LocalizedLabel",
+                        "Label": value,
+                        "LanguageCode": 1033,
+                    }
+                ],
+            }
+
+        body = {
+            "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+            "SchemaName": schema_name,
+            "AttributeType": "String",
+            "AttributeTypeName": {"Value": "StringType"},
+            "MaxLength": max_length,
+            "FormatName": {"Value": "Text"},
+            "RequiredLevel": {"Value": "None", "CanBeChanged": True},
+            "DisplayName": text(label),
+            "Description": text(f"{label}, kept by the IFS connector"),
+        }
+        try:
+            self._client.create(path, body)
+        except BadRequestError as exc:
+            if "already exists" not in exc.message:
+                raise
+            return False  # created by someone else between our read and our write
+        return True
 
     # -- alternate keys ---------------------------------------------------------------------------
 
@@ -456,34 +508,7 @@ class Provisioner:
             return False
         return True
 
-    # -- columns and change tracking ------------------------------------------------------------------
-
-    def ensure_text_column(self, table: str, column: str, max_length: int, label: str) -> bool:
-        """Create the custom text column ``column`` on ``table`` unless it exists; True when created now."""
-        path = f"EntityDefinitions(LogicalName={_literal(table)})/Attributes"
-        try:
-            self._client.send(
-                "GET",
-                f"{path}(LogicalName={_literal(column)})",
-                params={"$select": "LogicalName"},
-                idempotent=True,
-            )
-        except NotFoundError:
-            pass
-        else:
-            return False
-        self._client.create(
-            path,
-            {
-                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
-                "SchemaName": column,
-                "MaxLength": max_length,
-                "FormatName": {"Value": "Text"},
-                "RequiredLevel": {"Value": "None"},
-                "DisplayName": {"LocalizedLabels": [{"Label": label, "LanguageCode": 1033}]},
-            },
-        )
-        return True
+    # -- change tracking ------------------------------------------------------------------------------
 
     def change_tracking_enabled(self, table: str) -> bool:
         """Whether ``table`` tracks changes (``EntityMetadata.ChangeTrackingEnabled``)."""

@@ -2,20 +2,28 @@
 
 ``DataverseTarget`` satisfies the engine's ``Target`` port (``shared.sync.ports``) with the client and the
 bulk upserter: upserts go UpsertMultiple → ``$batch`` → single requests with one result per row; ids are
-read back with ``Microsoft.Dynamics.CRM.In``, grouped to stay within the Web API's URL limit (32 KB), so
-many keys cost one request per group, not one per key.
+read back with ``Microsoft.Dynamics.CRM.In`` and rows by an ``or`` of ``eq`` filters, grouped to stay within
+the Web API's URL limit (32 KB), so many keys cost one request per group, not one per key. Deletes of many
+rows and the Sales actions of many records (``FulfillSalesOrder``, state changes …) go as ``$batch``
+requests with ``continue-on-error``, one result per request, falling back to single requests where
+``$batch`` is unavailable.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from shared.dataverse.bulk import BulkUpserter, RecordResult
+from shared.dataverse.batch import BatchOperation, BatchResponseError, OperationResult, execute_batch
+from shared.dataverse.bulk import BATCH_UNAVAILABLE_STATUSES, BulkUpserter, RecordResult
 from shared.dataverse.client import DataverseClient
-from shared.dataverse.errors import NotFoundError
+from shared.dataverse.errors import DataverseError, NotFoundError
 from shared.dataverse.keys import RecordId
+
+# One request of ``execute``: method, path relative to the service root, JSON body (or None).
+Request = tuple[str, str, Mapping[str, Any] | None]
 
 
 def literal(value: Any) -> str:
@@ -29,6 +37,16 @@ def literal(value: Any) -> str:
     if isinstance(value, uuid.UUID):
         return str(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    """What became of one request of ``execute`` or ``delete_many``: its answer's JSON, or why it failed."""
+
+    ok: bool
+    body: Any = None
+    error: Exception | None = None
+    id: uuid.UUID | None = None
 
 
 class DataverseTarget:
@@ -63,6 +81,64 @@ class DataverseTarget:
                 found[asked] = uuid.UUID(str(row[pk]))
         return found
 
+    def rows_by(
+        self, entity_set: str, column: str, values: Iterable[Any], select: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Every row whose ``column`` (``_salesorderid_value`` for a lookup) equals one of ``values``.
+
+        Read with ``Microsoft.Dynamics.CRM.In``, as many values per request as the URL limit allows.
+        """
+        wanted = [str(v) for v in dict.fromkeys(v for v in values if v is not None)]
+        return list(self._client.get_many(entity_set, column, wanted, select=list(select)))
+
+    def delete_many(self, entity_set: str, row_ids: Sequence[uuid.UUID]) -> list[RequestResult]:
+        """Delete rows by id, a ``$batch`` at a time; a row already gone counts as deleted."""
+        results = self.execute([("DELETE", f"{entity_set}({row_id})", None) for row_id in row_ids])
+        return [RequestResult(True) if isinstance(r.error, NotFoundError) else r for r in results]
+
+    def execute(self, requests: Sequence[Request]) -> list[RequestResult]:
+        """Run many independent requests (actions, state changes, deletes): one result per request, in order.
+
+        ``$batch`` with continue-on-error, ``batch_size`` requests a batch; single requests where the service
+        has no ``$batch``. A transient failure of a whole batch (throttling past the retries) fails the
+        requests it held and the ones after it, with that error, so the caller can hand the work back.
+        """
+        results: list[RequestResult] = []
+        size = self._upserter.batch_size
+        for start in range(0, len(requests), size):
+            piece = requests[start : start + size]
+            if self._upserter.batch_available:
+                try:
+                    outcomes = execute_batch(
+                        self._client,
+                        [BatchOperation(method, path, body) for method, path, body in piece],
+                        continue_on_error=True,
+                    )
+                except DataverseError as exc:
+                    if exc.transient:
+                        return results + [RequestResult(False, error=exc)] * (len(requests) - start)
+                    if exc.status not in BATCH_UNAVAILABLE_STATUSES and not isinstance(
+                        exc, BatchResponseError
+                    ):
+                        results += [RequestResult(False, error=exc)] * len(piece)
+                        continue
+                    self._upserter.batch_available = False
+                else:
+                    results += [_from_outcome(outcome) for outcome in outcomes]
+                    continue
+            results += [self._single(request) for request in piece]
+        return results
+
+    def _single(self, request: Request) -> RequestResult:
+        method, path, body = request
+        try:
+            response = self._client.send(
+                method, path, json=dict(body) if body is not None else None, idempotent=method != "POST"
+            )
+        except DataverseError as exc:
+            return RequestResult(False, error=exc)
+        return RequestResult(True, response.json() if response.content else None)
+
     def find(
         self, entity_set: str, filters: Mapping[str, Any], select: Sequence[str]
     ) -> list[dict[str, Any]]:
@@ -83,3 +159,16 @@ class DataverseTarget:
             self._client.delete(entity_set, row_id)
         except NotFoundError:
             return
+
+
+def _from_outcome(outcome: OperationResult) -> RequestResult:
+    if outcome.ok:
+        return RequestResult(True, outcome.json())
+    error = outcome.error or BatchResponseError(
+        outcome.status,
+        "",
+        "the $batch did not run this request",
+        method=outcome.operation.method,
+        url=outcome.operation.path,
+    )
+    return RequestResult(False, error=error)

@@ -214,17 +214,23 @@ class IfsClient:
             yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(group)))
 
     def iter_matching(
-        self, entity: EntitySet, name: str, values: Iterable[Scalar], *, select: Iterable[str] = ()
+        self,
+        entity: EntitySet,
+        name: str,
+        values: Iterable[Scalar],
+        *,
+        select: Iterable[str] = (),
+        expand: Iterable[str] = (),
     ) -> Iterator[dict[str, Any]]:
         """The rows whose property ``name`` is one of ``values`` (every sales-part row of many catalogs).
 
         Grouped as ``get_many`` groups keys: an ``or`` of ``eq`` per request, each URL within
-        ``max_url_length``.
+        ``max_url_length``. ``expand`` names one-to-one references to read along (``CustomerNoRef``).
         """
-        chosen = tuple(select)
+        chosen, expanded = tuple(select), tuple(expand)
         filters = (eq(name, value) for value in values)
-        for group in self._url_sized_groups(entity, chosen, filters, None):
-            yield from self.iter_rows(entity, Query(select=chosen, filter=any_of(group)))
+        for group in self._url_sized_groups(entity, chosen, filters, None, expanded):
+            yield from self.iter_rows(entity, Query(select=chosen, expand=expanded, filter=any_of(group)))
 
     def follow(self, link: str) -> Iterator[dict[str, Any]]:
         """The rows of an ``@odata.nextLink`` IFS sent (e.g. inside a ``$batch`` answer) and of its chain."""
@@ -539,9 +545,11 @@ class IfsClient:
     def _url(self, path: str, query_string: str = "") -> str:
         return self._root + path + (f"?{query_string}" if query_string else "")
 
-    def _read_url_length(self, entity: EntitySet, select: tuple[str, ...], filters: list[Filter]) -> int:
+    def _read_url_length(
+        self, entity: EntitySet, select: tuple[str, ...], filters: list[Filter], expand: tuple[str, ...] = ()
+    ) -> int:
         """The length of the longest URL ``iter_rows`` builds for ``filters`` (any page's ``$skip``)."""
-        query = Query(select=select, filter=any_of(filters))
+        query = Query(select=select, expand=expand, filter=any_of(filters))
         if self._page_size > 0 and entity.keys:
             query = query.with_(orderby=entity.keys, top=self._page_size, skip=_SKIP_RESERVE)
         return len(self._url(entity.path, query.query_string()))
@@ -552,6 +560,7 @@ class IfsClient:
         select: tuple[str, ...],
         filters: Iterable[Filter],
         most: int | None,
+        expand: tuple[str, ...] = (),
     ) -> Iterator[list[Filter]]:
         """Groups of key filters whose ``or`` chain keeps the read's encoded URL within the budget."""
         group: list[Filter] = []
@@ -563,7 +572,7 @@ class IfsClient:
                 yield group
                 group = []
             if not group:
-                length = self._read_url_length(entity, select, [item])
+                length = self._read_url_length(entity, select, [item], expand)
                 if length > self._max_url_length:
                     raise ValueError(
                         f"one key of {entity.name} alone makes a URL of {length} characters, over the "

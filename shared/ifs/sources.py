@@ -1,22 +1,27 @@
 """IFS entities as the sync engine reads them: aggregates of a root set and its child collections.
 
 An aggregate is everything one synced record is made of: the root rows that share a key (one customer;
-the sales-part rows of one catalog number on every site) and the rows of child collections reached by
-navigation (a customer's addresses). ``scan`` lists every aggregate in the configured scope with a version
-that changes whenever any of its rows changes: the ETags (which embed IFS's Objversion) of the root rows
-and of the child rows, hashed together — a new address or a changed line changes the version even when
-the parent's own ETag stays. Root rows are read a page of keys at a time; child keys come through
-``$batch`` requests of navigation reads, one batch per ``batch_size`` parents (never one request per
-parent outside a batch). ``read`` fetches the current rows of many keys: root rows by an ``or`` of key
-filters chunked to stay within URL limits, children through the same batched navigation reads.
-``read`` never applies the scope: a record that left the scope is read by key, once, so its last change
-(a customer blocked, an order invoiced) still reaches Dynamics.
+the sales-part rows of one catalog number on every site) and the rows of child sets: collections reached by
+navigation (a customer's addresses, ``ChildSet``) or a top-level entity set linked by a property (an
+order's lines in ``CustomerOrderLineSet`` by ``OrderNo``, ``LinkedSet``). ``scan`` lists every aggregate in
+the configured scope with a version that changes whenever any of its rows changes: the ETags (which embed
+IFS's Objversion) of the root rows and of the child rows, hashed together — a new address or a changed line
+changes the version even when the parent's own ETag stays. Root rows are read a page of keys at a time;
+navigation children come through ``$batch`` requests of navigation reads, one batch per ``batch_size``
+parents, and linked children through reads of their set filtered by many parents at once (an ``or`` of
+``eq`` per request, as long as the URL budget allows): never one request per parent outside a batch. IFS
+does not serve ``$expand`` of a collection (ODP_NOT_IMPLEMENTED), so children are always read apart from
+their parents; one-to-one references (``CustomerNoRef``) can be expanded along with the root rows.
+``read`` fetches the current rows of many keys: root rows by an ``or`` of key filters chunked to stay
+within URL limits, children the same way as in ``scan``. ``read`` never applies the scope: a record that
+left the scope is read by key, once, so its last change (a customer blocked, an order invoiced) still
+reaches Dynamics. The scope may be a function, evaluated at each scan (orders entered in the last N days).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -38,6 +43,23 @@ class ChildSet:
     navigation: Navigation
 
 
+@dataclass(frozen=True)
+class LinkedSet:
+    """A top-level entity set whose rows belong to a root row by one property, read as part ``part``.
+
+    ``parent_property`` of the root row equals ``child_property`` of its children (``OrderNo`` of an order
+    and of its lines in ``CustomerOrderLineSet``).
+    """
+
+    part: str
+    entity: EntitySet
+    parent_property: str
+    child_property: str
+
+
+Scope = Filter | Callable[[], Filter | None] | None
+
+
 class AggregateSource:
     """One IFS entity read as aggregates keyed by ``group_by`` (the root set's key by default)."""
 
@@ -48,8 +70,10 @@ class AggregateSource:
         *,
         part: str,
         group_by: str | None = None,
-        scope: Filter | None = None,
+        scope: Scope = None,
         children: Sequence[ChildSet] = (),
+        linked: Sequence[LinkedSet] = (),
+        expand: Sequence[str] = (),
         batch_size: int = 100,
     ) -> None:
         if group_by is None:
@@ -64,6 +88,8 @@ class AggregateSource:
         self._group_by = group_by
         self._scope = scope
         self._children = tuple(children)
+        self._linked = tuple(linked)
+        self._expand = tuple(expand)
         self._batch_size = batch_size
 
     @property
@@ -83,9 +109,17 @@ class AggregateSource:
 
     # ---- change detection ----------------------------------------------------------------------
 
-    def scan(self) -> Iterator[tuple[str, str]]:
-        """Every aggregate in scope with its version (root and child ETags hashed together)."""
-        return self._versions(self._scope, ())
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The parts of every aggregate: the root's, then each child set's."""
+        return (self._part, *(c.part for c in self._children), *(c.part for c in self._linked))
+
+    def _scope_filter(self) -> Filter | None:
+        return self._scope() if callable(self._scope) else self._scope
+
+    def scan(self, *, whole: bool = False) -> Iterator[tuple[str, str]]:
+        """Every aggregate in scope (``whole``: every one IFS has) with its version (all ETags hashed)."""
+        return self._versions(None if whole else self._scope_filter(), ())
 
     def scan_since(self, column: str, since: date | datetime) -> Iterator[tuple[str, str, str | None]]:
         """Aggregates whose root ``column`` is at or after ``since``, with their version and that value.
@@ -95,15 +129,15 @@ class AggregateSource:
         """
         changed = ge(column, since)
         stamps: dict[str, str | None] = {}
-        for key, version in self._versions(
-            changed if self._scope is None else self._scope & changed, (column,), stamps
-        ):
+        scope = self._scope_filter()
+        for key, version in self._versions(changed if scope is None else scope & changed, (column,), stamps):
             yield key, version, stamps.get(key)
 
     def _versions(
         self, filter: Filter | None, extra: tuple[str, ...], stamps: dict[str, str | None] | None = None
     ) -> Iterator[tuple[str, str]]:
-        select = tuple(dict.fromkeys((*self._root.keys, self._group_by, *extra)))
+        links = tuple(c.parent_property for c in self._linked)
+        select = tuple(dict.fromkeys((*self._root.keys, self._group_by, *links, *extra)))
         groups: dict[str, list[str]] = {}
         parents: dict[str, list[Row]] = {}
         for row in self._client.iter_rows(self._root, Query(select=select, filter=filter)):
@@ -111,7 +145,7 @@ class AggregateSource:
             groups.setdefault(key, []).append(
                 f"{self._part}|{_row_key(row, self._root.keys)}|{row.get('@odata.etag')}"
             )
-            if self._children:
+            if self._children or self._linked:
                 parents.setdefault(key, []).append(row)
             if stamps is not None and extra:
                 value = row.get(extra[0])
@@ -122,6 +156,8 @@ class AggregateSource:
             for key, child, row in self._child_rows(parents, keys_only=True):
                 row_key = _row_key(row, child.navigation.keys)
                 groups[key].append(f"{child.part}|{row_key}|{row.get('@odata.etag')}")
+        for key, linked, row in self._linked_rows(parents, keys_only=True):
+            groups[key].append(f"{linked.part}|{_row_key(row, linked.entity.keys)}|{row.get('@odata.etag')}")
         for key in sorted(groups):
             yield key, _digest(groups[key])
 
@@ -131,15 +167,38 @@ class AggregateSource:
         """The current rows of ``keys`` (every site, every child); keys IFS does not have are absent."""
         found: dict[str, dict[str, list[Row]]] = {}
         parents: dict[str, list[Row]] = {}
-        for row in self._client.iter_matching(self._root, self._group_by, list(dict.fromkeys(keys))):
+        wanted = list(dict.fromkeys(keys))
+        for row in self._client.iter_matching(self._root, self._group_by, wanted, expand=self._expand):
             key = str(row[self._group_by])
-            found.setdefault(key, {self._part: [], **{c.part: [] for c in self._children}})[
-                self._part
-            ].append(row)
+            found.setdefault(key, {part: [] for part in self.parts})[self._part].append(row)
             parents.setdefault(key, []).append(row)
         for key, child, row in self._child_rows(parents, keys_only=False):
             found[key][child.part].append(row)
+        for key, linked, row in self._linked_rows(parents, keys_only=False):
+            found[key][linked.part].append(row)
         return found
+
+    # ---- children from their own entity set -----------------------------------------------------------
+
+    def _linked_rows(
+        self, parents: Mapping[str, list[Row]], *, keys_only: bool
+    ) -> Iterator[tuple[str, LinkedSet, Row]]:
+        """(aggregate key, linked set, child row) for the children of every parent, many parents a request."""
+        for linked in self._linked:
+            owners: dict[Any, set[str]] = {}
+            for key, rows in parents.items():
+                for parent in rows:
+                    value = parent.get(linked.parent_property)
+                    if value is not None:
+                        owners.setdefault(value, set()).add(key)
+            if not owners:
+                continue
+            select = tuple(dict.fromkeys((*linked.entity.keys, linked.child_property))) if keys_only else ()
+            for row in self._client.iter_matching(
+                linked.entity, linked.child_property, list(owners), select=select
+            ):
+                for key in sorted(owners.get(row.get(linked.child_property), ())):
+                    yield key, linked, row
 
     # ---- children through $batch ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ scanned); a worker that needs some rows asks ``entries()``, whose cost follows t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -44,7 +45,20 @@ def _entry(entity: str, row: Mapping[str, Any]) -> LedgerEntry:
         read_at=row.get("ReadAt"),
         left_scope_at=row.get("LeftScopeAt"),
         etag=getattr(row, "metadata", {}).get("etag"),
+        row_digests=_digests(row.get("RowDigests")),
     )
+
+
+# Table Storage keeps strings of up to 64 KiB (32 K UTF-16 characters); longer digest lists are not kept,
+# which only costs the next write of that record its row-by-row comparison.
+ROW_DIGESTS_LIMIT = 30_000
+
+
+def _digests(text: Any) -> dict[str, str] | None:
+    if not isinstance(text, str) or not text:
+        return None
+    found = json.loads(text)
+    return found if isinstance(found, dict) else None
 
 
 class LedgerRepository:
@@ -247,4 +261,7 @@ def _synced(mark: SyncMark, now: Any) -> dict[str, Any]:
     }
     if mark.target_id is not None:
         row["TargetId"] = mark.target_id
+    if mark.row_digests is not None:
+        text = json.dumps(mark.row_digests, separators=(",", ":"))
+        row["RowDigests"] = text if len(text) <= ROW_DIGESTS_LIMIT else ""  # "" clears a stale list
     return {k: v for k, v in row.items() if v is not None}

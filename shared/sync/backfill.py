@@ -67,18 +67,20 @@ def backfill(
     chunk_size: int = 500,
     dry_run: bool = False,
     force: bool = False,
+    whole: bool = False,
     progress: Callable[[Report, int, int], None] | None = None,
 ) -> Report:
     """Send every record of ``entity`` (from where a stopped backfill left off) through the engine.
 
     ``since`` with ``column``: only records whose column is at or after it. ``force`` rewrites records
-    even when their hash says nothing changed (to repair drift made by hand in Dynamics).
+    even when their hash says nothing changed (to repair drift made by hand in Dynamics). ``whole``: every
+    record IFS has, not only those in the poll's scope (the history of closed orders, on a first load).
     ``progress(report, done, total)`` is called after each chunk.
     """
     if since is not None and not column:
         raise ValueError(f"{entity}: --since needs a watermark column (SYNC_<ENTITY>_WATERMARK_COLUMN)")
     scanned: list[tuple[str, str]] = (
-        list(source.scan())
+        list(source.scan(whole=whole))
         if since is None
         else [(key, version) for key, version, _ in source.scan_since(str(column), since)]
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shared.sync.mapping.model import EntityMapping
-from shared.sync.provision import key_name
+from shared.sync.provision import custom_columns, key_name
 from shared.sync.registry import ROOT_ROWS
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
@@ -121,6 +121,7 @@ def column_results(
     ``columns``: table → column → (valid for create, valid for update), from EntityDefinitions.
     """
     results = []
+    ours = {(table, column) for table, column, _length in custom_columns([mapping])}
     for target in mapping.targets.values():
         known = columns.get(target.table)
         name = f"{mapping.entity}: {target.name} columns against {target.table}'s metadata"
@@ -128,22 +129,24 @@ def column_results(
             results.append(CheckResult("mappings", name, SKIP, f"no metadata read for {target.table}"))
             continue
         problems = []
+        unprovisioned = []
         wanted = [rule.column for rule in target.written()] + ([target.key] if target.key else [])
-        for column in wanted:
-            if column not in known:
+        for column in dict.fromkeys(wanted):
+            if column not in known and (target.table, column) in ours:
+                unprovisioned.append(column)
+            elif column not in known:
                 problems.append(f"{column} is not a column of {target.table}")
             elif not any(known[column]):
                 problems.append(f"{column} cannot be written (neither on create nor on update)")
+        fixes = []
         if problems:
-            results.append(
-                CheckResult(
-                    "mappings",
-                    name,
-                    FAIL,
-                    "; ".join(problems),
-                    f"fix {mapping.path}: use {target.table}'s logical column names (EntityDefinitions)",
-                )
-            )
+            fixes.append(f"fix {mapping.path}: use {target.table}'s logical column names (EntityDefinitions)")
+        if unprovisioned:
+            # The connector's own columns are made by provisioning, not by the person editing the mapping.
+            problems.append(f"{', '.join(unprovisioned)}: the connector's column(s) not created yet")
+            fixes.append("run `python -m shared.cli provision` (it creates the connector's columns)")
+        if problems:
+            results.append(CheckResult("mappings", name, FAIL, "; ".join(problems), "; ".join(fixes)))
         else:
             results.append(CheckResult("mappings", name, OK, f"{len(wanted)} columns"))
     return results
@@ -202,10 +205,13 @@ def key_results(
     seen: set[tuple[str, str]] = set()
     for mapping in mappings:
         for target in mapping.targets.values():
-            if target.key is None or (target.table, target.key) in seen:
+            if target.key is None:
                 continue
-            seen.add((target.table, target.key))
-            schema = key_name(target.key)
+            # Provisioning names the key after all its columns (a line's key includes its order's id).
+            schema = key_name(target.key_columns)
+            if (target.table, schema) in seen:
+                continue
+            seen.add((target.table, schema))
             found = {name.lower(): status for name, status in keys.get(target.table, {}).items()}
             status = found.get(schema.lower())
             name = f"alternate key {schema} on {target.table}"

@@ -118,6 +118,14 @@ class CustomersFlow:
             key, None, [row], note="not in IFS any more: account deactivated", outcome="deactivated"
         )
 
+    def before_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        """Nothing Dataverse locks here."""
+        return {}
+
+    def after_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        """No transitions: states are plain columns."""
+        return {}
+
     def prepare(
         self, plans: Sequence[RecordPlan], mapping: EntityMapping, *, dry_run: bool = False
     ) -> dict[str, Exception]:

@@ -30,14 +30,24 @@ from shared.sync.failures import Failure, classify
 from shared.sync.flow import Flow, Link, RecordError
 from shared.sync.mapping.evaluate import MappingValueError
 from shared.sync.mapping.load import MappingError, load_mapping
-from shared.sync.mapping.model import EntityMapping
+from shared.sync.mapping.model import EntityMapping, TargetMapping
 from shared.sync.messages import ChangedKey
 from shared.sync.plan import RecordPlan, TargetRow
-from shared.sync.ports import AuditLog, ChangeSource, IdLinks, Ledger, ParkingLot, Requeue, Target
+from shared.sync.ports import (
+    AuditLog,
+    ChangeSource,
+    IdLinks,
+    Ledger,
+    ParkingLot,
+    RecordRef,
+    Requeue,
+    Target,
+)
 
 _log = logging.getLogger(__name__)
 DIRECTION = "ifs->dataverse"
 _LOOKUP_CACHE_SECONDS = 300.0
+PENDING = "transition-pending:"  # the ledger hash of a record whose rows were written, not its state
 # Outcomes of a record that was written (a plan may name its own: linked, deactivated, retired).
 WRITTEN = frozenset({"created", "updated", "linked", "deactivated", "retired"})
 
@@ -105,6 +115,10 @@ class _Work:
     outcome: str | None = None  # created, updated, unchanged, parked, missing
     previous_id: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    digest: str | None = None  # the plan's hash, taken before writing (binds added later do not count)
+    row_digests: dict[str, str] | None = None
+    rows_written: bool = False  # every row went through (a failure came later, in the flow's transition)
+    previous_rows: Mapping[str, str] | None = None  # the row digests of the last write, if known
 
 
 class SyncEngine:
@@ -210,7 +224,11 @@ class SyncEngine:
         marks = self._compare(work, before, read_at, force)
         if dry_run:
             return self._planned(report, work)
+        self._hook(binding.flow.before_write, mapping, work)
         self._write(mapping, work, binding.flow)
+        for item in work.values():
+            item.rows_written = self._writing(item)
+        self._hook(binding.flow.after_write, mapping, work)
         marks += self._written_marks(work, read_at)
         conflicts = self._ledger.record_synced(entity, marks, before) if marks else []
         self._link(entity, work)
@@ -391,63 +409,190 @@ class SyncEngine:
     def _compare(
         self, work: Mapping[str, _Work], before: Mapping[str, LedgerEntry], read_at: datetime, force: bool
     ) -> list[SyncMark]:
-        """Skip plans whose hash equals the ledger's; their marks still record the version and read time."""
+        """Skip plans whose hash equals the ledger's; their marks still record the version and read time.
+
+        Of a changed plan, rows whose digest equals the one the ledger kept from the last write are marked
+        ``skip`` (unless ``force``): only the rows that changed are written. A row other rows point at is
+        skipped only when its id is known.
+        """
         marks = []
         for key, item in work.items():
             if item.plan is None or item.failure:
                 continue
             entry = before.get(key)
-            digest = item.plan.values_hash()
-            if not force and entry is not None and entry.values_hash == digest and entry.target_id:
+            digests = item.plan.row_digests()
+            item.digest, item.row_digests = item.plan.values_hash(digests), digests
+            if not force and entry is not None and entry.values_hash == item.digest and entry.target_id:
                 item.outcome = "unchanged"
                 marks.append(
-                    SyncMark(key, item.version or entry.version_seen, entry.target_id, digest, read_at)
+                    SyncMark(key, item.version or entry.version_seen, entry.target_id, item.digest, read_at)
                 )
+                continue
+            item.previous_rows = None if entry is None else entry.row_digests
+            if force or item.previous_rows is None:
+                continue
+            referenced = {
+                name for row in item.plan.rows for name in (*row.refs.values(), *row.key_refs.values())
+            }
+            for row in item.plan.rows:
+                unchanged = item.previous_rows.get(row.identity) == digests[row.identity]
+                row.skip = unchanged and (row.id is not None or row.target.name not in referenced)
         return marks
 
+    def _hook(
+        self,
+        hook: Callable[[Sequence[RecordPlan], EntityMapping], dict[str, Exception]],
+        mapping: EntityMapping,
+        work: Mapping[str, _Work],
+    ) -> None:
+        """Run a flow's step on the plans still to write; a failure is that record's."""
+        plans = [item.plan for item in work.values() if self._writing(item) and item.plan is not None]
+        if not plans:
+            return
+        for key, error in hook(plans, mapping).items():
+            if work[key].failure is None:
+                work[key].failure = classify(error)
+
+    @staticmethod
+    def _writing(item: _Work) -> bool:
+        return item.plan is not None and item.failure is None and item.outcome is None
+
     def _write(self, mapping: EntityMapping, work: Mapping[str, _Work], flow: Flow) -> None:
-        order = list(flow.schema.targets)
-        for target_name in order:
+        schemas = flow.schema.targets
+        # Rows whose ids other rows need; of the rest only the main row's id is read back (the id map).
+        referenced = {
+            name
+            for item in work.values()
+            if item.plan is not None
+            for row in item.plan.rows
+            for name in (*row.refs.values(), *row.key_refs.values())
+        }
+        for target_name in schemas:
+            target = mapping.target(target_name)
             batch: list[tuple[_Work, TargetRow]] = []
+            deletes: list[tuple[_Work, RecordRef]] = []
             for item in work.values():
-                if item.plan is None or item.failure or item.outcome is not None:
+                if not self._writing(item):
                     continue
+                assert item.plan is not None
                 for row in item.plan.rows:
-                    if row.target.name != target_name:
+                    if row.target.name != target_name or row.skip:
                         continue
                     if row.delete:
-                        self._delete(item, row)
-                        continue
-                    if not self._bind_refs(item, row):
+                        deletes.append((item, row.record))
+                    elif self._bind_refs(item, row):
+                        batch.append((item, row))
+                    else:
                         break
-                    batch.append((item, row))
-            if not batch:
-                continue
-            target = mapping.target(target_name)
-            results = self._target.upsert(
-                target.entity_set, target.table, [(row.record, row.values) for _, row in batch]
-            )
-            unknown: list[tuple[_Work, TargetRow]] = []
-            for (item, row), result in zip(batch, results, strict=True):
-                if not result.ok:
-                    if item.failure is None:
-                        assert result.error is not None
-                        item.failure = classify(result.error)
-                    continue
-                row.id = row.id or result.id
-                if row.id is None:
-                    unknown.append((item, row))
-            self._fill_ids(target.entity_set, target.table, target.key, unknown)
+            self._delete(target.entity_set, deletes)
+            self._upsert(target, batch, needs_ids=target_name in referenced)
+            within = schemas[target_name].within
+            if within is not None:
+                self._reconcile(target, within.parent, within.parent_column, work)
 
-    def _delete(self, item: _Work, row: TargetRow) -> None:
-        assert isinstance(row.record, uuid.UUID)  # only rows the connector wrote by a stable id are deleted
+    def _upsert(
+        self, target: TargetMapping, batch: list[tuple[_Work, TargetRow]], *, needs_ids: bool
+    ) -> None:
+        """Write rows of one table through the bulk path; read back the ids the run still needs."""
+        if not batch:
+            return
+        results = self._target.upsert(
+            target.entity_set, target.table, [(row.record, row.values) for _, row in batch]
+        )
+        unknown: list[tuple[_Work, TargetRow]] = []
+        for (item, row), result in zip(batch, results, strict=True):
+            if not result.ok:
+                if item.failure is None:
+                    assert result.error is not None
+                    item.failure = classify(result.error)
+                continue
+            row.id = row.id or result.id
+            if row.id is None and (needs_ids or (item.plan is not None and row is item.plan.main)):
+                unknown.append((item, row))
+        self._fill_ids(target.entity_set, target.table, target.key, unknown)
+
+    def _reconcile(
+        self, target: TargetMapping, parent: str, parent_column: str, work: Mapping[str, _Work]
+    ) -> None:
+        """Remove the rows of ``target`` under each record's parent row that the record no longer plans.
+
+        Dataverse is asked (one query for many parents) only for records whose set may hold such rows: one
+        whose last write had rows the plan no longer has, one whose earlier rows are unknown to the ledger
+        while its parent row existed before (an order linked through the id map), or one the flow asks
+        for (``plan.context["reconcile"]``, e.g. a revision whose copied lines Dataverse made).
+        """
+        planned: dict[uuid.UUID, tuple[_Work, set[str], set[uuid.UUID]]] = {}
+        for item in work.values():
+            if not self._writing(item) or item.plan is None:
+                continue
+            parent_row = item.plan.row(parent)
+            if parent_row is None or parent_row.id is None or not self._needs_reconcile(item, target.name):
+                continue
+            rows = [r for r in item.plan.rows if r.target.name == target.name and not r.delete]
+            keys = {str(r.key_value).casefold() for r in rows if r.key_value is not None}
+            ids = {r.id for r in rows if r.id is not None} | {
+                r.record for r in rows if isinstance(r.record, uuid.UUID)
+            }
+            planned[parent_row.id] = (item, keys, ids)
+        if not planned:
+            return
+        pk, lookup = f"{target.table}id", f"_{parent_column}_value"
+        select = [pk, lookup, *([target.key] if target.key else [])]
         try:
-            self._target.delete(row.target.entity_set, row.record)
+            existing = self._target.rows_by(target.entity_set, lookup, list(planned), select)
         except Exception as exc:
-            item.failure = item.failure or classify(exc)
+            failure = classify(exc)
+            for item, _, _ in planned.values():
+                item.failure = item.failure or failure
+            return
+        stale: list[tuple[_Work, RecordRef]] = []
+        for row in existing:
+            found = planned.get(uuid.UUID(str(row[lookup]))) if row.get(lookup) else None
+            if found is None:
+                continue
+            item, keys, ids = found
+            row_id = uuid.UUID(str(row[pk]))
+            key_value = row.get(target.key) if target.key else None
+            if row_id in ids or (key_value is not None and str(key_value).casefold() in keys):
+                continue
+            stale.append((item, row_id))
+        self._delete(target.entity_set, stale)
+
+    @staticmethod
+    def _needs_reconcile(item: _Work, target_name: str) -> bool:
+        assert item.plan is not None
+        if item.plan.context.get("reconcile"):
+            return True
+        if item.previous_rows is None:
+            return item.previous_id is not None
+        current = {row.identity for row in item.plan.rows if not row.delete}
+        prefix = f"{target_name}|"
+        return any(i.startswith(prefix) and i not in current for i in item.previous_rows)
+
+    def _delete(self, entity_set: str, rows: list[tuple[_Work, RecordRef]]) -> None:
+        """Delete rows by id, in bulk; a row already gone is fine, a failure is its record's."""
+        if not rows:
+            return
+        ids = [record for _, record in rows if isinstance(record, uuid.UUID)]
+        assert len(ids) == len(rows)  # only rows known by id are deleted
+        results = self._target.delete_many(entity_set, ids)
+        for (item, _), result in zip(rows, results, strict=True):
+            if not result.ok and item.failure is None:
+                assert result.error is not None
+                item.failure = classify(result.error)
 
     def _bind_refs(self, item: _Work, row: TargetRow) -> bool:
         assert item.plan is not None
+        for prop, other_name in row.key_refs.items():
+            other = item.plan.row(other_name)
+            if other is None or other.id is None or not isinstance(row.record, Mapping):
+                item.failure = classify(
+                    RecordError(
+                        "missing_dependency", f"{row.target.name} needs the {other_name} row, which has no id"
+                    )
+                )
+                return False
+            row.record = {prop: other.id, **row.record}
         for bind, other_name in row.refs.items():
             other = item.plan.row(other_name)
             if other is None or other.id is None:
@@ -481,14 +626,27 @@ class SyncEngine:
                 )
 
     def _written_marks(self, work: Mapping[str, _Work], read_at: datetime) -> list[SyncMark]:
+        """The ledger marks of the records written.
+
+        A record whose rows went through but whose transition failed is marked too, with a hash no plan
+        has: the next run writes none of its rows again (their digests are kept), only the transition,
+        which finds the state as the failed attempt left it.
+        """
         marks = []
         for key, item in work.items():
-            if item.plan is None or item.failure or item.outcome is not None:
+            if item.plan is None or item.outcome is not None:
+                continue
+            if item.failure is not None:
+                if item.rows_written and item.digest is not None:
+                    target_id = str(item.plan.main.id) if item.plan.main.id else item.previous_id
+                    pending = f"{PENDING}{item.digest}"
+                    marks.append(SyncMark(key, None, target_id, pending, read_at, item.row_digests))
                 continue
             main = item.plan.main
             target_id = str(main.id) if main.id else item.previous_id
             item.outcome = item.plan.outcome or ("created" if item.previous_id is None else "updated")
-            marks.append(SyncMark(key, item.version, target_id, item.plan.values_hash(), read_at))
+            assert item.digest is not None
+            marks.append(SyncMark(key, item.version, target_id, item.digest, read_at, item.row_digests))
         return marks
 
     def _link(self, entity: str, work: Mapping[str, _Work]) -> None:

@@ -2,8 +2,11 @@
 
 A flow knows its IFS entity's shape and its Dataverse tables: it turns one source record into a
 ``RecordPlan`` through its mapping file, says what to do when a record no longer exists in IFS, and may
-prepare reference rows its plans need (unit groups, price lists). Everything else — reading, comparing,
-resolving lookups, writing in bulk, the ledger, the id map, audit and parking — is the engine's.
+prepare reference rows its plans need (unit groups, price lists). A flow whose rows have states Dataverse
+guards (orders, quotes) also gets the plans that will be written before and after their rows are written:
+to open what Dataverse locks (reopen a closed order, revise an active quote) and then to move each main row
+to its planned state with the actions Dataverse requires. Everything else — reading, comparing, resolving
+lookups, writing in bulk, the ledger, the id map, audit and parking — is the engine's.
 """
 
 from __future__ import annotations
@@ -65,6 +68,14 @@ class Flow(Protocol):
 
         With ``dry_run`` nothing may be created: a missing reference row gets a placeholder id.
         """
+        ...
+
+    def before_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        """Make the rows of changed records writable (the records are written next); failures by key."""
+        ...
+
+    def after_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        """Carry out the plans' transitions now that their rows are written; failures by record key."""
         ...
 
 

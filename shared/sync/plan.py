@@ -2,8 +2,11 @@
 
 A flow turns one IFS record (an aggregate of rows) into ``TargetRow``s: a Dataverse table, the row's
 address (alternate key or id), the column values, the lookups still to resolve and references to other
-rows of the same plan (a price-list item points at its product). The engine resolves, compares the plan's
-hash with the ledger's and writes only what changed.
+rows of the same plan (a price-list item points at its product; an order line is keyed within its order).
+A plan may also say which state its main row moves to once the rows are written (``transition``: an order
+fulfilled, a quote won), which the flow carries out. The engine resolves, compares the plan's hash with the
+ledger's and writes only what changed: each row has its own digest, so of a changed record only the rows
+that changed are written.
 """
 
 from __future__ import annotations
@@ -38,17 +41,51 @@ class TargetRow:
     lookups: tuple[PendingLookup, ...] = ()
     # navigation property -> name of another target of the same plan whose row id it binds to
     refs: Mapping[str, str] = field(default_factory=dict)
+    # key property of ``record`` -> name of another target whose row id it takes when written
+    # (an order line addressed by ``_salesorderid_value`` and its own key within the order)
+    key_refs: Mapping[str, str] = field(default_factory=dict)
     id: uuid.UUID | None = None  # known before writing (id map, ledger, or a stable id)
     delete: bool = (
         False  # a row the connector wrote earlier and IFS no longer has (by id; gone already is fine)
     )
+    skip: bool = False  # unchanged since the last write: the engine does not write it
 
     @property
     def key_value(self) -> Any:
         """The alternate-key value the row is addressed by (None when addressed by id)."""
-        if isinstance(self.record, uuid.UUID) or self.target.key is None:
+        if self.target.key is None:
             return None
+        if isinstance(self.record, uuid.UUID):
+            return self.values.get(self.target.key)
         return self.record.get(self.target.key)
+
+    @property
+    def identity(self) -> str:
+        """Which row this is among the record's rows, the same in every run (target and key, or id)."""
+        if isinstance(self.record, uuid.UUID) and self.target.key is None:
+            return f"{self.target.name}|{self.record}"
+        key = self.key_value
+        return f"{self.target.name}|{self.record if key is None else key}"
+
+    def digest(self) -> str:
+        """A hash of what the row writes (its values, key values, references), stable across runs.
+
+        Where a row is written (by alternate key now, by its linked id later; a quote's revision, a line's
+        order) is left out: the same values written to the same record hash the same whichever address
+        reaches it.
+        """
+        key = self.key_value
+        addressed: dict[str, Any] = {}
+        if not isinstance(self.record, uuid.UUID) and key is not None and self.target.key is not None:
+            addressed[self.target.key] = key
+        canonical = {
+            "t": self.target.name,
+            "v": {**addressed, **self.values},
+            "refs": dict(self.refs),
+            **({"in": dict(self.key_refs)} if self.key_refs else {}),
+            **({"deleted": str(self.record)} if self.delete else {}),
+        }
+        return _hash(canonical, 16)
 
 
 @dataclass
@@ -61,6 +98,8 @@ class RecordPlan:
     note: str | None = None  # said in the audit row, e.g. "not in IFS any more: deactivated"
     outcome: str | None = None  # the audit outcome when written, instead of created/updated
     context: dict[str, Any] = field(default_factory=dict)  # what the flow needs again in prepare()
+    # The state the main row moves to after its rows are written (the flow does it), e.g. statecode.
+    transition: Mapping[str, Any] | None = None
 
     @property
     def main(self) -> TargetRow:
@@ -71,20 +110,23 @@ class RecordPlan:
         """The first row of ``target``."""
         return next((r for r in self.rows if r.target.name == target), None)
 
-    def values_hash(self) -> str:
-        """A hash of what the plan writes (column values, key values, references), stable across runs.
+    def row_digests(self) -> dict[str, str]:
+        """Each row's digest by its identity (the ledger keeps them, to write only rows that changed)."""
+        return {row.identity: row.digest() for row in self.rows}
 
-        Where a row is written (by alternate key now, by its linked id later) is left out: the same values
-        written to the same record hash the same whichever address reaches it.
+    def values_hash(self, digests: Mapping[str, str] | None = None) -> str:
+        """A hash of what the plan writes: its rows' digests (in order) and its transition.
+
+        Removals are left out: a row that goes was a written row before, so its leaving already changes
+        the hash; and a flow that adds a removal only once the record is linked (a price list item of a
+        site that stopped selling the part) does not make an unchanged record look changed.
         """
-        canonical = [
-            {
-                "t": row.target.name,
-                "v": row.values if isinstance(row.record, uuid.UUID) else {**row.record, **row.values},
-                "refs": dict(row.refs),
-                **({"deleted": str(row.record)} if row.delete else {}),
-            }
-            for row in self.rows
-        ]
-        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        rows = digests if digests is not None else self.row_digests()
+        removed = {row.identity for row in self.rows if row.delete}
+        kept = [(identity, digest) for identity, digest in rows.items() if identity not in removed]
+        return _hash({"rows": kept, "to": dict(self.transition or {})}, 32)
+
+
+def _hash(value: Any, length: int) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]

@@ -63,13 +63,16 @@ class ParkingLot(Protocol):
 # rows, e.g. one customer or the sales-part rows of one catalog number on every site, and child rows).
 Aggregate = Mapping[str, Sequence[Mapping[str, Any]]]
 RecordRef = uuid.UUID | Mapping[str, Any]  # a Dataverse row by id or by alternate-key values
+# One request the target runs for a flow (an action, a state change): method, path under the Web API root,
+# JSON body or None.
+Request = tuple[str, str, Mapping[str, Any] | None]
 
 
 class ChangeSource(Protocol):
     """Reads one IFS entity as aggregates: keys with versions for change detection, and current state."""
 
-    def scan(self) -> Iterator[tuple[str, str]]:
-        """Every record in the configured scope: (key, version), versions covering the child rows too."""
+    def scan(self, *, whole: bool = False) -> Iterator[tuple[str, str]]:
+        """Every record in the configured scope (``whole``: every record): (key, version), children too."""
         ...
 
     def scan_since(self, column: str, since: date | datetime) -> Iterator[tuple[str, str, str | None]]:
@@ -162,6 +165,25 @@ class RowResult(Protocol):
         ...
 
 
+class RequestOutcome(Protocol):
+    """The outcome of one request ``Target.execute`` ran (``shared.dataverse.target.RequestResult``)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request succeeded."""
+        ...
+
+    @property
+    def body(self) -> Any:
+        """The answer's JSON (None for a 204)."""
+        ...
+
+    @property
+    def error(self) -> Exception | None:
+        """Why it failed."""
+        ...
+
+
 class Target(Protocol):
     """Writes Dataverse rows for the sync (``shared.dataverse.target.DataverseTarget``)."""
 
@@ -189,6 +211,20 @@ class Target(Protocol):
         """Delete one row by id; a row already gone is not an error."""
         ...
 
+    def rows_by(
+        self, entity_set: str, column: str, values: Iterable[Any], select: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Rows whose ``column`` equals one of ``values``, read in bulk (e.g. the lines of many orders)."""
+        ...
+
+    def delete_many(self, entity_set: str, row_ids: Sequence[uuid.UUID]) -> Sequence[RequestOutcome]:
+        """Delete many rows by id in bulk; one outcome per row (a row already gone is deleted)."""
+        ...
+
+    def execute(self, requests: Sequence[Request]) -> Sequence[RequestOutcome]:
+        """Run many independent requests in bulk (actions, state changes); one outcome per request."""
+        ...
+
 
 class Requeue(Protocol):
     """Hands work back to the queue, e.g. throttled keys after the service's Retry-After."""
@@ -199,7 +235,10 @@ class Requeue(Protocol):
 
 
 class KeyProvisioner(Protocol):
-    """Creates alternate keys and waits until Active (``shared.dataverse.provisioning.Provisioner``)."""
+    """Creates columns and alternate keys (``shared.dataverse.provisioning.Provisioner``)."""
+
+    def ensure_text_column(self, entity: str, schema_name: str, max_length: int, label: str) -> Any:
+        """Add a custom text column unless it exists; truthy when it was created now."""
 
     def ensure_alternate_key(
         self,

@@ -128,6 +128,14 @@ class ProductsFlow:
         row = TargetRow(target, link.target_id, {"statecode": 1, "statuscode": 2}, id=link.target_id)
         return RecordPlan(key, None, [row], note="not in IFS any more: product retired", outcome="retired")
 
+    def before_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        """Nothing Dataverse locks here."""
+        return {}
+
+    def after_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        """No transitions: states are plain columns."""
+        return {}
+
     def prepare(
         self, plans: Sequence[RecordPlan], mapping: EntityMapping, *, dry_run: bool = False
     ) -> dict[str, Exception]:

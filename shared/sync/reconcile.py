@@ -42,6 +42,8 @@ from shared.sync.ports import (
     IdLinks,
     Ledger,
     RecordRef,
+    Request,
+    RequestOutcome,
     Requeue,
     RowReader,
     RowResult,
@@ -92,6 +94,13 @@ class _Capturing:
     ) -> dict[str, Exception]:
         return self._inner.prepare(plans, mapping, dry_run=True)
 
+    def before_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        # A dry run stops before the writes, so the engine never gets here; refuse rather than write.
+        raise WritesRefusedError("reconcile writes nothing (a flow's before_write refused)")
+
+    def after_write(self, plans: Sequence[RecordPlan], mapping: EntityMapping) -> dict[str, Exception]:
+        raise WritesRefusedError("reconcile writes nothing (a flow's after_write refused)")
+
 
 class _ReadOnlyTarget:
     """The real target for look-ups; every write is refused."""
@@ -117,6 +126,17 @@ class _ReadOnlyTarget:
 
     def delete(self, entity_set: str, row_id: uuid.UUID) -> None:
         raise WritesRefusedError(f"reconcile writes nothing (deleting {entity_set}({row_id}) refused)")
+
+    def rows_by(
+        self, entity_set: str, column: str, values: Iterable[Any], select: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        return self._inner.rows_by(entity_set, column, values, select)
+
+    def delete_many(self, entity_set: str, row_ids: Sequence[uuid.UUID]) -> Sequence[RequestOutcome]:
+        raise WritesRefusedError(f"reconcile writes nothing ({len(row_ids)} {entity_set} deletes refused)")
+
+    def execute(self, requests: Sequence[Request]) -> Sequence[RequestOutcome]:
+        raise WritesRefusedError(f"reconcile writes nothing ({len(requests)} requests refused)")
 
 
 class _ReadOnlyIds:

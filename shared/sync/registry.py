@@ -19,12 +19,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from shared.sync import customers, products
+from shared.sync import customers, orders, products, quotes
 from shared.sync.mapping.load import MappingError, MappingSchema, load_mapping
 
 SCHEMAS: dict[str, MappingSchema] = {
     customers.ENTITY: customers.SCHEMA,
     products.ENTITY: products.SCHEMA,
+    orders.ENTITY: orders.SCHEMA,
+    quotes.ENTITY: quotes.SCHEMA,
 }
 
 
@@ -55,6 +57,8 @@ PART_SOURCES: dict[str, dict[str, str]] = {
         "email": customers.COMM_METHODS,
     },
     products.ENTITY: {"part": ROOT_ROWS, "site": ROOT_ROWS},
+    orders.ENTITY: {"order": ROOT_ROWS, "line": orders.LINES},
+    quotes.ENTITY: {"quotation": ROOT_ROWS, "line": quotes.LINES},
 }
 REFERENCE_PRIVILEGES: dict[str, dict[str, tuple[str, ...]]] = {
     products.ENTITY: {
@@ -62,5 +66,17 @@ REFERENCE_PRIVILEGES: dict[str, dict[str, tuple[str, ...]]] = {
         "uom": ("Read",),
         "pricelevel": ("Read", "Create"),  # a price list per site and currency
         "productpricelevel": ("Delete",),  # an item leaves the list of a site that stops selling the part
+    },
+    orders.ENTITY: {
+        "pricelevel": ("Read", "Create"),  # the order's price list (site and currency), made if missing
+        "uomschedule": ("Read", "Create"),  # a line's unit, made if missing
+        "uom": ("Read",),
+        "salesorderdetail": ("Delete",),  # a line IFS no longer has
+    },
+    quotes.ENTITY: {
+        "pricelevel": ("Read", "Create"),
+        "uomschedule": ("Read", "Create"),
+        "uom": ("Read",),
+        "quotedetail": ("Delete",),
     },
 }

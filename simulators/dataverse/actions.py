@@ -1,4 +1,4 @@
-"""The Sales actions of the Web API: ConvertQuoteToSalesOrder, WinQuote, FulfillSalesOrder, CancelSalesOrder.
+"""The Sales actions of the Web API: quote conversion, winning, closing and revising; fulfilling, canceling.
 
 Each is an unbound ``POST <root>/<Name>`` whose body holds the action's parameters (reference/dataverse.md
 §8: the CRM 2016 action pages for ConvertQuoteToSalesOrder and FulfillSalesOrder; WinQuote's shape is
@@ -12,15 +12,24 @@ which steps may use where the message allows them: WinQuote).
 - ``FulfillSalesOrder {"OrderClose": {…, "salesorderid@odata.bind"}, "Status": 100001}``: the order must be
   Active or Submitted; it becomes Fulfilled (state 3) with ``Status`` (100001 Complete, 100002 Partial)
   and ``datefulfilled``, and a Completed orderclose activity is written. Returns nothing.
-- ``CancelSalesOrder {"OrderClose": {…, "salesorderid@odata.bind"}, "Status": 4}``: the same shape (ASSUMED
-  like FulfillSalesOrder's, as MrThearMan/dynamics-client sends it); an Active or Submitted order becomes
-  Canceled (state 2, status 4) with a Completed orderclose activity.
+- ``CancelSalesOrder {"OrderClose": {…, "salesorderid@odata.bind"}, "Status": 4}`` (CRM 2016 action page
+  mt607587): the order must be Active or Submitted; it becomes Canceled (state 2) with ``Status`` (-1: the
+  state's default, 4 No Money) and a Completed orderclose activity is written. Returns nothing.
+- ``CloseQuote {"QuoteClose": {…, "quoteid@odata.bind"}, "Status": 5}`` (action page mt607685): an Active
+  quote becomes Closed (state 3) with ``Status`` (5 Lost, 6 Canceled; -1: 5), with a quoteclose activity.
+- ``ReviseQuote {"QuoteId", "ColumnSet"}`` (action page mt607543, "sets the state of a quote to Draft" and
+  returns the quote): a new quote row, a Draft copy of the quote with the same ``quotenumber``, the next
+  ``revisionnumber`` and copies of its lines, is returned with the ColumnSet's columns; an Active original is
+  closed as Revised (3/7). A Closed quote may be revised only while no Draft or Active revision of its
+  number exists (public guides to the quote life cycle); Draft and Won quotes are refused with InvalidState.
 - ``ConvertQuoteToSalesOrder {"QuoteId", "ColumnSet", "QuoteClose…"}``: returns the new salesorder with the
   ColumnSet's columns. The order copies the quote's header (customer, price list, currency, addresses,
   terms, discounts) and carries ``quoteid``; each quote line becomes an order line carrying
   ``quotedetailid`` at the quoted price.
 
-ASSUMED where the documents are silent: ConvertQuoteToSalesOrder accepts an Active quote (closing it as Won
+ASSUMED where the documents are silent: ReviseQuote copies every column a create may set, the connector's
+custom columns included, onto the revision and its lines; CloseQuote's -1 means Lost;
+ConvertQuoteToSalesOrder accepts an Active quote (closing it as Won
 with a quoteclose built from the QuoteClose* parameters, which is what those parameters are for) or a Won
 one (left as is) and refuses Draft and Closed quotes with InvalidState; the order is price-locked
 (``ispricelocked``) so the quoted prices hold, and its ``ordercreationmethod`` is 776160001; activities are
@@ -44,10 +53,11 @@ from simulators.dataverse.step_context import entity
 from simulators.dataverse.store import Ref, Row
 from simulators.dataverse.tables import Table
 
-QUOTE_ACTIVE, QUOTE_WON = 1, 2
-QUOTE_STATUS_WON = 4
-ORDER_FULFILLED = 3
-ORDER_CANCELED, ORDER_CANCELED_STATUS = 2, 4  # salesorder: state 2 Canceled, status 4 No Money
+QUOTE_DRAFT, QUOTE_ACTIVE, QUOTE_WON, QUOTE_CLOSED = 0, 1, 2, 3
+QUOTE_STATUS_WON, QUOTE_STATUS_LOST, QUOTE_STATUS_REVISED = 4, 5, 7
+QUOTE_CLOSED_STATUSES = frozenset({5, 6})
+ORDER_CANCELED, ORDER_FULFILLED = 2, 3
+ORDER_STATUS_NO_MONEY = 4
 ORDER_OPEN_STATES = frozenset({0, 1})
 ORDER_FULFILLED_STATUSES = frozenset({100001, 100002})
 ORDER_CREATION_WIN_QUOTE = 776160001
@@ -72,6 +82,20 @@ assumed(
     "InvalidState (0x80040233) and InvalidStateCodeStatusCode (0x80048408) with their texts: attributed to "
     "the Web API error table, which neither reference/dataverse.md nor the vectors reproduce.",
 )
+captured(
+    "dataverse",
+    "CancelSalesOrder, CloseQuote and ReviseQuote parameters",
+    "OrderClose and Status; QuoteClose and Status; QuoteId and ColumnSet returning a quote: CRM 2016 Web API "
+    "action pages mt607587, mt607685 and mt607543",
+)
+assumed(
+    "dataverse",
+    "revision and close effects",
+    "ReviseQuote copies every creatable column (custom ones too) of the quote and its lines onto a Draft "
+    "revision with the next revisionnumber and closes an Active original as Revised (3/7); a Closed quote "
+    "is revised only while no Draft or Active revision of its number exists; CloseQuote's Status -1 is "
+    "Lost; CancelSalesOrder's -1 is No Money; each writes a Completed close activity",
+)
 assumed(
     "dataverse",
     "quote conversion effects",
@@ -92,12 +116,15 @@ _LINE_COPY = (
 
 
 @dataclass(frozen=True)
-class ConvertedOrder:
-    """ConvertQuoteToSalesOrder's result: the order and the columns its ColumnSet asked for (None: all)."""
+class ReturnedEntity:
+    """An action's entity result (the converted order, the revised quote) and its ColumnSet (None: all)."""
 
     table: Table
     row: Row
     columns: tuple[str, ...] | None
+
+
+ConvertedOrder = ReturnedEntity
 
 
 def _table(org: Organization, logical_name: str) -> Table:
@@ -236,39 +263,7 @@ def fulfill_sales_order(org: Organization, body: Any, caller: Caller) -> None:
         )
 
 
-def cancel_sales_order(org: Organization, body: Any, caller: Caller) -> None:
-    """CancelSalesOrder: an Active or Submitted order becomes Canceled, with an orderclose activity."""
-    params = _parameters(
-        "CancelSalesOrder", body, frozenset({"OrderClose", "Status"}), frozenset({"OrderClose", "Status"})
-    )
-    status = _int("Status", params["Status"])
-    status = ORDER_CANCELED_STATUS if status == -1 else status
-    close_table, close = _activity(org, "orderclose", params["OrderClose"], "salesorderid")
-    order_table = _table(org, "salesorder")
-    order_id = close["salesorderid"].id
-    typed: dict[str, Value] = {
-        "OrderClose": entity(close_table, uuid.UUID(int=0), close),
-        "Status": OptionSetValue(status),
-    }
-    with org.operation(caller, "CancelSalesOrder", table=order_table, row_id=order_id, parameters=typed):
-        order = org.retrieve_row(order_table, order_id)
-        if order.get("statecode") not in ORDER_OPEN_STATES:
-            raise errors.invalid_state()
-        if status != ORDER_CANCELED_STATUS:
-            raise errors.invalid_state_status()
-        event = RowEvent("CancelSalesOrder", order_table, order_id, before=order, parameters=typed)
-        org.raise_before(event)
-        close = _complete(org, {"ordernumber": order.get("ordernumber"), **close})
-        org.platform_create(close_table, close, caller)
-        after = org.platform_update(
-            order_table, order_id, {"statecode": ORDER_CANCELED, "statuscode": status}, caller
-        )
-        org.raise_after(
-            RowEvent("CancelSalesOrder", order_table, order_id, before=order, after=after, parameters=typed)
-        )
-
-
-def _column_set(raw: Any, order_table: Table) -> tuple[tuple[str, ...] | None, Value]:
+def _column_set(raw: Any, table: Table) -> tuple[tuple[str, ...] | None, Value]:
     """(columns or None for all, the ColumnSet as a context value)."""
     if raw is None:
         raw = {"AllColumns": False, "Columns": []}
@@ -279,9 +274,11 @@ def _column_set(raw: Any, order_table: Table) -> tuple[tuple[str, ...] | None, V
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise errors.bad_request("ColumnSet.Columns must be a list of column logical names.")
     for name in columns:
-        column = order_table.column(name)
+        column = table.column(name)
         if column is None or not column.readable:
-            raise errors.bad_request(f"'salesorder' entity doesn't contain attribute with Name = '{name}'.")
+            raise errors.bad_request(
+                f"'{table.logical_name}' entity doesn't contain attribute with Name = '{name}'."
+            )
     typed = OpaqueValue("ColumnSet", {"AllColumns": all_columns, "Columns": tuple(columns)})
     return (None if all_columns else tuple(columns)), typed
 
@@ -341,11 +338,7 @@ def _create_order(org: Organization, order_table: Table, quote: Row, caller: Cal
     )
     order = org.platform_create(order_table, header, caller)
     line_table = _table(org, "salesorderdetail")
-    lines = [
-        line
-        for line in org.store.rows("quotedetail")
-        if isinstance(line.get("quoteid"), Ref) and line["quoteid"].id == quote["quoteid"]
-    ]
+    lines = [dict(line) for line in org.store.children("quotedetail", "quoteid", quote["quoteid"])]
     lines.sort(key=_line_order)
     for line in lines:
         values = {name: line.get(name) for name in _LINE_COPY if line.get(name) is not None}
@@ -363,9 +356,133 @@ def _line_order(line: Row) -> tuple[int, Any]:
     return (number if isinstance(number, int) else 0, line.get("createdon"))
 
 
+def cancel_sales_order(org: Organization, body: Any, caller: Caller) -> None:
+    """CancelSalesOrder: an Active or Submitted order becomes Canceled, with an orderclose activity."""
+    params = _parameters(
+        "CancelSalesOrder", body, frozenset({"OrderClose", "Status"}), frozenset({"OrderClose", "Status"})
+    )
+    status = _int("Status", params["Status"])
+    status = ORDER_STATUS_NO_MONEY if status == -1 else status
+    close_table, close = _activity(org, "orderclose", params["OrderClose"], "salesorderid")
+    order_table = _table(org, "salesorder")
+    order_id = close["salesorderid"].id
+    typed: dict[str, Value] = {
+        "OrderClose": entity(close_table, uuid.UUID(int=0), close),
+        "Status": OptionSetValue(status),
+    }
+    with org.operation(caller, "CancelSalesOrder", table=order_table, row_id=order_id, parameters=typed):
+        order = org.retrieve_row(order_table, order_id)
+        if order.get("statecode") not in ORDER_OPEN_STATES:
+            raise errors.invalid_state()
+        if status != ORDER_STATUS_NO_MONEY:
+            raise errors.invalid_state_status()
+        event = RowEvent("CancelSalesOrder", order_table, order_id, before=order, parameters=typed)
+        org.raise_before(event)
+        org.platform_create(
+            close_table, _complete(org, {"ordernumber": order.get("ordernumber"), **close}), caller
+        )
+        after = org.platform_update(
+            order_table, order_id, {"statecode": ORDER_CANCELED, "statuscode": status}, caller
+        )
+        org.raise_after(
+            RowEvent("CancelSalesOrder", order_table, order_id, before=order, after=after, parameters=typed)
+        )
+
+
+def close_quote(org: Organization, body: Any, caller: Caller) -> None:
+    """CloseQuote: an Active quote becomes Closed (Lost or Canceled), with a quoteclose activity."""
+    params = _parameters(
+        "CloseQuote", body, frozenset({"QuoteClose", "Status"}), frozenset({"QuoteClose", "Status"})
+    )
+    status = _int("Status", params["Status"])
+    status = QUOTE_STATUS_LOST if status == -1 else status
+    close_table, close = _activity(org, "quoteclose", params["QuoteClose"], "quoteid")
+    quote_table = _table(org, "quote")
+    quote_id = close["quoteid"].id
+    typed: dict[str, Value] = {
+        "QuoteClose": entity(close_table, uuid.UUID(int=0), close),
+        "Status": OptionSetValue(status),
+    }
+    with org.operation(caller, "CloseQuote", table=quote_table, row_id=quote_id, parameters=typed):
+        quote = org.retrieve_row(quote_table, quote_id)
+        if quote.get("statecode") != QUOTE_ACTIVE:
+            raise errors.invalid_state()
+        if status not in QUOTE_CLOSED_STATUSES:
+            raise errors.invalid_state_status()
+        org.raise_before(RowEvent("CloseQuote", quote_table, quote_id, before=quote, parameters=typed))
+        activity = _complete(
+            org, {"quotenumber": quote.get("quotenumber"), "revision": quote.get("revisionnumber"), **close}
+        )
+        org.platform_create(close_table, activity, caller)
+        after = org.platform_update(
+            quote_table, quote_id, {"statecode": QUOTE_CLOSED, "statuscode": status}, caller
+        )
+        org.raise_after(
+            RowEvent("CloseQuote", quote_table, quote_id, before=quote, after=after, parameters=typed)
+        )
+
+
+_NOT_COPIED = frozenset(
+    {"statecode", "statuscode", "revisionnumber", "createdon", "modifiedon", "createdby", "modifiedby"}
+)
+
+
+def _copy(table: Table, row: Row) -> dict[str, Any]:
+    """The columns of ``row`` a create may set (the connector's custom columns too), for a revision."""
+    return {
+        name: row.get(name)
+        for name, column in table.columns.items()
+        if column.valid_for_create
+        and name != table.primary_id
+        and name not in _NOT_COPIED
+        and row.get(name) is not None
+    }
+
+
+def revise_quote(org: Organization, body: Any, caller: Caller) -> ReturnedEntity:
+    """ReviseQuote: a Draft copy of an Active or Closed quote, its next revision, with copies of its lines."""
+    params = _parameters("ReviseQuote", body, frozenset({"QuoteId", "ColumnSet"}), frozenset({"QuoteId"}))
+    quote_id = _guid("QuoteId", params["QuoteId"])
+    quote_table, line_table = _table(org, "quote"), _table(org, "quotedetail")
+    columns, typed_columns = _column_set(params.get("ColumnSet"), quote_table)
+    typed: dict[str, Value] = {"QuoteId": str(quote_id), "ColumnSet": typed_columns}
+    with org.operation(caller, "ReviseQuote", table=quote_table, row_id=quote_id, parameters=typed):
+        quote = org.retrieve_row(quote_table, quote_id)
+        state = quote.get("statecode")
+        if state not in (QUOTE_ACTIVE, QUOTE_CLOSED):
+            raise errors.invalid_state()
+        live = [
+            other
+            for other in org.store.rows("quote")
+            if other.get("quotenumber") == quote.get("quotenumber")
+            and other["quoteid"] != quote_id
+            and other.get("statecode") in (QUOTE_DRAFT, QUOTE_ACTIVE)
+        ]
+        if state == QUOTE_CLOSED and live:
+            raise errors.invalid_state()
+        org.raise_before(RowEvent("ReviseQuote", quote_table, quote_id, before=quote, parameters=typed))
+        if state == QUOTE_ACTIVE:
+            org.platform_update(
+                quote_table, quote_id, {"statecode": QUOTE_CLOSED, "statuscode": QUOTE_STATUS_REVISED}, caller
+            )
+        revision = org.platform_create(
+            quote_table,
+            {**_copy(quote_table, quote), "revisionnumber": (quote.get("revisionnumber") or 0) + 1},
+            caller,
+        )
+        lines = [dict(line) for line in org.store.children("quotedetail", "quoteid", quote_id)]
+        for line in sorted(lines, key=_line_order):
+            values = {**_copy(line_table, line), "quoteid": Ref("quote", revision["quoteid"])}
+            org.platform_create(line_table, values, caller)
+        org.raise_after(RowEvent("ReviseQuote", quote_table, quote_id, before=quote, parameters=typed))
+        return ReturnedEntity(quote_table, org.retrieve_row(quote_table, revision["quoteid"]), columns)
+
+
 ACTIONS: Mapping[str, Callable[[Organization, Any, Caller], Any]] = {
     "ConvertQuoteToSalesOrder": convert_quote_to_sales_order,
     "WinQuote": win_quote,
+    "CloseQuote": close_quote,
+    "ReviseQuote": revise_quote,
     "FulfillSalesOrder": fulfill_sales_order,
     "CancelSalesOrder": cancel_sales_order,
 }

@@ -29,6 +29,10 @@ Admin actions (``POST /_admin/actions/<name>``):
   (the same, with ``"depth"?: "Global"``): change the connector's security role, which every application
   user holds (``security.py``); ``privileges`` ``{"app_id"?}``: the roles, or one application user's
   privileges.
+- ``set_sales_rules`` ``{"reopen_closed_orders"?: bool}``: Sales behaviour no document settles
+  (``sales_rules.py``): whether an Update may reopen a Canceled or Fulfilled order.
+- ``add_user`` ``{"name": "…", "email": "…"}``: a (licensed, interactive) user, e.g. an order's owner ->
+  ``{"systemuserid"}``.
 - ``set_dop_hint`` ``{"value": n}``: the ``x-ms-dop-hint`` every response announces (``Settings.dop_hint``,
   48 by default; ``request_limits.py``).
 
@@ -76,6 +80,7 @@ from simulators.dataverse.request_limits import (
 from simulators.dataverse.sdkmessages import BULK_MESSAGES, set_message_availability
 from simulators.dataverse.security import PRIVILEGE_TYPES, privilege_name
 from simulators.dataverse.seed import BaseCurrency, add_application_user, application_user, seed_fresh_org
+from simulators.dataverse.store import Ref
 from simulators.dataverse.tables import Table
 from simulators.dataverse.webapi import Call, WebApi, empty_response, error_response
 from simulators.dataverse.webhooks import WebhookDispatcher
@@ -407,6 +412,35 @@ class DataverseSimulator:
             if caller is None:
                 raise AdminError(f"no application user for app_id {body['app_id']!r}")
             return {"privileges": self.org.security.user_privileges(caller.user_id)}
+
+        @self.admin.action("set_sales_rules", "Sales behaviour no document settles: {reopen_closed_orders?}")
+        def set_sales_rules(body: dict[str, Any]) -> dict[str, Any]:
+            rules = self.org.sales_rules
+            reopen = body.get("reopen_closed_orders", rules.reopen_closed_orders)
+            if not isinstance(reopen, bool):
+                raise AdminError('expected {"reopen_closed_orders": true | false}')
+            rules.reopen_closed_orders = reopen
+            return asdict(rules)
+
+        @self.admin.action("add_user", "A user of the organization: {name, email} -> {systemuserid}")
+        def add_user_row(body: dict[str, Any]) -> dict[str, Any]:
+            name, email = body.get("name"), body.get("email")
+            if not isinstance(name, str) or not isinstance(email, str):
+                raise AdminError('expected {"name": "<first last>", "email": "<address>"}')
+            first, _, last = name.partition(" ")
+            table = self.org.table("systemuser")
+            assert table is not None
+            row = self.org.insert_system_row(
+                table,
+                {
+                    "firstname": first,
+                    "lastname": last or first,
+                    "domainname": email,
+                    "internalemailaddress": email,
+                    "businessunitid": Ref("businessunit", self.org.business_unit_id),
+                },
+            )
+            return {"systemuserid": str(row["systemuserid"])}
 
         @self.admin.action("set_dop_hint", "The x-ms-dop-hint announced: {value} (a positive integer)")
         def set_dop_hint(body: dict[str, Any]) -> dict[str, Any]:

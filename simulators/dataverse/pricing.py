@@ -151,9 +151,7 @@ def total_header(store: Store, logical_name: str, row: Row) -> None:
     line_table, parent_column = HEADER_LINES[logical_name]
     header_id = row[f"{logical_name}id"]
     detail = line_discounts = tax = _ZERO
-    for line in store.iter_live(line_table):
-        if _ref_id(line.get(parent_column)) != header_id:
-            continue
+    for line in store.children(line_table, parent_column, header_id):
         detail += _amount(line.get("extendedamount")) - _amount(line.get("tax"))
         line_discounts += _amount(line.get("manualdiscountamount")) + _amount(
             line.get("volumediscountamount")

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from simulators.dataverse import errors, pricing, registration
+from simulators.dataverse import errors, pricing, registration, sales_rules
 from simulators.dataverse.events import Caller, Operation, Pipeline, RowEvent
 from simulators.dataverse.keys import Keys, Locator, parse_locator
 from simulators.dataverse.payload import parse_body, record_path
@@ -118,6 +118,7 @@ class Organization:
         self._operation: Operation | None = None
         # Custom relationships made through RelationshipDefinitions (MetadataId -> RelationshipMetadata JSON).
         self.relationships: dict[str, dict[str, Any]] = {}
+        self.sales_rules = sales_rules.SalesRules()
 
     # -- tables ----------------------------------------------------------------------------------------
 
@@ -283,6 +284,7 @@ class Organization:
         """POST: a new row from ``body`` (plus the URL's key values / id for an upsert create)."""
         changes = parse_body(table, body, creating=True, resolve=self.resolve_reference)
         with self.operation(caller, "Create", table=table):
+            self._check_sales_write(table, None, changes)
             return self._insert(table, changes, caller, row_id=row_id, key_values=key_values or {})
 
     def update(
@@ -312,6 +314,7 @@ class Organization:
                 if if_match is not None:
                     raise self._missing(table, locator)
                 changes = parse_body(table, body, creating=True, resolve=self.resolve_reference)
+                self._check_sales_write(table, None, {**self._key_refs(table, key_values), **changes})
                 row = self._insert(table, changes, caller, row_id=locator.id, key_values=key_values)
                 return row, True
             if _is_star(if_none_match):
@@ -321,6 +324,7 @@ class Organization:
             if isinstance(body, Mapping):
                 body = {k: v for k, v in body.items() if k not in key_values}  # key columns are not updated
             changes = parse_body(table, body, creating=False, resolve=self.resolve_reference)
+            self._check_sales_write(table, current, changes)
             return self._modify(table, current, changes, caller), False
 
     def delete(
@@ -340,7 +344,27 @@ class Organization:
             self.security.require(caller or self.system_caller, table, "Delete")
             if if_match is not None and not _is_star(if_match) and if_match != etag(current):
                 raise errors.version_mismatch()
+            if table.logical_name in pricing.LINE_PARENT:
+                sales_rules.check_line(self.store, table.logical_name, current)
             self._remove(table, current)
+
+    def _check_sales_write(self, table: Table, current: Row | None, changes: Mapping[str, Any]) -> None:
+        """The Sales rules for a write through the Web API (the platform's own writes skip them)."""
+        name = table.logical_name
+        if name in pricing.LINE_PARENT:
+            if current is not None:
+                sales_rules.check_line(self.store, name, current)
+            sales_rules.check_line(self.store, name, changes)
+        elif current is not None:
+            sales_rules.check_update(self.sales_rules, name, current, changes)
+
+    @staticmethod
+    def _key_refs(table: Table, key_values: Mapping[str, Any]) -> dict[str, Any]:
+        """A URL's key values as stored, lookups as references (a line addressed by its order and key)."""
+        return {
+            name: Ref(table.columns[name].targets[0], value) if table.columns[name].is_lookup else value
+            for name, value in key_values.items()
+        }
 
     def _remove(self, table: Table, current: Row) -> None:
         row_id = current[table.primary_id]
@@ -352,10 +376,8 @@ class Organization:
             child_table = self.table(child_name)
             if child_table is None:
                 continue
-            for child in self.store.rows(child_name):
-                parent = child.get(parent_column)
-                if isinstance(parent, Ref) and parent.id == row_id:
-                    self._remove(child_table, child)
+            for child in [dict(c) for c in self.store.children(child_name, parent_column, row_id)]:
+                self._remove(child_table, child)
         if table.logical_name in pricing.LINE_PARENT:
             self._retotal(table, current)
         self.raise_after(event)

@@ -76,6 +76,7 @@ MESSAGES: tuple[Message, ...] = (
     Message("UpsertMultiple", "UpsertMultiple"),
     Message("WinQuote", "Action"),
     Message("CloseQuote", "Action"),
+    Message("ReviseQuote", "Action"),
     Message("ConvertQuoteToSalesOrder", "Action"),
     Message("GenerateQuoteFromOpportunity", "Action"),
     Message("WinOpportunity", "Action"),
@@ -88,6 +89,7 @@ _SPECIFIC: Mapping[str, Mapping[str, bool]] = {
     "quote": {
         "WinQuote": True,
         "CloseQuote": True,
+        "ReviseQuote": False,  # ASSUMED: the flag is not in the references this catalog was built from
         "ConvertQuoteToSalesOrder": False,
         "GenerateQuoteFromOpportunity": True,
         "WinOpportunity": True,

@@ -30,7 +30,7 @@ import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 Row = dict[str, Any]
@@ -75,6 +75,7 @@ class Store:
         # Bumped whenever rows change without a journal entry (clear, rollback): indexes built by following
         # the journal (alternate keys) must then be rebuilt.
         self.generation = 0
+        self._children: dict[tuple[str, str], _ChildIndex] = {}
 
     def clear(self) -> None:
         """Forget every row (the version counter keeps counting: ETags never repeat)."""
@@ -106,6 +107,28 @@ class Store:
     def live(self, logical_name: str, row_id: uuid.UUID) -> Row | None:
         """The row itself (no copy), for read-only use under ``lock``."""
         return self._rows.get(logical_name, {}).get(row_id)
+
+    def children(self, logical_name: str, column: str, parent: uuid.UUID) -> list[Row]:
+        """The rows of ``logical_name`` whose lookup ``column`` names ``parent`` (the lines of one order).
+
+        Re-totalling an order after each line write would scan every line of the organization (a bulk load
+        of lines would be quadratic); the index follows the journal as the alternate keys' indexes do.
+        """
+        with self.lock:
+            index = self._children.get((logical_name, column))
+            if index is None or index.generation != self.generation or index.position > len(self.journal):
+                index = _ChildIndex(self.generation, len(self.journal))
+                for row_id, row in self._rows.get(logical_name, {}).items():
+                    index.add(row_id, _parent(row, column))
+                self._children[(logical_name, column)] = index
+            else:
+                for change in self.journal[index.position :]:
+                    if change.logical_name == logical_name:
+                        current = self._rows.get(logical_name, {}).get(change.id)
+                        index.add(change.id, None if current is None else _parent(current, column))
+                index.position = len(self.journal)
+            rows = self._rows.get(logical_name, {})
+            return [rows[row_id] for row_id in index.by_parent.get(parent, ()) if row_id in rows]
 
     def wait_until_writable(self) -> None:
         """Under the lock: wait (lock released) while another thread's transaction is paused in call_out."""
@@ -215,3 +238,26 @@ class Store:
                 self._version += 1
                 self.journal.append(Change(self._version, logical_name, row_id, "delete"))
             return row
+
+
+@dataclass
+class _ChildIndex:
+    """Row ids by the parent a lookup names, as of a journal position."""
+
+    generation: int
+    position: int
+    by_parent: dict[uuid.UUID, dict[uuid.UUID, None]] = field(default_factory=dict)
+    parent_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+
+    def add(self, row_id: uuid.UUID, parent: uuid.UUID | None) -> None:
+        old = self.parent_of.pop(row_id, None)
+        if old is not None:
+            self.by_parent.get(old, {}).pop(row_id, None)
+        if parent is not None:
+            self.parent_of[row_id] = parent
+            self.by_parent.setdefault(parent, {})[row_id] = None
+
+
+def _parent(row: Row, column: str) -> uuid.UUID | None:
+    value = row.get(column)
+    return value.id if isinstance(value, Ref) else None

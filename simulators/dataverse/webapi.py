@@ -37,7 +37,7 @@ from starlette.responses import Response
 
 from simulators.common.odata import Dialect, ODataError, Query, apply, parse_query, resolve_nested
 from simulators.dataverse import bulk, errors, query_functions, query_options, tracking
-from simulators.dataverse.actions import ACTIONS, ConvertedOrder
+from simulators.dataverse.actions import ACTIONS, ReturnedEntity
 from simulators.dataverse.batch import BatchProcessor
 from simulators.dataverse.bulk_delete import BulkDeleteJobs
 from simulators.dataverse.keys import Locator, parse_locator
@@ -588,9 +588,9 @@ class WebApi:
     # -- actions ---------------------------------------------------------------------------------------
 
     def _action(self, call: Call, name: str) -> Response:
-        """An unbound action: 204, or 200 with the entity it returns (ConvertQuoteToSalesOrder's order)."""
+        """An unbound action: 204, or 200 with the entity it returns (the converted order, the revision)."""
         result = ACTIONS[name](self.org, call.json(), call.caller)
-        if not isinstance(result, ConvertedOrder):
+        if not isinstance(result, ReturnedEntity):
             return empty_response()
         table = result.table
         select = None if result.columns is None else [table.columns[c].value_property for c in result.columns]

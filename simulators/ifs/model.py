@@ -105,8 +105,15 @@ _LINE_TYPES: dict[str, str] = {
     "PriceSource": _enum(CO, "PriceSource"),
     "PriceFreeze": _enum(CO, "PriceFreeze"),
 }
+_CHARGE_TYPES: dict[str, str] = {
+    "SequenceNo": INTEGER,
+    "ChargedQty": DECIMAL,
+    "ChargeAmount": DECIMAL,
+    "ChargeAmountInclTax": DECIMAL,
+}
 _QUOTATION_TYPES: dict[str, str] = {
     "Objstate": _enum(SQ, "OrderQuotationState"),
+    "RevisionNo": INTEGER,
     "DateEntered": DATE,
     "ExpirationDate": DATE,
     "WantedDeliveryDate": TIMESTAMP,
@@ -183,12 +190,29 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         key_types={"OrderNo": STRING},
         types=_ORDER_TYPES,
         collections={
-            "OrderLinesArray": Collection("OrderLinesArray", "CustomerOrderLineSet", {"OrderNo": "OrderNo"})
+            "OrderLinesArray": Collection("OrderLinesArray", "CustomerOrderLineSet", {"OrderNo": "OrderNo"}),
+            "CustomerOrderChargeArray": Collection(
+                "CustomerOrderChargeArray", "CustomerOrderChargeSet", {"OrderNo": "OrderNo"}
+            ),
         },
         references={
             "CustomerNoRef": Reference(
                 "CustomerNoRef", "CustomerInfo", {"CustomerNo": "CustomerId"}, "cust_ord"
-            )
+            ),
+            # Assumed: the order's document and delivery addresses as one-to-one references to the
+            # customer's address rows (IFS projections name such references <Key>Ref; none is captured).
+            "BillAddrNoRef": Reference(
+                "BillAddrNoRef",
+                "CustomerInfoAddress",
+                {"CustomerNo": "CustomerId", "BillAddrNo": "AddressId"},
+                "row",
+            ),
+            "ShipAddrNoRef": Reference(
+                "ShipAddrNoRef",
+                "CustomerInfoAddress",
+                {"CustomerNo": "CustomerId", "ShipAddrNo": "AddressId"},
+                "row",
+            ),
         },
     ),
     EntitySetModel(
@@ -199,6 +223,15 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
         keys=("LineNo", "RelNo", "OrderNo", "LineItemNo"),
         key_types={"LineNo": STRING, "RelNo": STRING, "OrderNo": STRING, "LineItemNo": INTEGER},
         types=_LINE_TYPES,
+    ),
+    EntitySetModel(
+        projection=CO,
+        name="CustomerOrderChargeSet",  # names and keys from the digest's CustomerOrderChargeArray POST
+        entity_type="CustomerOrderCharge",
+        luname="CustomerOrderCharge",
+        keys=("OrderNo", "SequenceNo"),
+        key_types={"OrderNo": STRING, "SequenceNo": INTEGER},
+        types=_CHARGE_TYPES,
     ),
     EntitySetModel(
         projection=SQ,

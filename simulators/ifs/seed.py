@@ -179,9 +179,14 @@ class _Generator:
         customers: int | None = None,
         sales_parts: int | None = None,
         part_sites: Sequence[str] | None = None,
+        order_lines: tuple[int, int] | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
+        self.order_lines = order_lines
+        # Attributes added later (charges, quotation revisions) draw from their own generator, so the rows
+        # generated before them stay what they were for every seed.
+        self.extra = random.Random(seed * 7919 + 1)
         self.size = max(1, size)
         self.as_of = as_of
         self.data = SeedData()
@@ -367,7 +372,7 @@ class _Generator:
                 weights=(3, 4, 1, 3, 2, 1) if age < 60 else (0.2, 1, 0.5, 5, 3, 1),
             )[0]
             lines: list[tuple[_Part, float, float]] = []
-            for _ in range(rng.choices(range(1, 21), weights=_LINE_COUNT_WEIGHTS)[0]):
+            for _ in range(self._line_count()):
                 part = rng.choice(parts)
                 lines.append((part, self._qty(part), rng.choice((0.0, 0.0, 5.0, 10.0))))
             changed = _at(min(self.as_of, entered + timedelta(days=rng.randrange(0, 30))), rng)
@@ -396,6 +401,9 @@ class _Generator:
                 "ExternalRef": None,
                 "TotalNetAmount": total,
                 "LostReason": "PRICE" if state == "Lost" else None,
+                # Assumed: the quotation's revision, raised by IFS's "create revision" (a revised quotation
+                # is being reworked after it was released).
+                "RevisionNo": 2 if state == "Revised" else 1,
             }
             self._add("OrderQuotation", ("QuotationNo",), values, changed)
             for index, (part, qty, discount) in enumerate(lines, start=1):
@@ -424,6 +432,14 @@ class _Generator:
                     "NetAmountCurr": round(part.price * qty * (1 - discount / 100), 2),
                     "WantedDeliveryDate": values["WantedDeliveryDate"],
                 }
+                # Assumed, as on order lines: the discount, tax and gross amounts in the quotation's currency.
+                net = round(part.price * qty * (1 - discount / 100), 2)
+                tax = round(net * part.site.tax_rate, 2)
+                line |= {
+                    "DiscountAmountCurr": round(part.price * qty * discount / 100, 2),
+                    "TaxAmountCurr": tax,
+                    "GrossAmountCurr": round(net + tax, 2),
+                }
                 self._add(
                     "OrderQuotationLine", ("QuotationNo", "LineNo", "RelNo", "LineItemNo"), line, changed
                 )
@@ -433,6 +449,12 @@ class _Generator:
         return won
 
     # ---- customer orders and lines -------------------------------------------------------------
+
+    def _line_count(self) -> int:
+        """Lines of one order or quotation: 1-20, few more often than many (or evenly in ``order_lines``)."""
+        if self.order_lines is not None:
+            return self.rng.randint(*self.order_lines)
+        return self.rng.choices(range(1, 21), weights=_LINE_COUNT_WEIGHTS)[0]
 
     def _qty(self, part: _Part) -> float:
         if part.unit in ("m", "kg", "h"):
@@ -483,7 +505,7 @@ class _Generator:
                 parts = self.parts_by_site.get(customer.site.contract) or [
                     p for ps in self.parts_by_site.values() for p in ps
                 ]
-                count_lines = rng.choices(range(1, 21), weights=_LINE_COUNT_WEIGHTS)[0]
+                count_lines = self._line_count()
                 quoted = [
                     (part, self._qty(part), rng.choice((0.0, 0.0, 0.0, 5.0, 10.0)))
                     for part in (rng.choice(parts) for _ in range(count_lines))
@@ -573,10 +595,57 @@ class _Generator:
                 "OrderCreationDate": _stamp(created),
                 "WantedDeliveryWeek": f"{wanted.isocalendar().week:02d}/{wanted.isocalendar().year}",
             }
+            charges = [] if state == "Cancelled" else self._charges(order_no, site, total)
+            values["ChargesExist"] = bool(charges)
             self._add("CustomerOrder", ("OrderNo",), values, changed)
             for line in line_rows:
                 self._add("CustomerOrderLine", ("LineNo", "RelNo", "OrderNo", "LineItemNo"), line, changed)
+            for charge in charges:
+                self._add("CustomerOrderCharge", ("OrderNo", "SequenceNo"), charge, changed)
         self.data.sequences["order"] = first + count - 1
+
+    def _charges(self, order_no: str, site: Site, net_total: float) -> list[dict[str, Any]]:
+        """Order charges (assumed shape beyond the digest's fields): freight, packing, a discount."""
+        rng = self.extra
+        wanted: list[tuple[str, float, float]] = []  # (charge type, charged quantity, amount per unit)
+        if rng.random() < 0.3:
+            wanted.append(("FREIGHT", 1.0, round(rng.uniform(25, 250), 2)))
+        if rng.random() < 0.1:
+            wanted.append(("PACKING", float(rng.choice((1, 2, 3))), round(rng.uniform(5, 40), 2)))
+        if net_total > 0 and rng.random() < 0.1:  # a negative charge: an order-level discount
+            wanted.append(("DISCOUNT", 1.0, -round(net_total * rng.choice((0.02, 0.03, 0.05)), 2)))
+        rows = []
+        for number, (charge_type, qty, amount) in enumerate(wanted, start=1):
+            key = {"OrderNo": order_no, "SequenceNo": number}
+            rows.append(
+                {
+                    "luname": "CustomerOrderCharge",
+                    "keyref": keyref(key, ("OrderNo", "SequenceNo")),
+                    "Objgrants": None,
+                    "OrderNo": order_no,
+                    "SequenceNo": number,
+                    "LineNo": None,
+                    "RelNo": None,
+                    "LineItemNo": None,
+                    "Contract": site.contract,
+                    "Company": site.company,
+                    "ChargeType": charge_type,
+                    "ChargedQty": qty,
+                    "SalesUnitMeas": "pcs",
+                    "ChargeAmount": amount,
+                    "ChargeAmountInclTax": round(amount * (1 + site.tax_rate), 2),
+                    "BaseChargeAmount": amount,
+                    "BaseChargeAmtInclTax": round(amount * (1 + site.tax_rate), 2),
+                    "ChargeCost": 0,
+                    "TaxCode": site.tax_code,
+                    "InvoicedQty": 0,
+                    "CurrencyRate": 1,
+                    "Collect": "Invoice",
+                    "PrintChargeType": "Yes",
+                    "UnitCharge": "Yes",
+                }
+            )
+        return rows
 
     def _line_state(self, order_state: str, index: int) -> str:
         if order_state == "PartiallyDelivered":
@@ -711,15 +780,23 @@ def generate(
     customers: int | None = None,
     sales_parts: int | None = None,
     part_sites: Sequence[str] | None = None,
+    order_lines: tuple[int, int] | None = None,
 ) -> SeedData:
     """The seed rows for ``seed`` and ``size`` (about the number of customer orders).
 
     ``customers`` and ``sales_parts`` (catalog numbers) ask for exact counts instead of the ones ``size``
-    implies; ``part_sites`` puts the sales parts on those sites only (each part on one to three of them).
+    implies; ``part_sites`` puts the sales parts on those sites only (each part on one to three of them);
+    ``order_lines`` (lowest, highest) gives every order and quotation that many lines, evenly (benchmarks).
     Left out, the data is exactly what ``seed`` and ``size`` alone give.
     """
     generator = _Generator(
-        seed, size, as_of, customers=customers, sales_parts=sales_parts, part_sites=part_sites
+        seed,
+        size,
+        as_of,
+        customers=customers,
+        sales_parts=sales_parts,
+        part_sites=part_sites,
+        order_lines=order_lines,
     )
     return generator.run()
 

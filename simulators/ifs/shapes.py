@@ -120,6 +120,25 @@ assumed(
 )
 assumed(
     SIM,
+    "CustomerOrderChargeSet rows (CustomerOrderChargeArray)",
+    f"set, navigation and insertable fields from {_DIGEST}; the seeded values (freight, packing, a negative "
+    "charge as an order discount), the key (OrderNo, SequenceNo) as a collection and the read shape are "
+    "assumed",
+)
+assumed(
+    SIM,
+    "BillAddrNoRef and ShipAddrNoRef on CustomerOrderSet",
+    "one-to-one references to the customer's address rows, named in IFS's <Key>Ref style; served as the "
+    "address row (no capture shows them); $expand-able like CustomerNoRef",
+)
+assumed(
+    SIM,
+    "OrderQuotation RevisionNo and line amounts",
+    "a quotation's revision as a number on the quotation row (one row per quotation, the current revision) "
+    "and DiscountAmountCurr, TaxAmountCurr and GrossAmountCurr on its lines, as on order lines",
+)
+assumed(
+    SIM,
     "BusinessOpportunityHandling.BusinessOpportunitySet (potential orders)",
     "no public capture; assumed as the landing place of Dynamics opportunities",
 )

@@ -64,6 +64,7 @@ class TenantConfig:
     customers: int | None = None  # exact counts instead of the ones size implies (see seed.generate)
     sales_parts: int | None = None
     part_sites: tuple[str, ...] | None = None  # the sites sales parts are on (None: every seeded site)
+    order_lines: tuple[int, int] | None = None  # lines per order and quotation (see seed.generate)
     captures: Path | None = DEFAULT_CAPTURES
     digest: Path | None = DEFAULT_DIGEST
 
@@ -116,6 +117,7 @@ class Tenant:
             customers=self.config.customers,
             sales_parts=self.config.sales_parts,
             part_sites=self.config.part_sites,
+            order_lines=self.config.order_lines,
         )
         for row in data.rows:
             table = self.store.table(row.luname)

@@ -258,4 +258,7 @@ def test_the_admin_function_provisions_with_the_master_key_only(world: World) ->
     body = answer.json()
     assert body["changed"] == []  # the fixture provisioned the same already
     assert "ifs-connector: Create of salesorder" in body["steps"]
-    assert {k["key"] for k in body["keys"]} == {"ifs_accountnumber", "ifs_productnumber"}
+    assert {k["key"] for k in body["keys"]} == {
+        "ifs_accountnumber", "ifs_productnumber", "ifs_key_ordernumber", "ifs_key_salesorderid_linekey",
+        "ifs_key_revisionnumber_quotationno", "ifs_key_quoteid_linekey",
+    }  # fmt: skip

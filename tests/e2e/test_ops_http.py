@@ -68,7 +68,7 @@ def test_the_ops_routes_need_the_admin_key(running: tuple[SyncScenario, LocalHos
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, headers={"x-functions-key": "function-key"}).status_code == 401
     body = call(host, "GET", "status").json()
-    assert [e["entity"] for e in body["entities"]] == ["customers", "sales_parts"]
+    assert [e["entity"] for e in body["entities"]] == ["customers", "sales_parts", "orders", "quotations"]
     assert call(host, "GET", "status", params={"entity": "customers"}).json()["entities"][0]["entity"] == (
         "customers"
     )
@@ -131,7 +131,7 @@ def test_bad_requests_get_a_reason(running: tuple[SyncScenario, LocalHost]) -> N
     unknown = call(host, "POST", "reconcile", json={"entity": "vendors"})
     assert (unknown.status_code, unknown.json()) == (
         400,
-        {"error": "unknown entity vendors (known: customers, sales_parts)"},
+        {"error": "unknown entity vendors (known: customers, sales_parts, orders, quotations)"},
     )
     assert call(host, "POST", "backfill", json={}).status_code == 400
     assert (

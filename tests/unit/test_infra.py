@@ -87,6 +87,8 @@ NO_DATAVERSE_CALLS = {
     "ops_backfill": "queues a job (the jobs timer runs it)",
     "ops_job": "reads a job's state",
     "purge_state": "deletes old audit rows, jobs and dedupe claims",
+    "poll_orders": "reads IFS and enqueues changed keys",
+    "poll_quotations": "reads IFS and enqueues changed keys",
 }
 # HTTP functions an operator runs by hand (admin level), one Dataverse request each: with the command line
 # they share main.bicep's dataverseRequestsReservedForTools.

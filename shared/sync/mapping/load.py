@@ -38,15 +38,35 @@ _RULE_OPTIONS = frozenset(
 _LOOKUP_OPTIONS = frozenset({"table", "by", "entity", "bind", "entity_set"})
 _TARGET_OPTIONS = frozenset({"table", "entity_set", "key", "key_max_length", "columns"})
 FALLBACK = "*"
+CUSTOM_PREFIX = "ifs_"  # columns named so are the connector's own: ``provision`` creates them as text
+
+
+@dataclass(frozen=True)
+class Within:
+    """A target whose rows belong to a row of another target of the same record (lines of an order).
+
+    The rows of one record form a set: rows Dataverse holds under the parent row that the record no longer
+    plans are removed (the engine finds them by ``parent_column``, the lookup to the parent).
+    """
+
+    parent: str  # the parent target's name, e.g. "order"
+    parent_column: str  # the lookup column to the parent row, e.g. "salesorderid"
 
 
 @dataclass(frozen=True)
 class TargetSchema:
-    """What a flow lets one of its targets read: the view parts, and the table it expects."""
+    """What a flow lets one of its targets read: the view parts, and the table it expects.
+
+    ``key_with``: columns the flow adds to the mapping's ``key`` to make the alternate key (the parent's
+    lookup for lines keyed within their order, the revision of a quote); ``within``: the rows are a set
+    under another target's row.
+    """
 
     parts: frozenset[str]
     table: str
     key_required: bool = False
+    key_with: tuple[str, ...] = ()
+    within: Within | None = None
 
 
 @dataclass(frozen=True)
@@ -232,7 +252,9 @@ def _target(  # noqa: PLR0917 - the checker, where, and what the section is chec
             continue
         rule = _rule(check, (name, "columns", column), column, raw, schema, maps, mapping_schema)
         if rule is not None:
+            _check_custom(check, (name, "columns", column), rule)
             rules.append(rule)
+    _check_custom_key(check, name, key, key_max_length)
     return TargetMapping(
         name=name,
         location=check.at(name),
@@ -241,7 +263,30 @@ def _target(  # noqa: PLR0917 - the checker, where, and what the section is chec
         key=key,
         key_max_length=key_max_length,
         columns=tuple(rules),
+        key_with=schema.key_with,
     )
+
+
+def _check_custom_key(check: _Checker, name: str, key: Any, key_max_length: Any) -> None:
+    """A key column with the connector's prefix is created by ``provision``: it needs its length."""
+    if isinstance(key, str) and key.startswith(CUSTOM_PREFIX) and key_max_length is None:
+        check.fail(
+            f"a key column named {CUSTOM_PREFIX}… is created by provision as text: give key_max_length",
+            name,
+            "key",
+        )
+
+
+def _check_custom(check: _Checker, path: tuple[str, ...], rule: ColumnRule) -> None:
+    """A column with the connector's prefix is created by ``provision``: it must say its text type."""
+    if not rule.column.startswith(CUSTOM_PREFIX) or rule.lookup is not None:
+        return
+    if rule.kind != "string" or rule.max_length is None:
+        check.fail(
+            f'a column named {CUSTOM_PREFIX}… is created by provision as text: give type = "string" and '
+            "max_length",
+            *path,
+        )
 
 
 def _rule(  # noqa: PLR0912, PLR0917 - one check per option, in the order a reader meets them

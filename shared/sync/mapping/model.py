@@ -105,6 +105,12 @@ class TargetMapping:
     key: str | None  # alternate-key column that holds the IFS key, if any
     key_max_length: int | None
     columns: tuple[ColumnRule, ...]
+    key_with: tuple[str, ...] = ()  # columns the flow adds to ``key`` in the alternate key (the parent …)
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The columns of the target's alternate key (``key_with`` first), or () without a key."""
+        return (*self.key_with, self.key) if self.key is not None else ()
 
     def written(self) -> tuple[ColumnRule, ...]:
         """The rules of columns IFS owns: the only ones the IFS → Dynamics flow writes."""

@@ -88,7 +88,8 @@ _BINARY_OPERATORS = frozenset(
 _MAX_ALIAS_DEPTH = 8
 # Nesting of parentheses, function arguments and unary operators. The services' ODataLib stops at a
 # recursion limit too ("The recursion limit has been exceeded."); this one keeps the parser's own
-# recursion far from Python's limit. Chains (a or b or c …) do not nest and have no limit.
+# recursion far from Python's limit. Logical chains (a or b or c …) are walked iteratively and have no
+# limit; each arithmetic operator counts as one level (assumed: no document gives Dataverse's limit).
 MAX_NESTING = 50
 _INVALID_ARRAY = (
     "Invalid JSON. A comma character ',' was expected in scope 'Array'. Every two elements in an array and "
@@ -280,18 +281,31 @@ class _Parser:
         return left
 
     def _additive(self) -> Expr:
-        left = self._multiplicative()
-        while (op := self.keyword("add", "sub")) is not None:
-            left = Arithmetic(op, left, self._multiplicative())
-        return left
+        entered = self.nesting
+        try:
+            left = self._multiplicative()
+            while (op := self.keyword("add", "sub")) is not None:
+                # Unlike an "or" chain, arithmetic is evaluated by recursion: each operator deepens the
+                # tree, so it counts toward the nesting limit (2500 "add" terms are refused with a 400,
+                # never a RecursionError deep in the evaluator).
+                self._enter()
+                left = Arithmetic(op, left, self._multiplicative())
+            return left
+        finally:
+            self.nesting = entered
 
     def _multiplicative(self) -> Expr:
-        left = self._unary()
-        while (op := self.keyword("mul", "div", "mod", "divby")) is not None:
-            if op in ("mod", "divby"):
-                raise unsupported(f"The '{op}' operator", self.last)
-            left = Arithmetic(op, left, self._unary())
-        return left
+        entered = self.nesting
+        try:
+            left = self._unary()
+            while (op := self.keyword("mul", "div", "mod", "divby")) is not None:
+                if op in ("mod", "divby"):
+                    raise unsupported(f"The '{op}' operator", self.last)
+                self._enter()  # as in _additive: each operator deepens the evaluated tree
+                left = Arithmetic(op, left, self._unary())
+            return left
+        finally:
+            self.nesting = entered
 
     def _unary(self) -> Expr:
         if self.keyword("not"):

@@ -136,6 +136,8 @@ SALES_TABLES: tuple[Table, ...] = (
             Column("requestdeliveryby", Kind.DATETIME, date_only=True),
             *address("billto_"),
             *address("shipto_"),
+            text("billto_name", 200),
+            text("shipto_name", 200),
             *money("discountamount"),
             Column("discountpercentage", Kind.DECIMAL),
             *money("freightamount"),
@@ -149,7 +151,11 @@ SALES_TABLES: tuple[Table, ...] = (
     ),
     define_table(
         "quotedetail", "quotedetails", "QuoteDetail", 1085, "productidname", ownership="UserOwned",
-        columns=[lookup("quoteid", "quote", required="SystemRequired"), *LINE_COMMON],
+        columns=[
+            lookup("quoteid", "quote", required="SystemRequired"),
+            Column("requestdeliveryby", Kind.DATETIME, date_only=True),
+            *LINE_COMMON,
+        ],
         change_tracking=True,
     ),
     define_table(
@@ -170,7 +176,10 @@ SALES_TABLES: tuple[Table, ...] = (
             SHIPPING_METHOD,
             *address("billto_"),
             *address("shipto_"),
+            text("billto_name", 200),
+            text("shipto_name", 200),
             Column("requestdeliveryby", Kind.DATETIME, date_only=True),
+            Column("submitdate", Kind.DATETIME, date_only=True),
             Column("datefulfilled", Kind.DATETIME),
             Column("ispricelocked", Kind.BOOLEAN, default=False),
             choice("ordercreationmethod", 776160000, 776160001),

@@ -29,14 +29,24 @@ def cli(scenario: SyncScenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.
 
 
 def test_provision_twice_changes_nothing(cli: Any) -> None:
-    """Both keys are Active after the first run; the second finds everything in place and changes nothing."""
+    """The connector's columns, every key and the webhook after the first run; the second changes nothing."""
     first = cli("provision", "--json")
     second = cli("provision", "--json")
     assert first[0] == second[0] == 0
     done, again = json.loads(first[1]), json.loads(second[1])
-    assert done["keys"] == again["keys"]
-    keys = {(k["table"], k["key"], k["status"]) for k in done["keys"]}
-    assert keys == {("account", "ifs_accountnumber", "Active"), ("product", "ifs_productnumber", "Active")}
+    keys = {(k["table"], k["key"], k["columns"], k["status"]) for k in done["keys"]}
+    assert keys == {
+        ("account", "ifs_accountnumber", "accountnumber", "Active"),
+        ("product", "ifs_productnumber", "productnumber", "Active"),
+        ("salesorder", "ifs_key_ordernumber", "ifs_ordernumber", "Active"),
+        ("salesorderdetail", "ifs_key_salesorderid_linekey", "salesorderid,ifs_linekey", "Active"),
+        ("quote", "ifs_key_revisionnumber_quotationno", "revisionnumber,ifs_quotationno", "Active"),
+        ("quotedetail", "ifs_key_quoteid_linekey", "quoteid,ifs_linekey", "Active"),
+    }
+    assert again["keys"] == done["keys"]
+    columns = {(c["table"], c["column"]): c["created"] for c in again["columns"]}
+    assert ("salesorderdetail", "ifs_linekey") in columns
+    assert not any(columns.values())  # the scenario provisioned them already
     assert done["changed"]
     assert again["changed"] == []
     assert again["steps"] == done["steps"]
@@ -44,10 +54,10 @@ def test_provision_twice_changes_nothing(cli: Any) -> None:
 
 
 def test_provision_keys_only_touches_nothing_else(cli: Any) -> None:
-    """--keys-only: the alternate keys, no webhook."""
+    """--keys-only: the connector's columns and the alternate keys, no webhook."""
     code, out = cli("provision", "--keys-only", "--json")
     assert code == 0
-    assert set(json.loads(out)) == {"keys"}
+    assert set(json.loads(out)) == {"columns", "keys"}
 
 
 def test_sync_once_loads_then_finds_nothing(cli: Any, scenario: SyncScenario) -> None:
@@ -74,7 +84,7 @@ def test_usage_errors_exit_with_2(cli: Any) -> None:
     assert cli("sync")[0] == 2
     code, out = cli("backfill", "--entity", "vendors")
     assert code == 2
-    assert "unknown entity vendors (known: customers, sales_parts)" in out
+    assert "unknown entity vendors (known: customers, sales_parts, orders, quotations)" in out
 
 
 def test_parked_records_exit_with_1(cli: Any, scenario: SyncScenario) -> None:

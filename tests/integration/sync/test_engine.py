@@ -38,8 +38,8 @@ class ReadThenSomeoneElseWrites:
         self._meanwhile = meanwhile
         self.reads = 0
 
-    def scan(self) -> Any:
-        return self._source.scan()
+    def scan(self, *, whole: bool = False) -> Any:
+        return self._source.scan(whole=whole)
 
     def scan_since(self, column: str, since: Any) -> Any:
         return self._source.scan_since(column, since)

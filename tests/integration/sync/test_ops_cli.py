@@ -75,7 +75,7 @@ def test_status_shows_position_runs_lag_queue_and_parked(cli: Any, scenario: Syn
     code, out = cli("status", "--json")
     assert code == 0
     before = {e["entity"]: e for e in json.loads(out)["entities"]}
-    assert set(before) == {"customers", "sales_parts"}
+    assert set(before) == {"customers", "sales_parts", "orders", "quotations"}
     assert before["customers"]["position"] == "ledger: 0 keys in scope"
     assert before["customers"]["last_poll"] is None
     park_one_customer(scenario)
@@ -187,7 +187,7 @@ def test_unknown_entities_are_usage_errors(cli: Any) -> None:
     ):
         code, out = cli(*argv)
         assert code == 2, argv
-        assert "unknown entity vendors (known: customers, sales_parts)" in out
+        assert "unknown entity vendors (known: customers, sales_parts, orders, quotations)" in out
     assert cli("audit")[0] == 2
     assert cli("jobs", "nosuchjob")[0] == 2
 

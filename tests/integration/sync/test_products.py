@@ -140,3 +140,13 @@ def test_a_site_currency_missing_in_the_org_parks_the_part(scenario: SyncScenari
     report = scenario.runtime.engine.process("sales_parts", [ChangedKey("NOK-1")], correlation_id="replay")
     assert report.outcomes == {"created": 1}
     assert ("NOK-1", "IFS SE40 NOK") in prices(scenario)
+
+
+def test_replaying_unchanged_parts_writes_nothing(scenario: SyncScenario) -> None:
+    """A replay of every part compares with the ledger: no product or price write (bound ids included)."""
+    scenario.run_once("sales_parts")
+    keys = [ChangedKey(number) for number in parts(scenario)]
+    scenario.admin("dataverse").clear_requests()
+    report = scenario.runtime.engine.process("sales_parts", keys, correlation_id="replay")
+    assert report.outcomes == {"unchanged": len(keys)}
+    assert [r for r in scenario.admin("dataverse").requests() if r["method"] != "GET"] == []

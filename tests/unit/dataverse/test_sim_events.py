@@ -116,11 +116,11 @@ def test_a_status_reason_must_belong_to_its_state() -> None:
 
 
 def test_a_new_state_without_status_takes_the_default_status() -> None:
-    """A quote closed without a status reason is Revised (7), the state's default in the quote reference."""
+    """An order submitted without a status reason is In Progress (3), the state's default in the reference."""
     sim, _ = recorded()
-    quote = sim.create("quote", {"name": "Q-1"})
-    closed, _ = sim.upsert("quote", str(quote["quoteid"]), {"statecode": 3}, if_match="*")
-    assert closed["statuscode"] == 7
+    order = sim.create("salesorder", {"name": "SO-1"})
+    submitted, _ = sim.upsert("salesorder", str(order["salesorderid"]), {"statecode": 1}, if_match="*")
+    assert submitted["statuscode"] == 3
 
 
 def test_deleting_an_order_raises_deletes_for_it_and_its_lines() -> None:

@@ -119,6 +119,8 @@ def test_no_settings_repr_shows_a_secret_setting() -> None:
     """Every feature's settings, built with a marker in each secret setting, hide all of them."""
     values = {s.name: s.sample for s in CATALOG} | {s.name: SECRET for s in CATALOG if s.secret}
     values["TOKEN_ENCRYPTION_KEY"] = "bWFya2VyLWNsaWVudC1zZWNyZXQhISEhISEhISEhISE="
+    # A marked previous webhook secret needs the end of its grace window.
+    values["D365_WEBHOOK_SECRET_PREVIOUS_UNTIL"] = "2030-01-01T00:00:00Z"
     values["APPLICATIONINSIGHTS_CONNECTION_STRING"] = (
         f"InstrumentationKey=00000000-0000-4000-8000-000000000000;{SECRET}=x"
     )

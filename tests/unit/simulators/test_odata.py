@@ -958,3 +958,14 @@ def test_matches_takes_a_query_an_expression_or_nothing() -> None:
     assert not matches(query.filter, {"id": 2})
     assert matches(None, {"id": 2})
     assert matches(Query(), {"id": 2})
+
+
+def test_an_arithmetic_chain_within_the_nesting_limit_evaluates() -> None:
+    """Forty 'add' terms parse and evaluate to their sum."""
+    assert check("Qty" + " add 1" * 40 + " eq 42", {"Qty": 2})
+
+
+def test_each_arithmetic_operator_counts_toward_the_nesting_limit() -> None:
+    """2500 'add' terms are refused at parse time with the recursion-limit error, not evaluated."""
+    with pytest.raises(ODataError, match="recursion limit"):
+        parse_query({"$filter": "Qty" + " add 1" * 2500 + " eq 2502"})

@@ -135,7 +135,8 @@ def test_lookup_rules_are_checked() -> None:
 
 def test_missing_file_is_a_mapping_problem(tmp_path: Path) -> None:
     """An absent mapping file disables its entity with a clear reason; the others are still checked."""
-    (tmp_path / "sales_parts.toml").write_text((SHIPPED_MAPPINGS / "sales_parts.toml").read_text())
+    for name in ("sales_parts", "orders", "quotations"):
+        (tmp_path / f"{name}.toml").write_text((SHIPPED_MAPPINGS / f"{name}.toml").read_text())
     found = mapping_problems(tmp_path)
     assert list(found) == ["customers"]
     assert "customers.toml:1: : cannot read" in found["customers"][0]
@@ -165,3 +166,20 @@ def test_the_readme_example_adds_a_field_without_code() -> None:
     message = "customers.toml:35: account.columns.paymenttermscode.map: no value map 'terms'"
     assert message in readme
     assert message in problems(shipped.replace('map = "payment_terms"', 'map = "terms"'))[0]
+
+
+def test_the_connectors_own_columns_must_say_their_text_length() -> None:
+    """A column named ifs_… is created by provision as text: without type and length it is refused."""
+    found = problems(
+        with_columns(
+            'ifs_state = "customer.Name"',
+            'ifs_note = { from = "customer.Name", type = "string", max_length = 40 }',
+        )
+    )
+    assert found == [
+        "customers.toml:12: account.columns.ifs_state: a column named ifs_… is created by provision as text: "
+        'give type = "string" and max_length'
+    ]
+    keyed = GOOD.replace('key = "accountnumber"', 'key = "ifs_customer"')
+    [key_problem] = problems(keyed)
+    assert key_problem.startswith("customers.toml:6: account.key: a key column named ifs_…")
