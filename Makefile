@@ -9,7 +9,7 @@ AZURITE := $(AZURITE_DIR)/node_modules/.bin/azurite
 # Content hash of the requirement files (hashlib, so it works where sha1sum does not, e.g. macOS).
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys; print(hashlib.sha1(b"".join(open(f,"rb").read() for f in sys.argv[1:])).hexdigest()[:12])' requirements.txt requirements-dev.txt constraints.txt)
 
-.PHONY: all install test lint typecheck pytest demo clean constraints
+.PHONY: all install test lint typecheck pytest demo docs clean constraints
 
 all: test
 
@@ -56,6 +56,11 @@ test: lint typecheck pytest
 
 demo: install
 	$(PY) -m devhost.azurite -- $(PY) -m devhost.demo
+
+# The README's settings table is written from the settings catalog (shared/config); a unit test fails
+# when it is out of date.
+docs: $(STAMP)
+	$(PY) -m shared.config.reference
 
 clean:
 	rm -rf $(VENV) $(AZURITE_DIR)/node_modules .devhost .mypy_cache .ruff_cache .pytest_cache

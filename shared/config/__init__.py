@@ -1,14 +1,16 @@
 """Typed settings read from app settings (the environment, or ``local.settings.json`` locally).
 
 Every setting the connector reads is declared once in ``CATALOG`` with its feature, description and a
-sample value; ``local.settings.sample.json`` and the README document the same list (a test keeps them in
-step). Settings are validated per feature: asking for a feature's settings reports *every* missing or
-invalid key of that feature in one ``ConfigError``, while features that are fine keep working, and the
-health endpoint lists the problems of all of them.
+sample value; ``local.settings.sample.json`` lists the same settings and the README's settings table is
+generated from the catalog (``shared.config.reference``; tests keep both in step). Settings are validated
+per feature: asking for a feature's settings reports *every* missing or invalid key of that feature in one
+``ConfigError``, while features that are fine keep working, and the health endpoint lists the problems of
+all of them.
 
 The package: ``setting`` (what a setting is), ``reader`` (validation that collects every problem),
 one module per area declaring its settings and feature classes (``platform``, ``dataverse``, ``ifs``),
-``catalog`` (all of them) and ``app`` (``AppSettings``). Import from here.
+``catalog`` (all of them), ``app`` (``AppSettings``) and ``reference`` (the README's settings table).
+Import from here.
 """
 
 from __future__ import annotations

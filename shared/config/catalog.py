@@ -1,6 +1,7 @@
 """Every setting the connector reads, declared once (by the feature modules) and gathered here.
 
-``local.settings.sample.json`` and the README document the same list; a test keeps them in step.
+``local.settings.sample.json`` lists the same settings, and the README's settings table is generated from
+this catalog (``shared.config.reference``, ``make docs``); tests keep both in step.
 """
 
 from __future__ import annotations

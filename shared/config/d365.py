@@ -31,6 +31,12 @@ SETTINGS: tuple[Setting, ...] = (
         "HttpHeader) or query_key (?code=<secret>, authtype WebhookKey); compared in constant time.",
         "header",
         default="header",
+        doc=(
+            "How Dataverse authenticates webhook calls: `header` (the secret in "
+            "`D365_WEBHOOK_HEADER`; serviceendpoint authtype HttpHeader) or `query_key` "
+            "(`?code=<secret>`, authtype WebhookKey); compared in constant time by the function, "
+            "which is anonymous at the host"
+        ),
     ),
     Setting(
         "D365_WEBHOOK_HEADER",
@@ -38,6 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Name of the header that carries the webhook secret when D365_WEBHOOK_AUTH is header.",
         "x-connector-webhook-secret",
         default="x-connector-webhook-secret",
+        doc="Header that carries the secret in `header` mode",
     ),
     Setting(
         "D365_WEBHOOK_SECRET",
@@ -46,6 +53,11 @@ SETTINGS: tuple[Setting, ...] = (
         "and no value here, it is read from the vault's secret d365-webhook-secret.",
         "local-webhook-secret-change-me",
         secret=True,
+        doc=(
+            "The secret (at least 16 characters); in Azure the vault secret `d365-webhook-secret`. "
+            "Provisioning registers it with the endpoint"
+        ),
+        required_when="unless `KEY_VAULT_URL` is set",
     ),
     Setting(
         "D365_WEBHOOK_SECRET_PREVIOUS",
@@ -55,6 +67,10 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         default="",
         secret=True,
+        doc=(
+            "While rotating the webhook secret: the old one, still accepted until "
+            "`D365_WEBHOOK_SECRET_PREVIOUS_UNTIL` (empty: only `D365_WEBHOOK_SECRET` is accepted)"
+        ),
     ),
     Setting(
         "D365_WEBHOOK_SECRET_PREVIOUS_UNTIL",
@@ -63,6 +79,10 @@ SETTINGS: tuple[Setting, ...] = (
         "the previous secret is refused. Required with D365_WEBHOOK_SECRET_PREVIOUS.",
         "",
         default="",
+        doc=(
+            "End of the rotation's grace window (ISO 8601 with a zone); after it the previous "
+            "secret is refused. Required with `D365_WEBHOOK_SECRET_PREVIOUS`"
+        ),
     ),
     Setting(
         "D365_WEBHOOK_NAME",
@@ -71,6 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
         "registered, and of the organization and application user it belongs to, is kept under it.",
         "ifs-connector",
         default="ifs-connector",
+        doc=(
+            "Name of the webhook endpoint provisioning registers; the record of what it registered "
+            "(and the organization and application user it serves) is kept under it"
+        ),
     ),
     Setting(
         "D365_DEDUPE_HOURS",
@@ -78,6 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a delivered webhook event is remembered, so a redelivery is recognised (1-720 hours).",
         "48",
         default="48",
+        doc="How long an accepted webhook event is remembered, so a redelivery is recognised (1-720)",
     ),
     Setting(
         "D365_ORDERS_QUEUE",
@@ -85,6 +110,10 @@ SETTINGS: tuple[Setting, ...] = (
         "Queue the webhook, the reconciliation poll and replays put Dynamics order events on, and the "
         "Dynamics → IFS order worker reads.",
         "d365-orders",
+        doc=(
+            "Queue of Dynamics order events (webhook, reconciliation, replays) that `d365_orders` "
+            "works, e.g. `d365-orders`"
+        ),
     ),
     Setting(
         "D365_ORDERS_SEND_STATES",
@@ -93,6 +122,10 @@ SETTINGS: tuple[Setting, ...] = (
         "(active, submitted, fulfilled, invoiced); orders converted from a quote go at once.",
         "submitted",
         default="submitted",
+        doc=(
+            "Dynamics states in which an order entered directly goes to IFS (`active`, `submitted`, "
+            "`fulfilled`, `invoiced`, comma-separated); converted orders go at once"
+        ),
     ),
     Setting(
         "D365_ORDERS_IFS_NUMBER_COLUMN",
@@ -101,6 +134,9 @@ SETTINGS: tuple[Setting, ...] = (
         "creates it).",
         "ifs_ordernumber",
         default="ifs_ordernumber",
+        doc=(
+            "Custom column of the Dynamics order that receives the IFS order number (provisioning creates it)"
+        ),
     ),
     Setting(
         "D365_FULFIL_ACTION",
@@ -108,6 +144,10 @@ SETTINGS: tuple[Setting, ...] = (
         "Bound action of the IFS customer order run when a person fulfils the order in Dynamics, or none.",
         "CustomerOrder_ReleaseOrder",
         default="CustomerOrder_ReleaseOrder",
+        doc=(
+            "Bound action of the IFS order run when a person fulfils the order in Dynamics; `none` "
+            "to request nothing"
+        ),
     ),
     Setting(
         "D365_FULFIL_STATES",
@@ -116,6 +156,10 @@ SETTINGS: tuple[Setting, ...] = (
         "state the request is audited as nothing to do.",
         "Planned",
         default="Planned",
+        doc=(
+            "IFS states (`Objstate`, comma-separated) in which the fulfil action runs (otherwise: "
+            "audited as nothing to do)"
+        ),
     ),
     Setting(
         "D365_CANCEL_ACTION",
@@ -123,6 +167,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Bound action of the IFS customer order run when a person cancels the order in Dynamics.",
         "CustomerOrder_SetCancelled",
         default="CustomerOrder_SetCancelled",
+        doc="Bound action of the IFS order run when a person cancels the order in Dynamics",
     ),
     Setting(
         "D365_RECONCILE_SCHEDULE",
@@ -130,6 +175,10 @@ SETTINGS: tuple[Setting, ...] = (
         "NCRONTAB schedule of the reconciliation poll that finds Dynamics orders which should be in IFS "
         "but are not (an undelivered webhook) and enqueues them.",
         "0 */10 * * * *",
+        doc=(
+            "NCRONTAB schedule of the reconciliation poll (orders a webhook never delivered), e.g. "
+            "`0 */10 * * * *`"
+        ),
     ),
     Setting(
         "D365_RECONCILE_LOOKBACK_HOURS",
@@ -137,6 +186,7 @@ SETTINGS: tuple[Setting, ...] = (
         "How far back (by modifiedon) the reconciliation poll looks for orders missing in IFS (1-8760 h).",
         "168",
         default="168",
+        doc="How far back (by `modifiedon`) the reconciliation poll looks (1-8760)",
     ),
     Setting(
         "IFS_QUOTATION_ORDER_ACTION",
@@ -145,6 +195,10 @@ SETTINGS: tuple[Setting, ...] = (
         "new order referencing the quotation is created and the quotation is closed as won).",
         "OrderQuotation_CreateOrder",
         default="OrderQuotation_CreateOrder",
+        doc=(
+            "Bound action making an IFS order of an IFS quotation (assumed name); `none`: a new "
+            "order referencing the quotation, the quotation closed as won"
+        ),
     ),
     Setting(
         "IFS_QUOTATION_WON_ACTION",
@@ -153,18 +207,28 @@ SETTINGS: tuple[Setting, ...] = (
         "none (ASSUMED name).",
         "OrderQuotation_SetWon",
         default="OrderQuotation_SetWon",
+        doc=(
+            "Bound action closing an IFS quotation as won when there is no conversion action (assumed name)"
+        ),
     ),
     Setting(
         "D365_OPPORTUNITIES_SCHEDULE",
         "d365_opportunities",
         "NCRONTAB schedule of the poll reading changed Dynamics opportunities and leads (change tracking).",
         "15 */5 * * * *",
+        doc=(
+            "NCRONTAB schedule of the change-tracking poll of opportunities and leads, e.g. `15 */5 * * * *`"
+        ),
     ),
     Setting(
         "D365_OPPORTUNITIES_QUEUE",
         "d365_opportunities",
         "Queue the opportunities poll writes changed opportunities and leads to and their worker reads.",
         "d365-opportunities",
+        doc=(
+            "Queue of changed opportunities and leads that `d365_opportunities` works, e.g. "
+            "`d365-opportunities`"
+        ),
     ),
     Setting(
         "D365_WEBHOOK_URL",
@@ -173,6 +237,11 @@ SETTINGS: tuple[Setting, ...] = (
         "https://<WEBSITE_HOSTNAME>/api/webhooks/dataverse, which Azure sets for the app.",
         "http://127.0.0.1:7071/api/webhooks/dataverse",
         default="",
+        doc=(
+            "Public URL of the webhook that provisioning registers; empty: "
+            "`https://<WEBSITE_HOSTNAME>/api/webhooks/dataverse` (Azure sets `WEBSITE_HOSTNAME`); "
+            "outside Azure set it or pass `--webhook-url`"
+        ),
     ),
 )
 

@@ -39,6 +39,12 @@ SETTINGS: tuple[Setting, ...] = (
         "change-me",
         default="",
         secret=True,
+        doc=(
+            "Secret of the IAM client. With `KEY_VAULT_URL` and no value here, it is read from the "
+            "vault's secret `ifs-client-secret` on every token fetch, so a rotated secret is picked "
+            "up within `SECRET_CACHE_SECONDS`"
+        ),
+        required_when="unless `KEY_VAULT_URL` is set",
     ),
     Setting(
         "IFS_SCOPE",
@@ -118,6 +124,11 @@ SETTINGS: tuple[Setting, ...] = (
         "lines per order; $skip paging orders by the keys).",
         "OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo)",
         default="OrderLinesArray(LineNo,RelNo,OrderNo,LineItemNo)",
+        doc=(
+            "Collection navigation from an order header to its lines, `<Navigation>(<Keys>)` (read "
+            "and create lines per order); `$skip` paging orders by the keys and is refused without "
+            "them."
+        ),
     ),
     Setting(
         "IFS_ORDER_CHARGES_ENTITY",
@@ -161,6 +172,11 @@ SETTINGS: tuple[Setting, ...] = (
         "filters as UTC; false leaves them to IFS's server or site time zone.",
         "true",
         default="true",
+        doc=(
+            "Send `X-Ifs-Time-Zone-Aware-Request: true`, so IFS reads the connector's UTC "
+            "timestamps (`…Z`) in filters as UTC; `false` leaves them to IFS's server or site time "
+            "zone (reference ifs.md §3.2)."
+        ),
     ),
     Setting(
         "IFS_CREATE_PENDING_SECONDS",
@@ -170,6 +186,11 @@ SETTINGS: tuple[Setting, ...] = (
         "server timeout, so keep it well above the gateway's.",
         "600",
         default="600",
+        doc=(
+            "After a create in IFS whose outcome is unknown, how long no worker POSTs it again "
+            "unless a look-up finds the row (60-86400, at least `CALL_BUDGET_SECONDS`); see "
+            "[Retries](#retries)"
+        ),
     ),
 )
 

@@ -16,6 +16,11 @@ SETTINGS: tuple[Setting, ...] = (
         "before it is looked at again (1-3600); nothing is lost, however long the pause.",
         "300",
         default="300",
+        doc=(
+            "While an entity is paused, each of its queue messages is put back unchanged, hidden "
+            "this long (1-3600), before it is looked at again; nothing is lost, however long the "
+            "pause. See [Operating](#operating)"
+        ),
     ),
     Setting(
         "OPS_JOB_SLICE_SECONDS",
@@ -24,6 +29,10 @@ SETTINGS: tuple[Setting, ...] = (
         "next run continues (60-1500, below host.json's functionTimeout).",
         "600",
         default="600",
+        doc=(
+            "How long one run of the jobs timer works on a backfill before it saves its position "
+            "and stops (60-1500, below host.json's `functionTimeout`); the next run continues"
+        ),
     ),
     Setting(
         "AUDIT_RETENTION_DAYS",
@@ -39,6 +48,10 @@ SETTINGS: tuple[Setting, ...] = (
         "NCRONTAB schedule (six fields, seconds first) of the jobs timer, which runs queued reconcile and "
         "backfill jobs.",
         "15 * * * * *",
+        doc=(
+            "NCRONTAB schedule of the jobs timer (`run_jobs`), which runs reconcile and backfill "
+            "jobs queued over HTTP, e.g. `15 * * * * *`"
+        ),
     ),
     Setting(
         "PURGE_SCHEDULE",
@@ -46,6 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
         "NCRONTAB schedule of the purge timer, which deletes audit rows, finished jobs and dedupe claims "
         "past their retention.",
         "0 30 2 * * *",
+        doc="NCRONTAB schedule of the purge timer (`purge_state`), e.g. `0 30 2 * * *`",
     ),
 )
 

@@ -26,6 +26,12 @@ SETTINGS: tuple[Setting, ...] = (
         "UseDevelopmentStorage=true",
         default="",
         secret=True,
+        doc=(
+            "Storage connection string: the host's storage, the queues and the state tables "
+            "(locally Azurite's). In Azure leave it unset; when both forms are set, the connection "
+            "string wins, as in the Functions host"
+        ),
+        required_when="unless the identity-based form below is set",
     ),
     Setting(
         "AzureWebJobsStorage__accountName",
@@ -34,6 +40,13 @@ SETTINGS: tuple[Setting, ...] = (
         "are https://<name>.queue|table.core.windows.net unless the service URIs below are set.",
         "",
         default="",
+        doc=(
+            "Identity-based connection (Azure): the storage account's name; the queue and table "
+            "endpoints are `https://<name>.queue.core.windows.net` and `…table…` unless the service "
+            "URIs are set. The state tables and the queue publisher then use "
+            "`ManagedIdentityCredential`. devhost refuses this form by name: it needs a connection "
+            "string"
+        ),
     ),
     Setting(
         "AzureWebJobsStorage__credential",
@@ -56,6 +69,11 @@ SETTINGS: tuple[Setting, ...] = (
         "AzureWebJobsStorage__accountName, or for other clouds and custom domains.",
         "",
         default="",
+        doc=(
+            "Identity-based connection: the queue endpoint "
+            "(`https://<name>.queue.core.windows.net`); needed without `__accountName`, or for "
+            "other clouds and custom domains"
+        ),
     ),
     Setting(
         "AzureWebJobsStorage__tableServiceUri",
@@ -64,6 +82,11 @@ SETTINGS: tuple[Setting, ...] = (
         "AzureWebJobsStorage__accountName, or for other clouds and custom domains.",
         "",
         default="",
+        doc=(
+            "Identity-based connection: the table endpoint "
+            "(`https://<name>.table.core.windows.net`); needed without `__accountName`, or for "
+            "other clouds and custom domains"
+        ),
     ),
     Setting(
         "STATE_TABLE_PREFIX",
@@ -81,18 +104,30 @@ SETTINGS: tuple[Setting, ...] = (
         SAMPLE_TOKEN_ENCRYPTION_KEY,
         default="",
         secret=True,
+        doc=(
+            "Base64 of 32 random bytes: AES-256-GCM key for cached tokens. With `KEY_VAULT_URL` and "
+            "no value here, it is read from the vault's secret `token-encryption-key`. The sample "
+            "value of `local.settings.sample.json` is refused in Azure. Generate one with `python "
+            '-c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())"`'
+        ),
+        required_when="unless `KEY_VAULT_URL` is set",
     ),
     Setting(
         "HEARTBEAT_SCHEDULE",
         "heartbeat",
         "NCRONTAB schedule (six fields, seconds first) of the heartbeat timer.",
         "0 */5 * * * *",
+        doc="NCRONTAB schedule (six fields, seconds first) of the heartbeat timer, e.g. `0 */5 * * * *`",
     ),
     Setting(
         "ECHO_QUEUE",
         "heartbeat",
         "Queue the heartbeat writes and the echo worker reads (proves timer -> queue -> worker end to end).",
         "heartbeat-echo",
+        doc=(
+            "Queue written by the heartbeat and read by the echo worker (proves timer → queue → "
+            "worker end to end), e.g. `heartbeat-echo`"
+        ),
     ),
     Setting(
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
@@ -101,6 +136,10 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         default="",
         secret=True,
+        doc=(
+            "Application Insights connection string; logs and traces are exported only when set "
+            "(never in tests or the demo)"
+        ),
     ),
     Setting(
         "DEVHOST_CHECK_KEYS",
@@ -139,6 +178,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Directory (tenant) id of the app registration; needed for client_secret and certificate.",
         "00000000-0000-4000-8000-00000000e1a0",
         default="",
+        required_when="for `client_secret`/`certificate`",
     ),
     Setting(
         "ENTRA_CLIENT_ID",
@@ -147,6 +187,7 @@ SETTINGS: tuple[Setting, ...] = (
         "user-assigned identity (empty: the system-assigned identity).",
         "00000000-0000-4000-8000-0000000c1e47",
         default="",
+        required_when="for `client_secret`/`certificate`",
     ),
     Setting(
         "ENTRA_CLIENT_SECRET",
@@ -155,6 +196,7 @@ SETTINGS: tuple[Setting, ...] = (
         "demo-client-secret",
         default="",
         secret=True,
+        required_when="for `client_secret`",
     ),
     Setting(
         "ENTRA_CLIENT_CERTIFICATE_PATH",
@@ -162,6 +204,7 @@ SETTINGS: tuple[Setting, ...] = (
         "PEM file with the certificate and its RSA private key, for ENTRA_CREDENTIAL=certificate.",
         "",
         default="",
+        required_when="for `certificate` unless `ENTRA_CLIENT_CERTIFICATE` is set",
     ),
     Setting(
         "ENTRA_CLIENT_CERTIFICATE",
@@ -171,6 +214,11 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         default="",
         secret=True,
+        doc=(
+            "The PEM text itself (certificate and RSA private key), instead of "
+            "`ENTRA_CLIENT_CERTIFICATE_PATH`: in Azure a Key Vault reference, since no file can be "
+            "put on a Flex Consumption instance from the vault. Set one of the two"
+        ),
     ),
     Setting(
         "ENTRA_AUTHORITY",
@@ -195,6 +243,11 @@ SETTINGS: tuple[Setting, ...] = (
         "settings.",
         "",
         default="",
+        doc=(
+            "Key Vault the secret provider reads (`https://<name>.vault.azure.net`); empty: secrets "
+            "come from app settings. App-setting names map to secret names by lowercasing and "
+            "turning `_` into `-` (`IFS_CLIENT_SECRET` → `ifs-client-secret`)"
+        ),
     ),
     Setting(
         "SECRET_CACHE_SECONDS",
@@ -211,6 +264,11 @@ SETTINGS: tuple[Setting, ...] = (
         "to the queue with its Retry-After delay.",
         "300",
         default="300",
+        doc=(
+            "Total time one IFS or Dataverse call may spend, retries and `Retry-After` waits "
+            "included (1-900, at least `DATAVERSE_TIMEOUT_SECONDS` and the IFS client's timeout); "
+            "see [Retries](#retries)"
+        ),
     ),
 )
 

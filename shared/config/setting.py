@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Setting:
-    """One app setting: its name, the feature that needs it, what it means and a sample value."""
+    """One app setting: its name, the feature that needs it, what it means and a sample value.
+
+    ``description`` is plain text, quoted by the messages that name a missing setting. ``doc`` and
+    ``required_when`` are for the README's configuration reference only (``shared.config.reference``
+    writes it): ``doc`` is the reference's Markdown text when it says more than the description (settings
+    with the same ``doc`` share one row), ``required_when`` the condition of a setting that is required
+    only sometimes (``"unless `KEY_VAULT_URL` is set"``).
+    """
 
     name: str
     feature: str
@@ -15,6 +22,8 @@ class Setting:
     sample: str
     default: str | None = None  # None: required by its feature
     secret: bool = False
+    doc: str = ""  # Markdown for the configuration reference; empty: the description
+    required_when: str = ""  # a conditional requirement, for the configuration reference
 
 
 class ConfigError(Exception):

@@ -23,12 +23,14 @@ def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple
             feature,
             f"NCRONTAB schedule (six fields, seconds first) of the poll that detects changed {what} in IFS.",
             schedule,
+            doc="NCRONTAB schedule of the entity's poll (change detection in IFS), e.g. `0 */5 * * * *`",
         ),
         Setting(
             f"SYNC_{prefix}_QUEUE",
             feature,
             f"Queue the {what} poll writes changed keys to and the {what} worker reads.",
             queue,
+            doc="Queue the poll writes changed keys to and the entity's worker reads, e.g. `sync-customers`",
         ),
         Setting(
             f"SYNC_{prefix}_DETECTION",
@@ -37,6 +39,11 @@ def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple
             "ledger) or watermark (a timestamp column at or after the stored watermark minus the overlap).",
             "etag-ledger",
             default="etag-ledger",
+            doc=(
+                "`etag-ledger` (scan keys and ETags in scope, compare with the ledger; sees deletions and "
+                "records leaving the scope) or `watermark` (a timestamp column at or after the stored "
+                "watermark minus the overlap; new and changed rows only)"
+            ),
         ),
         Setting(
             f"SYNC_{prefix}_SCOPE",
@@ -45,6 +52,11 @@ def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple
             "once more.",
             "",
             default="",
+            doc=(
+                "OData `$filter` limiting what is polled (e.g. "
+                "`CustomerCategory eq IfsApp.CustomerHandling.CustomerCategory'Customer'`); a record leaving "
+                "it is read by key once more"
+            ),
         ),
         Setting(
             f"SYNC_{prefix}_WATERMARK_COLUMN",
@@ -52,6 +64,7 @@ def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple
             "Timestamp column of the root entity set, for the watermark strategy.",
             "",
             default="",
+            doc="Timestamp (or date) column of the entity set, for the watermark strategy",
         ),
         Setting(
             f"SYNC_{prefix}_OVERLAP_SECONDS",
@@ -59,6 +72,10 @@ def _entity_settings(prefix: str, what: str, queue: str, schedule: str) -> tuple
             "Watermark strategy: how far before the watermark each poll starts reading (ties, clock skew).",
             "300",
             default="300",
+            doc=(
+                "Watermark strategy: how far before the watermark each poll starts (ties, clock skew; a date "
+                "column goes back a whole day)"
+            ),
         ),
     )
 
@@ -74,6 +91,11 @@ def _document_settings(prefix: str, what: str, closed: str) -> tuple[Setting, ..
             "more); 'none' polls every state.",
             closed,
             default=closed,
+            doc=(
+                "IFS states (enum identifiers, or qualified `IfsApp.<Projection>.<Type>'<Id>'`) of documents "
+                "that are done: a poll leaves them out once they are older than the recent days (one that "
+                "reaches such a state is read once more); `none` polls every state"
+            ),
         ),
         Setting(
             f"SYNC_{prefix}_RECENT_DAYS",
@@ -82,6 +104,10 @@ def _document_settings(prefix: str, what: str, closed: str) -> tuple[Setting, ..
             "(0-3650), so one closed before any poll saw it still arrives.",
             "30",
             default="30",
+            doc=(
+                "Documents entered in IFS in the last this many days are polled whatever their state "
+                "(0-3650), so one closed before any poll saw it still arrives"
+            ),
         ),
     )
 
@@ -93,6 +119,10 @@ SETTINGS: tuple[Setting, ...] = (
         "IFS company whose credit limit, payment terms and currency a customer's account gets (empty: any).",
         "10",
         default="",
+        doc=(
+            "IFS company whose credit limit, payment terms and currency a customer's account gets "
+            "(empty: any). Credit and terms are per company in IFS"
+        ),
     ),
     Setting(
         "SALES_PARTS_SITES",
@@ -101,6 +131,11 @@ SETTINGS: tuple[Setting, ...] = (
         "the master site for a product's description (empty: every site, alphabetically).",
         "MFG10,MFG11,DIS20,UK30,SE40,FR020",
         default="",
+        doc=(
+            "IFS sites (`Contract`) whose sales parts are synced, in priority order, "
+            "comma-separated; the first is the master site for a product's description (empty: "
+            "every site, alphabetically)"
+        ),
     ),
     Setting(
         "SYNC_MAPPINGS_DIR",
@@ -109,6 +144,10 @@ SETTINGS: tuple[Setting, ...] = (
         "shared/mappings.",
         "",
         default="",
+        doc=(
+            "Folder of the mapping files (`customers.toml`, `sales_parts.toml` …); empty: the ones "
+            "shipped in `shared/mappings`"
+        ),
     ),
     *_entity_settings("CUSTOMERS", "customers", "sync-customers", "0 */5 * * * *"),
     *_entity_settings("SALES_PARTS", "sales parts", "sync-sales-parts", "30 */15 * * * *"),
