@@ -175,7 +175,7 @@ SETTINGS: tuple[Setting, ...] = (
         doc=(
             "Send `X-Ifs-Time-Zone-Aware-Request: true`, so IFS reads the connector's UTC "
             "timestamps (`…Z`) in filters as UTC; `false` leaves them to IFS's server or site time "
-            "zone (reference ifs.md §3.2)."
+            'zone (see [docs/ifs-api.md, "Time zones"](docs/ifs-api.md#time-zones)).'
         ),
     ),
     Setting(

@@ -4,10 +4,11 @@ An action is a POST of its parameters as a JSON object: unbound to ``<root>/<Nam
 collection at ``<root>/<entity set>(…)/Microsoft.Dynamics.CRM.<Name>``. It answers 200 with its response
 (a complex type, or an entity such as the new order) or 204 when it returns nothing.
 
-Shapes (reference/dataverse.md §8): ``ConvertQuoteToSalesOrder`` takes ``QuoteId`` and a ``ColumnSet``
-``{"AllColumns": bool, "Columns": […]}`` and returns the new salesorder; ``WinQuote`` takes a ``QuoteClose``
-activity bound to the quote and a ``Status`` (-1: the Won state's default reason); ``FulfillSalesOrder``
-takes an ``OrderClose`` activity bound to the order and a ``Status`` (100001 Complete, 100002 Partial).
+Shapes (docs/dataverse-api.md, "Sales actions"): ``ConvertQuoteToSalesOrder`` takes ``QuoteId`` and a
+``ColumnSet`` ``{"AllColumns": bool, "Columns": […]}`` and returns the new salesorder; ``WinQuote`` takes a
+``QuoteClose`` activity bound to the quote and a ``Status`` (-1: the Won state's default reason);
+``FulfillSalesOrder`` takes an ``OrderClose`` activity bound to the order and a ``Status`` (100001 Complete,
+100002 Partial).
 
 None of them is idempotent: a repeated ConvertQuoteToSalesOrder creates a second order, a repeated WinQuote
 or FulfillSalesOrder is refused because the row is no longer Active. So they are retried only when

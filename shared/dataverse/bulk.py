@@ -1,6 +1,6 @@
 """Bulk upsert by key, falling back from UpsertMultiple to ``$batch`` to single requests; per-row results.
 
-Why this chain (bulk-operations.md, reference/dataverse.md §4):
+Why this chain (bulk-operations.md, docs/dataverse-api.md, "Bulk actions"):
 
 - **UpsertMultiple** writes a chunk of rows in one request and one transaction, the highest throughput
   Dataverse offers, and counts as one request for service protection. Not every standard table has it,

@@ -1,7 +1,7 @@
 """Change tracking reads: a delta token in; new or updated rows, deleted ids and the next token out.
 
-Dataverse's change tracking (use-change-tracking-synchronize-data-external-systems.md, reference/
-dataverse.md §6): a collection GET with ``Prefer: odata.track-changes`` returns every row and, on its last
+Dataverse's change tracking (use-change-tracking-synchronize-data-external-systems.md, docs/dataverse-api.md,
+"Change tracking"): a collection GET with ``Prefer: odata.track-changes`` returns every row and, on its last
 page, an ``@odata.deltaLink`` whose ``$deltatoken`` marks that point; the same query with the token returns
 the rows created or updated since (with the ``$select`` columns), then the deleted rows as
 ``$deletedEntity`` items, then a new delta link. Pages follow ``@odata.nextLink`` (``odata.maxpagesize``).

@@ -14,10 +14,10 @@ Built on ``send`` in their own modules: ``batch.execute_batch`` ($batch and chan
 ``bulk.BulkUpserter`` (UpsertMultiple → $batch → single requests, per-record results) and
 ``changes.changes``/``change_pages`` (change tracking with delta tokens).
 
-Retries follow ARCHITECTURE.md: reads, upserts, updates and deletes are idempotent and are retried on 429,
-5xx, timeouts and connection errors, honouring ``Retry-After``. A create (POST) is not idempotent, so it is
-retried only when the server cannot have executed it: a connection never made, or a 429 (service
-protection refuses a request before running it).
+Retries follow docs/architecture.md, "Retries": reads, upserts, updates and deletes are idempotent and are
+retried on 429, 5xx, timeouts and connection errors, honouring ``Retry-After``. A create (POST) is not
+idempotent, so it is retried only when the server cannot have executed it: a connection never made, or a 429
+(service protection refuses a request before running it).
 
 The token is asked for on every attempt, so a call that waits out long ``Retry-After``s never sends a token
 that expired meanwhile (the credential caches and renews it). A 401 is answered before anything runs, so

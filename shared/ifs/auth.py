@@ -1,11 +1,11 @@
 """IFS IAM (Keycloak) client-credentials tokens, cached until shortly before they expire.
 
-IFS access tokens live 180 s on real tenants (reference/ifs.md §1.2): the provider keeps the token in the
-``TokenCache`` port (encrypted Table Storage in Azure, so function invocations share it) and fetches a new
-one when less than ``refresh_margin_seconds`` remain, or once when IFS answers 401 to a token the cache
-still thought valid. It also keeps its own in-process copy and reads the shared cache only when that copy
-is missing or near expiry, so an API call costs no Table Storage read. Client id and secret go in the form
-body (``client_secret_post``), as Keycloak and the recorded exchange expect. The lifetime is read from
+IFS access tokens live 180 s on real tenants (docs/ifs-api.md, "Token lifetime"): the provider keeps the token
+in the ``TokenCache`` port (encrypted Table Storage in Azure, so function invocations share it) and fetches a
+new one when less than ``refresh_margin_seconds`` remain, or once when IFS answers 401 to a token the cache
+still thought valid. It also keeps its own in-process copy and reads the shared cache only when that copy is
+missing or near expiry, so an API call costs no Table Storage read. Client id and secret go in the form body
+(``client_secret_post``), as Keycloak and the recorded exchange expect. The lifetime is read from
 ``expires_in``, never assumed.
 
 The token endpoint's refusals (400/401, or 403/404 for a wrong realm) raise ``IfsAuthenticationError``,

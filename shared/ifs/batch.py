@@ -1,11 +1,11 @@
 """``$batch`` for IFS: operations, all-or-nothing change sets, and their results.
 
-IFS runs a change set as one transaction, in order; a later operation can address an entity created
-earlier in the same change set by its Content-ID (``$1/OrderLinesArray``), which is how an order header
-and its lines are created together (reference/ifs.md §4.2; posting lines to ``$1/OrderLinesArray`` is
-implied by IFS's documentation but untested publicly, so the connector keeps the one-by-one path too).
-Operation URLs are relative to the projection's service root (``<Projection>.svc/``); one batch talks to
-one projection. The wire format is ``shared.platform.odata_batch``.
+IFS runs a change set as one transaction, in order; a later operation can address an entity created earlier in
+the same change set by its Content-ID (``$1/OrderLinesArray``), which is how an order header and its lines are
+created together (docs/ifs-api.md, "Batch requests"; posting lines to ``$1/OrderLinesArray`` is implied by
+IFS's documentation but untested publicly, so the connector keeps the one-by-one path too). Operation URLs are
+relative to the projection's service root (``<Projection>.svc/``); one batch talks to one projection. The wire
+format is ``shared.platform.odata_batch``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ carries the last ``Retry-After`` so the worker can re-enqueue the work with that
 
 Every request says ``X-Ifs-Time-Zone-Aware-Request: true`` unless the client is built with
 ``time_zone_aware=False``: then IFS reads the ``…Z`` timestamps of filters in its server or site time zone
-(reference/ifs.md §3.2).
+(docs/ifs-api.md, "Time zones").
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Typed errors of the IFS client, each carrying IFS's own error code and message.
 
 IFS answers errors as ``{"error":{"code","message","details":[{"code","message"}]}}`` (real capture,
-reference/ifs.md §5); some tenants send ``message`` as ``{"lang","value"}``. ``transient`` tells the caller
-whether trying again later may help (the queue redelivers) or the record must be parked; a throttled error
-also says how long to wait (``retry_after``, seconds), so the work can be re-enqueued with that delay.
-``outcome_unknown`` tells a writer whether the request may have been applied although it failed: false
-means IFS certainly did not apply it (it refused it, or it never left the process).
+docs/ifs-api.md, "Errors and limits"); some tenants send ``message`` as ``{"lang","value"}``. ``transient``
+tells the caller whether trying again later may help (the queue redelivers) or the record must be parked; a
+throttled error also says how long to wait (``retry_after``, seconds), so the work can be re-enqueued with
+that delay. ``outcome_unknown`` tells a writer whether the request may have been applied although it failed:
+false means IFS certainly did not apply it (it refused it, or it never left the process).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """IFS ETags: ``W/"<base64 of W/"<Objid>:<Objversion>">"``, decoded and built.
 
-The connector treats an ETag as opaque when it sends it back in ``If-Match``; decoding is for change
-detection and diagnostics (Objversion of CustomerOrder is the last-modification timestamp, reference/ifs.md
-§4.3) and for the simulator, which builds ETags the same way IFS does. The codec lives in ``shared`` so the
-client and the simulator cannot disagree about it.
+The connector treats an ETag as opaque when it sends it back in ``If-Match``; decoding is for change detection
+and diagnostics (Objversion of CustomerOrder is the last-modification timestamp: docs/ifs-api.md,
+"Updates and ETags") and for the simulator, which builds ETags the same way IFS does. The codec lives in
+``shared`` so the client and the simulator cannot disagree about it.
 """
 
 from __future__ import annotations

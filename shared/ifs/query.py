@@ -1,9 +1,9 @@
 """OData query building for IFS projections, with literals formatted the way IFS parses them.
 
-Literal rules (reference/ifs.md §3.2, §2.6): strings single-quoted with ``'`` doubled; numbers bare;
-``Edm.Date`` bare ``2025-01-15``; timestamps bare ISO-8601 ``2025-01-15T02:00:42Z``; enums need the
-qualified literal ``IfsApp.<Projection>.<EnumType>'<Identifier>'`` (a plain string fails). Property names
-are checked so a caller's value can never turn into query syntax.
+Literal rules (docs/ifs-api.md, "Literals in filters" and "Value formats and enums"): strings single-quoted
+with ``'`` doubled; numbers bare; ``Edm.Date`` bare ``2025-01-15``; timestamps bare ISO-8601
+``2025-01-15T02:00:42Z``; enums need the qualified literal ``IfsApp.<Projection>.<EnumType>'<Identifier>'`` (a
+plain string fails). Property names are checked so a caller's value can never turn into query syntax.
 
 Timestamps are written in UTC. IFS reads them as UTC only in a request carrying
 ``X-Ifs-Time-Zone-Aware-Request: true`` (``TIME_ZONE_AWARE_HEADER``, which ``IfsClient`` sends unless told
@@ -31,7 +31,7 @@ _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 # Space, '+', '&', '#', '%' and non-ASCII are percent-encoded ('+' would otherwise read as a space).
 _QUERY_SAFE = "$,()':/@*!;=-._~"
 # Makes IFS read timestamp literals ("…Z") as UTC instead of in its server/site time zone (docs.ifs.com,
-# "Time zone aware APIs"; reference/ifs.md §3.2).
+# "Time zone aware APIs"; docs/ifs-api.md, "Time zones").
 TIME_ZONE_AWARE_HEADER = "X-Ifs-Time-Zone-Aware-Request"
 
 

@@ -4,7 +4,8 @@ A batch body is a multipart/mixed document (RFC 2046). Each part is either one H
 (``Content-Type: application/http``, ``Content-Transfer-Encoding: binary``, optional ``Content-ID``) or a
 change set: a nested multipart/mixed document whose requests succeed or fail together. Responses mirror
 the requests, a change set's responses nested the same way (OData v4 Part 1 §11.7; Dataverse's
-"Execute batch operations" article, reference/dataverse.md §4; IFS documents the same format).
+"Execute batch operations" article, docs/dataverse-api.md, "Batch requests"; IFS documents the same format,
+docs/ifs-api.md, "Batch requests").
 
 Decoding is tolerant where real traffic varies: LF or CRLF line endings, header names in any case,
 quoted or bare boundaries, transport padding after a delimiter, ``Content-ID`` in the part's MIME headers

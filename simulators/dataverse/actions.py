@@ -1,8 +1,8 @@
 """The Sales actions of the Web API: quote conversion, winning, closing and revising; fulfilling, canceling.
 
-Each is an unbound ``POST <root>/<Name>`` whose body holds the action's parameters (reference/dataverse.md
-§8: the CRM 2016 action pages for ConvertQuoteToSalesOrder and FulfillSalesOrder; WinQuote's shape is
-ASSUMED from a third-party library) and runs as one request: its writes are one transaction under one
+Each is an unbound ``POST <root>/<Name>`` whose body holds the action's parameters (docs/dataverse-api.md,
+"Sales actions": the CRM 2016 action pages for ConvertQuoteToSalesOrder and FulfillSalesOrder; WinQuote's
+shape is ASSUMED from a third-party library) and runs as one request: its writes are one transaction under one
 correlation id, and every row it writes raises its own Create/Update events (plus the action's own event,
 which steps may use where the message allows them: WinQuote).
 
@@ -67,20 +67,20 @@ captured(
     "dataverse",
     "Sales action parameters",
     "ConvertQuoteToSalesOrder (QuoteId, ColumnSet, QuoteClose*; returns salesorder) and FulfillSalesOrder "
-    "(OrderClose, Status): CRM 2016 Web API action pages mt607842 and mt607784 (reference/dataverse.md "
-    "section 8)",
+    "(OrderClose, Status): CRM 2016 Web API action pages mt607842 and mt607784 "
+    "(docs/dataverse-api.md, 'Sales actions')",
 )
 assumed(
     "dataverse",
     "WinQuote parameters",
     "QuoteClose bound to the quote and Status -1: from the third-party library MrThearMan/dynamics-client "
-    "as reference/dataverse.md section 8 quotes it (a library docstring, not a Microsoft document).",
+    "as docs/dataverse-api.md, 'Sales actions' quotes it (a library docstring, not a Microsoft document).",
 )
 assumed(
     "dataverse",
     "action state refusals",
     "InvalidState (0x80040233) and InvalidStateCodeStatusCode (0x80048408) with their texts: attributed to "
-    "the Web API error table, which neither reference/dataverse.md nor the vectors reproduce.",
+    "the Web API error table, which neither docs/dataverse-api.md nor the vectors reproduce.",
 )
 captured(
     "dataverse",

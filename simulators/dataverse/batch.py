@@ -1,14 +1,14 @@
 """``POST $batch``: several Web API requests in one multipart/mixed request, optionally in atomic change sets.
 
-As the "Execute batch operations" article and its exchanges show (reference/dataverse.md §4, the batch-*
-vectors): requests run in order, each exactly as if it had been sent alone (the same routes, so upsert and
-conditional rules are identical); responses come back in the same order in a ``batchresponse_`` document.
-A change set runs as one transaction: if one of its requests fails, every write of the change set is
-rolled back and the change set answers with that request's error. Inside a change set, ``Content-ID: n``
-names the record a request created, and later requests of the same change set refer to it as ``$n`` at the
-start of their URL (``PATCH $1``) or as a value in their body (``"x@odata.bind": "$1"``); a reference that
-was not declared before is a 400 with the documented "Content-ID Reference: '$1' does not exist in the
-batch context." GET is not allowed inside a change set. At most 1000 requests per batch, no nested batches.
+As the "Execute batch operations" article and its exchanges show (docs/dataverse-api.md, "Batch requests", the
+batch-* vectors): requests run in order, each exactly as if it had been sent alone (the same routes, so upsert
+and conditional rules are identical); responses come back in the same order in a ``batchresponse_`` document.
+A change set runs as one transaction: if one of its requests fails, every write of the change set is rolled
+back and the change set answers with that request's error. Inside a change set, ``Content-ID: n`` names the
+record a request created, and later requests of the same change set refer to it as ``$n`` at the start of
+their URL (``PATCH $1``) or as a value in their body (``"x@odata.bind": "$1"``); a reference that was not
+declared before is a 400 with the documented "Content-ID Reference: '$1' does not exist in the batch context."
+GET is not allowed inside a change set. At most 1000 requests per batch, no nested batches.
 
 Without ``Prefer: odata.continue-on-error`` processing stops at the first failure and the batch answers
 ``400`` (as published); with it the batch answers ``200`` with every request's response. Each part's error

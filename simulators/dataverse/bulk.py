@@ -1,13 +1,13 @@
 """The bulk actions CreateMultiple, UpdateMultiple and UpsertMultiple bound to an entity set.
 
-``POST <set>/Microsoft.Dynamics.CRM.CreateMultiple|UpdateMultiple|UpsertMultiple`` with ``{"Targets":
-[…]}`` (bulk-operations.md, reference/dataverse.md §4, the createmultiple/updatemultiple/upsertmultiple
+``POST <set>/Microsoft.Dynamics.CRM.CreateMultiple|UpdateMultiple|UpsertMultiple`` with ``{"Targets": […]}``
+(bulk-operations.md, docs/dataverse-api.md, "Bulk actions", the createmultiple/updatemultiple/ upsertmultiple
 vectors). Every target carries ``@odata.type`` naming the table. CreateMultiple answers 200 with the new
 ``Ids`` in order; UpdateMultiple and UpsertMultiple answer 204. Standard tables run the whole request as one
 transaction: any failing target rolls every write back and the request fails with that target's error.
 UpdateMultiple needs each target's primary key ("Using alternate keys with Web API and UpdateMultiple is not
-supported") and applies only the first of duplicate targets; UpsertMultiple addresses targets by
-``@odata.id`` (alternate key or id) or by the primary key in the body and refuses duplicates.
+supported") and applies only the first of duplicate targets; UpsertMultiple addresses targets by ``@odata.id``
+(alternate key or id) or by the primary key in the body and refuses duplicates.
 
 A table must have the message in the message catalog (``sdkmessages.message_available``), as the
 bulk-availability probe reports. Each bulk request is one request for service protection: the HTTP route

@@ -9,7 +9,7 @@ as headers (HttpHeader) or query parameters (HttpQueryString).
 
 Failures carry webhook error codes 0x80050201-0x80050205 with their messages (WebhooksNonSuccessHttpResponse,
 WebhooksHttpRequestTimedOut, WebhooksInvalidHttpHeaders/QueryParams, WebhooksPostRequestFailed). ASSUMED:
-those codes and texts are attributed to the Web API error table, which neither reference/dataverse.md nor
+those codes and texts are attributed to the Web API error table, which neither docs/dataverse-api.md nor
 the vectors reproduce; the detailed ``message`` text is ASSUMED too. Only ports 80 and 443 are supported
 for webhooks (Spanish copy of register-web-hook); the simulator allows any port on a loopback host so
 tests can run local endpoints.
@@ -41,7 +41,7 @@ captured(
     "webhook request and retry rule",
     "POST with the x-ms-dynamics-* headers, 60 s timeout, one more attempt on 502/503/504 only, auth by "
     "?code=, headers or query pairs: use-webhooks.md and register-web-hook.md (tests/vectors/dataverse/"
-    "webhook-headers.md, reference/dataverse.md section 7)",
+    "webhook-headers.md, docs/dataverse-api.md, 'Webhooks')",
 )
 assumed(
     "dataverse",
@@ -49,7 +49,7 @@ assumed(
     "0x80050201-0x80050205 (WebhooksNonSuccessHttpResponse, WebhooksHttpRequestTimedOut, "
     "WebhooksInvalidHttpHeaders, WebhooksInvalidHttpQueryParams, WebhooksPostRequestFailed) and their "
     "messages: attributed to the Web API error table (data-service-errors.md), which neither "
-    "reference/dataverse.md nor the vectors reproduce, so they are unverified.",
+    "docs/dataverse-api.md nor the vectors reproduce, so they are unverified.",
 )
 assumed(
     "dataverse",

@@ -200,7 +200,7 @@ def out_of_range(logical_name: str, column: str, value: int, options: tuple[int,
 
 
 # Codes attributed to the Web API error table for state changes and webhook steps. ASSUMED: that table is not
-# reproduced in reference/dataverse.md or the vectors (see the shapes in actions.py and registration.py).
+# reproduced in docs/dataverse-api.md or the vectors (see the shapes in actions.py and registration.py).
 INVALID_STATE = "0x80040233"
 INVALID_STATE_CODE_STATUS_CODE = "0x80048408"
 SDK_CUSTOM_PROCESSING_STEP_IS_NOT_ALLOWED = "0x80044187"

@@ -1,7 +1,7 @@
 """Platform rules for webhook registrations: endpoints, steps and step images, checked on every write.
 
 From the sdkmessageprocessingstep and serviceendpoint references and register-web-hook, with the refusal
-codes and texts ASSUMED (attributed to the Web API error table, which neither reference/dataverse.md nor
+codes and texts ASSUMED (attributed to the Web API error table, which neither docs/dataverse-api.md nor
 the vectors reproduce):
 
 - a step on a message/table filter that does not allow custom steps is refused with
@@ -43,8 +43,8 @@ assumed(
     "Codes and texts of SdkCustomProcessingStepIsNotAllowed (0x80044187), "
     "SdkMessageDoesNotSupportPostImageRegistration (0x8004416e), SdkMessageInvalidImageTypeRegistration "
     "(0x8004416d) and SdkInvalidMessagePropertyName (0x8004416b): attributed to data-service-errors.md, "
-    "which neither reference/dataverse.md nor the vectors reproduce. Which filters allow custom steps "
-    "(Event True/False) is documented (reference/dataverse.md section 8).",
+    "which neither docs/dataverse-api.md nor the vectors reproduce. Which filters allow custom steps "
+    "(Event True/False) is documented (docs/dataverse-api.md, 'Sales actions').",
 )
 assumed(
     "dataverse",

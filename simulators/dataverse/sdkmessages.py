@@ -19,7 +19,8 @@ exercise a client's fallback.
 Which messages each table has, and their Event flag, follow the generated references (salesorder,
 salesorderdetail and quote list CreateMultiple/UpdateMultiple with Event True, Upsert/UpsertMultiple
 with Event False, ConvertQuoteToSalesOrder and FulfillSalesOrder with Event False, WinQuote, CloseQuote,
-CancelSalesOrder, GenerateQuoteFromOpportunity, WinOpportunity with Event True; reference/dataverse.md §8).
+CancelSalesOrder, GenerateQuoteFromOpportunity, WinOpportunity with Event True;
+docs/dataverse-api.md, "Sales actions").
 Bulk messages: by default on salesorder, salesorderdetail, quote, account, opportunity (the current generated
 references list CreateMultiple and UpdateMultiple for them; the older optimize-performance text said
 Account/Contact lacked them), contact (ASSUMED like account) and custom tables (bulk-operations.md: "custom

@@ -2,10 +2,10 @@
 
 Column facts (types, MaxLength, RequiredLevel, lookup targets, choices) come from the generated table
 references (MicrosoftDocs dynamics-365-customer-engagement ``ce/developer/reference/entities/*.md``) as
-summarised in reference/dataverse.md §2 for salesorder, salesorderdetail and account, from the product
-reference, and from a real ``opportunity`` EntityDefinitions document (a test checks the simulator against
-it). Only the columns the connector and its tests need are modelled; the system columns every table has
-are added by ``define_table``. The tables themselves are declared per domain in
+summarised in docs/dataverse-api.md, "Sales orders and lines", for salesorder, salesorderdetail and account,
+from the product reference, and from a real ``opportunity`` EntityDefinitions document (a test checks the
+simulator against it). Only the columns the connector and its tests need are modelled; the system columns
+every table has are added by ``define_table``. The tables themselves are declared per domain in
 ``simulators/dataverse/schema/``. A required level here drives behaviour exactly as the Web API does: only
 ``SystemRequired`` is enforced on create, ``ApplicationRequired`` is a form-level hint the API ignores.
 

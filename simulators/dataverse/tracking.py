@@ -1,13 +1,13 @@
 """Change tracking: delta tokens, and a table's changes since a token, answered from the store's journal.
 
-From the change-tracking article (use-change-tracking-synchronize-data-external-systems.md, reference/
-dataverse.md §6): a collection GET with ``Prefer: odata.track-changes`` returns every row and an
-``@odata.deltaLink`` carrying a ``$deltatoken``; GETting that link returns the rows created or updated
-since (with the ``$select`` columns), then the deleted rows as ``$deletedEntity`` entries, then a new
+From the change-tracking article (use-change-tracking-synchronize-data-external-systems.md,
+docs/dataverse-api.md, "Change tracking"): a collection GET with ``Prefer: odata.track-changes`` returns every
+row and an ``@odata.deltaLink`` carrying a ``$deltatoken``; GETting that link returns the rows created or
+updated since (with the ``$select`` columns), then the deleted rows as ``$deletedEntity`` entries, then a new
 delta link. New and updated rows come first, sorted by version, deletions after them; a row created and
-deleted between two reads is still reported as deleted ("they'll get the deleted item even if they didn't
-have the item to begin with"). ``$filter``, ``$orderby``, ``$expand`` and ``$top`` are refused with the
-documented message. A token is valid for ``ExpireChangeTrackingInDays`` (default 7) days.
+deleted between two reads is still reported as deleted ("they'll get the deleted item even if they didn't have
+the item to begin with"). ``$filter``, ``$orderby``, ``$expand`` and ``$top`` are refused with the documented
+message. A token is valid for ``ExpireChangeTrackingInDays`` (default 7) days.
 
 The token is the store version at the time of the read plus that time, ``<version>!<MM/dd/yyyy
 HH:mm:ss>`` as in the article's ``919042!08/22/2017 08:10:44``. ASSUMED: the error for an expired or

@@ -1,11 +1,11 @@
 """``$batch`` for the simulated projections: requests in order, change sets all-or-nothing.
 
-As IFS documents (reference/ifs.md §4.2): a change set's requests run in order as one transaction; a later
-request refers to an entity created earlier in the same change set by its Content-ID (``$1/OrderLinesArray``);
-GETs are not allowed inside a change set; when one request of a change set fails, everything it did is
-undone and the change set answers with that single error. Processing stops at the first failure unless
-``Prefer: odata.continue-on-error`` is sent (the value IFS expects is not published; the standard one is
-assumed). Part URLs may be relative to the service root, absolute paths or absolute URLs.
+As IFS documents (docs/ifs-api.md, "Batch requests"): a change set's requests run in order as one transaction;
+a later request refers to an entity created earlier in the same change set by its Content-ID
+(``$1/OrderLinesArray``); GETs are not allowed inside a change set; when one request of a change set fails,
+everything it did is undone and the change set answers with that single error. Processing stops at the first
+failure unless ``Prefer: odata.continue-on-error`` is sent (the value IFS expects is not published; the
+standard one is assumed). Part URLs may be relative to the service root, absolute paths or absolute URLs.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
   IfsApp.CustomerOrderHandling.GenYesNo'Released'`` is refused as ODataLib refuses operands of different
   types (the message is ODataLib's; no IFS capture shows it).
 - Without ``X-Ifs-Time-Zone-Aware-Request: true`` IFS reads a ``…Z`` timestamp literal in its server (or
-  site) time zone, not as UTC (docs.ifs.com "Time zone aware APIs", reference/ifs.md §3.2): the literal's
-  wall-clock time is taken as the server zone's and compared as that instant.
+  site) time zone, not as UTC (docs.ifs.com "Time zone aware APIs"; docs/ifs-api.md, "Time zones"): the
+  literal's wall-clock time is taken as the server zone's and compared as that instant.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What the simulated tenant serves: projections, entity sets, keys, property types and navigations.
 
-Names and formats follow the captures and reference/ifs.md: ``CustomerOrderHandling`` (order headers and
+Names and formats follow the captures and docs/ifs-api.md: ``CustomerOrderHandling`` (order headers and
 lines) is confirmed by a real capture and a real OpenAPI digest; ``CustomerHandling.CustomerInfoSet`` with
 ``CustomerInfoAddresses`` and ``SalesPartHandling.SalesPartSet`` by public client code (names and keys only);
 the quotation and potential-order projections by nothing public. Enum *type* names are confirmed only for
@@ -274,7 +274,7 @@ ENTITY_SETS: tuple[EntitySetModel, ...] = (
 )
 
 # Filtering with IfsApp.CustomerOrderHandling.CustomerOrderState'Released' is shown in public IFS OData notes
-# (reference/ifs.md §2.6); no other enum type name has been seen.
+# (docs/ifs-api.md, "Value formats and enums"); no other enum type name has been seen.
 CONFIRMED_ENUM_TYPES = frozenset({_enum(CO, "CustomerOrderState")})
 
 

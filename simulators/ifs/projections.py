@@ -1,6 +1,6 @@
 """The OData side of the simulated projections: reads, writes, bound actions, in IFS's wire shapes.
 
-What it reproduces (reference/ifs.md, captures in tests/vectors/ifs):
+What it reproduces (docs/ifs-api.md, captures in tests/vectors/ifs):
 - collections as ``{"@odata.context": "<absolute …/$metadata#Set>", "value": […]}`` with
   ``Content-Type: application/json;odata.metadata=minimal``; ``$select`` always brings the keys and
   ``@odata.etag`` along and names them in the context, plus ``@odata.id`` when the select left keys out

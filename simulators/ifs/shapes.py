@@ -46,7 +46,8 @@ captured(
 captured(
     SIM,
     "enum type names " + ", ".join(sorted(CONFIRMED_ENUM_TYPES)),
-    "knakit/ifs-mcp-server-local src/resources/ifs-common-odata-reference.md (reference/ifs.md §2.6)",
+    "knakit/ifs-mcp-server-local src/resources/ifs-common-odata-reference.md "
+    "(docs/ifs-api.md, 'Value formats and enums')",
 )
 assumed(
     SIM,
@@ -75,7 +76,7 @@ assumed(
 assumed(
     SIM,
     "timestamp literals without X-Ifs-Time-Zone-Aware-Request read in the server time zone",
-    "docs.ifs.com 'Time zone aware APIs' (reference/ifs.md §3.2) says server, user or site time zone "
+    "docs.ifs.com 'Time zone aware APIs' (docs/ifs-api.md, 'Time zones') says server, user or site time zone "
     "depending on the API; the simulator uses one server zone (--server-time-zone, UTC by default)",
 )
 assumed(
@@ -110,8 +111,9 @@ assumed(
 assumed(
     SIM,
     "CustomerInfoSet(...)/CommunicationMethods (CustomerInfoCommMethodSet)",
-    "the navigation's name is seen in public client code (reference ifs.md, customer comm. methods); keys "
-    "CustomerId, CommId, the Method enum (Phone, EMail, Fax …), Value and MethodDefault are assumed",
+    "the navigation's name is seen in public client code "
+    "(docs/ifs-api.md, 'Entity sets the connector uses'); keys CustomerId, CommId, the Method enum "
+    "(Phone, EMail, Fax …), Value and MethodDefault are assumed",
 )
 assumed(
     SIM,

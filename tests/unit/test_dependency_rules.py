@@ -1,4 +1,7 @@
-"""Dependencies point one way (ARCHITECTURE.md): checked on the import statements of every module."""
+"""Dependencies point one way, checked on every module's imports.
+
+See docs/architecture.md, "Layout and dependencies".
+"""
 
 from __future__ import annotations
 

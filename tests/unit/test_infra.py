@@ -442,7 +442,7 @@ def test_the_whole_app_stays_below_dataverses_concurrency_limit() -> None:
     per_function = n["instances"] * (n["batch"] + n["threshold"])
     total = per_function * n["queues"] + n["timers"] + n["tools"]
     assert n["limit"] == 52
-    # Dataverse refuses at "52 or higher" concurrent requests (reference dataverse.md, section 5).
+    # Dataverse refuses at "52 or higher" concurrent requests (docs/dataverse-api.md, "Service protection").
     assert total < n["limit"]
     line = f"= {per_function * n['queues']} + {n['timers']} + {n['tools']} = {total}"
     assert line in MAIN.read_text(), f"main.bicep's comment should show {line!r}"

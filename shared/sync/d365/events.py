@@ -16,7 +16,7 @@ from typing import Any
 
 SALES_ORDER = "salesorder"
 QUOTE = "quote"
-# The messages the connector registers steps for (ARCHITECTURE.md, "Dataverse → IFS events").
+# The messages the connector registers steps for (docs/architecture.md, "Dataverse → IFS events").
 ORDER_MESSAGES = frozenset({"Create", "Update", "FulfillSalesOrder", "CancelSalesOrder", "SetState"})
 QUOTE_MESSAGES = frozenset({"ConvertQuoteToSalesOrder"})
 
@@ -50,11 +50,12 @@ class WebhookEvent:
 
     @property
     def dedupe_key(self) -> str:
-        """``<OperationId>:<MessageName>:<PrimaryEntityId>:<Stage>`` (ARCHITECTURE.md, "Webhook dedupe key").
+        """``<OperationId>:<MessageName>:<PrimaryEntityId>:<Stage>``.
 
         An asynchronous step's OperationId is its system job, the same on Dataverse's retry; the RequestId
         is not, so it is left out. The CorrelationId is shared by every step of one user operation (a quote
-        conversion's order and lines), so it would merge distinct events.
+        conversion's order and lines), so it would merge distinct events (docs/architecture.md,
+        "Webhook dedupe key").
         """
         return f"{self.operation_id}:{self.message}:{self.record_id}:{self.stage}"
 

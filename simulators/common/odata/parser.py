@@ -52,7 +52,7 @@ FUNCTIONS: dict[str, tuple[int, int, str]] = {
     "second": (1, 1, "number"),
     "date": (1, 1, "date"),
 }
-# Standard OData functions IFS documents as unsupported (reference/ifs.md §3.1) or that need a type system.
+# OData functions IFS documents as unsupported (docs/ifs-api.md, "Query options") or that need a type system.
 UNSUPPORTED_FUNCTIONS = frozenset(
     {
         "round",

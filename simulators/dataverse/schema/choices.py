@@ -2,9 +2,10 @@
 
 They give the ``OptionSet`` of attribute metadata and the formatted values of rows. Labels come from the
 generated table references (account, salesorder, salesorderdetail, quote, opportunity, lead, product,
-serviceendpoint, sdkmessageprocessingstep, asyncoperation; reference/dataverse.md §2 and the references'
-"Choices/Options" tables) and from the real ``opportunity`` metadata under tests/vectors. A custom column
-carries its own labels (``Column.labels``); a choice the registry does not know is labelled by its value.
+serviceendpoint, sdkmessageprocessingstep, asyncoperation; docs/dataverse-api.md, "Sales orders and lines",
+and the references' "Choices/Options" tables) and from the real ``opportunity`` metadata under tests/vectors.
+A custom column carries its own labels (``Column.labels``); a choice the registry does not know is labelled by
+its value.
 """
 
 from __future__ import annotations

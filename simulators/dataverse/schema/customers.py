@@ -1,12 +1,12 @@
 """The columns of account and contact, as their generated table references list them.
 
-Account: every writable column of the reference (MicrosoftDocs/powerapps-docs
-``reference/entities/account.md``, "Writable columns/attributes", with type, MaxLength, ranges and
-choices) except the image (``EntityImage``), plus the read-only columns the connector may read. Contact: the
-columns of the contact reference a customer sync touches (names, addresses, phones, e-mail, company,
-birthday, preferences); a documented contact column outside this list is still "does not exist" here.
-Lookups to tables the simulator does not serve (``slaid``, ``preferredsystemuserid`` is served) read as
-null and refuse a bind.
+Account: every writable column of the reference
+(learn.microsoft.com/power-apps/developer/data-platform/reference/entities/account, "Writable
+columns/attributes", with type, MaxLength, ranges and choices) except the image (``EntityImage``), plus the
+read-only columns the connector may read. Contact: the columns of the contact reference a customer sync
+touches (names, addresses, phones, e-mail, company, birthday, preferences); a documented contact column
+outside this list is still "does not exist" here. Lookups to tables the simulator does not serve (``slaid``,
+``preferredsystemuserid`` is served) read as null and refuse a bind.
 """
 
 from __future__ import annotations

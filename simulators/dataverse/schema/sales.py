@@ -1,7 +1,8 @@
 """Tables of the sales cycle: leads, opportunities, quotes and orders with their lines, and close activities.
 
 Column facts come from the generated table references (salesorder, salesorderdetail, quote, opportunity,
-lead, quoteclose, orderclose) as summarised in reference/dataverse.md §2, and from a real ``opportunity``
+lead, quoteclose, orderclose) as summarised in docs/dataverse-api.md,
+"Sales orders and lines", and from a real ``opportunity``
 EntityDefinitions document (a test checks the simulator against it).
 """
 

@@ -1,10 +1,10 @@
-"""The simulator's declared shapes: only what reference/dataverse.md or the vectors support is "captured"."""
+"""The simulator's declared shapes: only what docs/dataverse-api.md or the vectors support is "captured"."""
 
 from __future__ import annotations
 
 from tests.integration.dataverse.conftest import DataverseStack
 
-# Shapes no source in reference/dataverse.md or tests/vectors backs (code review, item 14).
+# Shapes no source in docs/dataverse-api.md or tests/vectors backs (code review, item 14).
 UNSOURCED = (
     "webhook error codes and messages",
     "step registration refusals",

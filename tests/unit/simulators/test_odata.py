@@ -78,7 +78,8 @@ def test_ifs_enum_literal_equals_the_plain_enum_identifier_of_real_orders() -> N
     [("Released", True), ("Planned", False), (None, False)],
 )
 def test_ifs_enum_filter_from_the_reference(state: str | None, expected: bool) -> None:
-    """`Objstate eq IfsApp.CustomerOrderHandling.CustomerOrderState'Released'` (reference/ifs.md §2.6)."""
+    """`Objstate eq IfsApp.CustomerOrderHandling.CustomerOrderState'Released'`, a qualified enum literal."""
+    # docs/ifs-api.md, "Value formats and enums"
     assert check(f"Objstate eq {ORDER_STATE}'Released'", {"Objstate": state}) is expected
 
 
@@ -126,7 +127,8 @@ def test_date_and_timestamp_filters_on_real_order_headers(text: str, expected: i
     ],
 )
 def test_filters_on_real_order_lines(text: str, expected: int) -> None:
-    """Line filters as the connector sends them (reference/ifs.md §3.1: `OrderNo eq 'X' and LineNo eq …`)."""
+    """Line filters as the connector sends them: `OrderNo eq 'X' and LineNo eq …`."""
+    # docs/ifs-api.md, "Query options"
     assert len(filter_rows(text, real_orders()["customerOrderLines"])) == expected
 
 
@@ -143,7 +145,8 @@ def test_filters_on_real_order_lines(text: str, expected: int) -> None:
     ],
 )
 def test_history_log_timestamp_filter(row: dict[str, Any], expected: bool) -> None:
-    """`LuName eq 'CustomerOrder' and TimeStamp gt 2026-01-01T00:00:00Z` (reference/ifs.md §3.4)."""
+    """`LuName eq 'CustomerOrder' and TimeStamp gt 2026-01-01T00:00:00Z`, the History Log's filter."""
+    # docs/ifs-api.md, "Incremental reads"
     assert check("LuName eq 'CustomerOrder' and TimeStamp gt 2026-01-01T00:00:00Z", row) is expected
 
 
@@ -165,7 +168,8 @@ def test_keboola_date_window_filter(row: dict[str, Any], expected: bool) -> None
 
 
 def test_inventory_filter_with_grouped_ors() -> None:
-    """Insite's stock query: `(PartNo eq 'A' or …) and (Contract eq 'S1' or …)` (reference/ifs.md §2.3)."""
+    """Insite's stock query: `(PartNo eq 'A' or …) and (Contract eq 'S1' or …)`."""
+    # docs/ifs-api.md, "Entity sets the connector uses"
     text = "(PartNo eq 'A' or PartNo eq 'B') and (Contract eq 'S1' or Contract eq 'S2')"
     assert check(text, {"PartNo": "B", "Contract": "S1"})
     assert not check(text, {"PartNo": "B", "Contract": "S3"})
@@ -173,7 +177,7 @@ def test_inventory_filter_with_grouped_ors() -> None:
 
 
 def test_double_parentheses_and_nested_functions_from_aurena_urls() -> None:
-    """`((startswith(tolower(F),'x')))`, as copied from Aurena URLs (reference/ifs.md §3.1)."""
+    """`((startswith(tolower(F),'x')))`, as copied from Aurena URLs (docs/ifs-api.md, "Query options")."""
     assert check("((startswith(tolower(Name),'acme')))", {"Name": "ACME Boats"})
     assert not check("((startswith(tolower(Name),'acme')))", {"Name": "Boats ACME"})
 
@@ -272,7 +276,8 @@ def test_navigation_paths_use_the_simulators_resolver() -> None:
 
 
 def test_modifiedon_watermark_poll_orders_ascending() -> None:
-    """`modifiedon gt 2026-01-01T00:00:00Z&$orderby=modifiedon asc` (reference/dataverse.md §6)."""
+    """`modifiedon gt 2026-01-01T00:00:00Z&$orderby=modifiedon asc`, Dataverse's watermark poll."""
+    # docs/dataverse-api.md, "Change tracking"
     rows = [
         {"name": "d", "modifiedon": "2026-03-01T08:00:00Z"},
         {"name": "old", "modifiedon": "2025-12-31T23:59:59Z"},

@@ -49,7 +49,7 @@ def event(**changes: object) -> WebhookEvent:
 
 
 def test_the_dedupe_key_is_operation_message_record_and_stage() -> None:
-    """As ARCHITECTURE.md says: OperationId, MessageName, PrimaryEntityId, Stage; no RequestId."""
+    """OperationId, MessageName, PrimaryEntityId and Stage (docs/architecture.md, "Webhook dedupe key")."""
     assert event().dedupe_key == f"{OP}:Create:{ORDER}:40"
     assert event(correlation_id=uuid.uuid4()).dedupe_key == event().dedupe_key
     assert event(stage=20).dedupe_key != event().dedupe_key
