@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,17 +38,17 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 
 def project_texts() -> Iterator[tuple[Path, str]]:
     """Every text file of the project (what git tracks or would track), with its text."""
-    for path in sorted(REPO.rglob("*")):
-        relative = path.relative_to(REPO)
-        if any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in relative.parts):
-            continue
-        if not path.is_file() or path.name in SKIPPED_FILES or path.suffix == ".pyc":
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        yield path, text
+    for folder, dirs, files in os.walk(REPO):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            path = Path(folder) / name
+            if name in SKIPPED_FILES or path.suffix == ".pyc":
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            yield path, text
 
 
 def headings(markdown: str) -> list[str]:
