@@ -1,7 +1,14 @@
-"""``make demo``: the function app running locally against Azurite, showing each trigger at work.
+"""``make demo``: a business day of a mid-sized manufacturer, through the function app running locally.
 
 Runs under ``python -m devhost.azurite`` (which provides the storage). No credentials needed: every
-setting comes from local.settings.sample.json, with this run's storage and a one-second heartbeat.
+setting comes from local.settings.sample.json, pointed at this run's storage and the simulators.
+
+The function app's heartbeat; the adapters beneath (on a small tenant of their own); then the story: the
+IFS tenant loaded into Dynamics, the day's changes in IFS through the timers and queue workers (a new
+customer, a credit limit, the new customer's first order and a line change), a quote converted in Dynamics
+landing in IFS and fulfilled, and at the end of the day ``status`` and ``reconcile`` of every entity. The
+demo exits 1 unless every step did what it should and both systems end in step (nothing missing or
+different, nothing pending, parked or poisoned).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from devhost import demo_adapters, demo_d365, demo_sync
+from devhost import demo_adapters, demo_d365, demo_day_end, demo_sync
 from devhost.d365_scenario import D365Scenario, d365_settings
 from devhost.host import REPO_ROOT, LocalHost
 from devhost.scenario import NEVER, SyncScenario, scenario_settings
@@ -29,7 +36,8 @@ from simulators.stack import running_simulators
 
 HEARTBEATS = 2  # the function-app part ends once this many heartbeats have travelled to the audit trail
 TIMEOUT_SECONDS = 30.0
-SIZE = 800  # the IFS simulator's tenant: about 200 customers and 100 sales parts
+SIZE = 800  # the IFS tenant: about 800 customer orders, 100 customers, 200 sales parts, 260 quotations
+ADAPTERS_SIZE = 40  # the adapters' own small tenant
 
 
 def demo_settings(storage: str) -> dict[str, str]:
@@ -54,26 +62,30 @@ def main() -> int:
     """Run the demo; exit status 0 when every step did what it should."""
     logging.basicConfig(level=logging.WARNING)
     print("== 1. function_app.py under devhost, against Azurite ==")
-    host_ok = run_function_app(demo_settings(os.environ["AzureWebJobsStorage"]), say)
-    with (
-        tempfile.TemporaryDirectory() as tls_dir,
-        running_simulators(loopback_certificate(Path(tls_dir)), ifs_size=SIZE) as stack,
-    ):
-        print("== 2. IFS -> Dynamics: set-up, initial load, changes through the function app ==")
-        values = scenario_settings(stack, os.environ["AzureWebJobsStorage"], "demosync")
-        sync_ok = demo_sync.run(SyncScenario(stack, values), say)
-        print("== 3. Dynamics -> IFS: a quote won in Dynamics becomes an IFS order, fulfilled ==")
-        d365 = D365Scenario(stack, d365_settings(stack, os.environ["AzureWebJobsStorage"], "demosync"))
-        d365_ok = demo_d365.run(d365, say)
-        print("== 4. the adapters beneath: tokens from the vault, bulk upsert by key ==")
-        storage = {
-            "AzureWebJobsStorage": os.environ["AzureWebJobsStorage"],
-            "STATE_TABLE_PREFIX": "demoadapters",
-        }
-        adapters_ok = demo_adapters.run(stack, storage, say)
-    ok = host_ok and sync_ok and d365_ok and adapters_ok
-    print("demo: ok" if ok else "demo: FAILED")
-    return 0 if ok else 1
+    storage = os.environ["AzureWebJobsStorage"]
+    steps: dict[str, bool] = {}
+    steps["function app"] = run_function_app(demo_settings(storage), say)
+    with tempfile.TemporaryDirectory() as tls_dir:
+        tls = loopback_certificate(Path(tls_dir))
+        with running_simulators(tls, ifs_size=ADAPTERS_SIZE) as stack:
+            print("== 2. the adapters beneath: tokens from the vault, bulk upsert by key ==")
+            adapters = {"AzureWebJobsStorage": storage, "STATE_TABLE_PREFIX": "demoadapters"}
+            steps["adapters"] = demo_adapters.run(stack, adapters, say)
+        with running_simulators(tls, ifs_size=SIZE) as stack:
+            print("== 3. a mid-sized manufacturer's IFS tenant: set-up and first load into Dynamics ==")
+            scenario = SyncScenario(stack, scenario_settings(stack, storage, "demosync"))
+            demo_sync.describe_tenant(scenario, say)
+            steps["first load"] = demo_sync.load(scenario, say)
+            print("== 4. the day in IFS, through the function app's timers and queue workers ==")
+            steps["the day in IFS"] = demo_sync.day(scenario, say)
+            print("== 5. Dynamics -> IFS: a quote won in Dynamics becomes an IFS order, fulfilled ==")
+            d365 = D365Scenario(stack, d365_settings(stack, storage, "demosync"))
+            steps["Dynamics -> IFS"] = demo_d365.run(d365, say)
+            print("== 6. end of the day: the last polls, status and reconcile ==")
+            steps["end of the day"] = demo_day_end.run(scenario.values, say)
+    failed = [name for name, ok in steps.items() if not ok]
+    print(f"demo: FAILED ({', '.join(failed)})" if failed else "demo: ok")
+    return 1 if failed else 0
 
 
 def run_function_app(settings: dict[str, str], say: Callable[[str], None]) -> bool:

@@ -1,4 +1,4 @@
-"""The demo's last part: the connector's adapters at work against every simulator, no credentials needed.
+"""The demo's adapters part: the connector's adapters at work against every simulator, no credentials needed.
 
 Entra ID, Key Vault, Dataverse and IFS Cloud run on loopback over HTTPS (``simulators.stack``). The
 connector's own composition root builds the clients from app settings that hold no secret: the IFS

@@ -215,7 +215,8 @@ def reconcile(args: argparse.Namespace, context: Context) -> int:
         context.show(report.to_json(limit=args.limit), [], [])
     else:
         rows = [f.to_json() for f in report.findings[: args.limit]]
-        context.show({}, rows, ["key", "issue", "target", "column", "ifs", "dataverse"], f"{args.entity}:")
+        columns = ["key", "issue", "target", "row", "column", "ifs", "dataverse"]
+        context.show({}, rows, columns, f"{args.entity}:")
         if len(report.findings) > args.limit:
             print(f"… {len(report.findings) - args.limit} more findings (--limit)")
         print("summary: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in summary.items()))

@@ -44,6 +44,15 @@ class DataverseReader:
             if row.get(column) is not None
         }
 
+    def under(
+        self, entity_set: str, parent_column: str, parent_ids: Iterable[uuid.UUID]
+    ) -> list[dict[str, Any]]:
+        """The rows whose lookup ``parent_column`` points at one of ``parent_ids`` (the lines of orders)."""
+        wanted = sorted({str(i) for i in parent_ids})
+        if not wanted:
+            return []
+        return list(self._client.get_many(entity_set, f"_{parent_column}_value", wanted))
+
     def keyed(self, entity_set: str, table: str, column: str) -> Iterator[tuple[str, uuid.UUID]]:
         """Every row with a value in ``column``: (the value, the row's id)."""
         pk = f"{table}id"

@@ -201,12 +201,8 @@ class SystemCheck:
             except ClientAuthenticationError as exc:
                 self._add("key vault", f"secret {secret}", FAIL, _first_line(exc), _entra_fix())
             except HttpResponseError as exc:
-                fix = (
-                    "give the app's identity the Key Vault Secrets User role on the vault"
-                    if exc.status_code == 403
-                    else f"check KEY_VAULT_URL ({vault})"
-                )
-                self._add("key vault", f"secret {secret}", FAIL, f"Key Vault answered {exc.status_code}", fix)
+                detail, fix = _key_vault_refusal(exc, vault, name, secret)
+                self._add("key vault", f"secret {secret}", FAIL, detail, fix)
             except AzureError as exc:
                 self._add(
                     "key vault",
@@ -523,6 +519,21 @@ def _entities() -> Iterator[str]:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _key_vault_refusal(exc: HttpResponseError, vault: str, name: str, secret: str) -> tuple[str, str]:
+    """(detail, fix) for a Key Vault error answer: a disabled secret, a missing role, or another vault."""
+    inner = exc.error.innererror.get("code") if exc.error is not None else None
+    detail = f"Key Vault answered {exc.status_code}" + (f" ({inner})" if inner else "")
+    if exc.status_code == 403 and inner == "SecretDisabled":
+        return (
+            f"secret {secret} is disabled",
+            f"enable it: az keyvault secret set-attributes --vault-name <vault> -n {secret} --enabled true "
+            f"(or set a new version, or set {name})",
+        )
+    if exc.status_code == 403:
+        return detail, "give the app's identity the Key Vault Secrets User role on the vault"
+    return detail, f"check KEY_VAULT_URL ({vault})"
 
 
 def _entra_fix() -> str:

@@ -119,6 +119,7 @@ class _Work:
     row_digests: dict[str, str] | None = None
     rows_written: bool = False  # every row went through (a failure came later, in the flow's transition)
     previous_rows: Mapping[str, str] | None = None  # the row digests of the last write, if known
+    forced: bool = False  # written whatever the ledger says (repairing drift made by hand in Dataverse)
 
 
 class SyncEngine:
@@ -429,6 +430,7 @@ class SyncEngine:
                 )
                 continue
             item.previous_rows = None if entry is None else entry.row_digests
+            item.forced = force
             if force or item.previous_rows is None:
                 continue
             referenced = {
@@ -518,8 +520,9 @@ class SyncEngine:
 
         Dataverse is asked (one query for many parents) only for records whose set may hold such rows: one
         whose last write had rows the plan no longer has, one whose earlier rows are unknown to the ledger
-        while its parent row existed before (an order linked through the id map), or one the flow asks
-        for (``plan.context["reconcile"]``, e.g. a revision whose copied lines Dataverse made).
+        while its parent row existed before (an order linked through the id map), one written with
+        ``force`` (a repair: a line added by hand in Dynamics goes too), or one the flow asks for
+        (``plan.context["reconcile"]``, e.g. a revision whose copied lines Dataverse made).
         """
         planned: dict[uuid.UUID, tuple[_Work, set[str], set[uuid.UUID]]] = {}
         for item in work.values():
@@ -561,7 +564,7 @@ class SyncEngine:
     @staticmethod
     def _needs_reconcile(item: _Work, target_name: str) -> bool:
         assert item.plan is not None
-        if item.plan.context.get("reconcile"):
+        if item.plan.context.get("reconcile") or item.forced:
             return True
         if item.previous_rows is None:
             return item.previous_id is not None

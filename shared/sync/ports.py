@@ -666,6 +666,12 @@ class RowReader(Protocol):
         """Rows by an alternate-key column's value, folded to lower case."""
         ...
 
+    def under(
+        self, entity_set: str, parent_column: str, parent_ids: Iterable[uuid.UUID]
+    ) -> list[dict[str, Any]]:
+        """The rows whose lookup ``parent_column`` points at one of ``parent_ids``."""
+        ...
+
     def keyed(self, entity_set: str, table: str, column: str) -> Iterator[tuple[str, uuid.UUID]]:
         """Every row with a value in ``column``: (value, id)."""
         ...

@@ -8,13 +8,21 @@ not write (columns Dynamics owns, columns the mapping does not name) is never co
 
 The result, per entity:
 
-- counts: records in IFS (in scope), rows in Dataverse (with a key value, or linked in the id map);
+- counts: records in IFS (those in the poll's scope, and those outside it that Dataverse holds — a closed
+  order loaded with the history), records in Dataverse (distinct key values, and rows linked in the id map:
+  the revisions of one quote are one record);
 - **missing in Dataverse**: IFS records whose row does not exist;
 - **missing in IFS**: Dataverse rows whose IFS record is gone and that are still active, or that the
   connector never wrote (a key value no IFS record has, and no link) — retired ones are in step;
 - **differs**: records whose Dataverse rows differ from the plan, column by column (``ifs`` is the value the
-  mapping gives, ``dataverse`` the value found); a missing price-list item counts here too;
+  mapping gives, ``dataverse`` the value found; ``row`` names the row among the record's rows, e.g. a
+  line's key); a missing price-list item or line, a line Dataverse holds under the header that IFS does not
+  have, and a header not in the state the mapping gives (``statecode``/``statuscode``) count here too;
 - **cannot be planned**: records a sync would park (the reason is the error it would park with).
+
+Rows that belong to a header (order and quote lines: the target's ``Within``) are read under their header,
+by the header's id, and matched by their key within it: a line key such as ``1|1|0`` names a line of every
+order, so it is never looked up alone.
 
 ``fix`` enqueues the keys that are missing in Dataverse or differ, with ``force``, so the workers rewrite
 them; records that cannot be planned are left for ``replay`` once their cause is fixed.
@@ -32,8 +40,8 @@ from typing import Any
 from shared.records import AuditEntry, ParkedRecord
 from shared.sync.engine import EntityBinding, Planned, SyncEngine
 from shared.sync.flow import Flow, Link
-from shared.sync.mapping.load import MappingSchema
-from shared.sync.mapping.model import EntityMapping
+from shared.sync.mapping.load import MappingSchema, Within
+from shared.sync.mapping.model import EntityMapping, TargetMapping
 from shared.sync.messages import ChangedKey, new_correlation_id
 from shared.sync.plan import RecordPlan, TargetRow
 from shared.sync.ports import (
@@ -64,9 +72,10 @@ class WritesRefusedError(RuntimeError):
 class _Capturing:
     """A flow that plans as the real one does and keeps every plan; reference rows are never created."""
 
-    def __init__(self, inner: Flow, plans: dict[str, RecordPlan]) -> None:
+    def __init__(self, inner: Flow, plans: dict[str, RecordPlan], found: set[str]) -> None:
         self._inner = inner
         self._plans = plans
+        self._found = found  # the keys IFS had a record for (planned from it, even when planning failed)
 
     @property
     def entity(self) -> str:
@@ -79,6 +88,7 @@ class _Capturing:
     def plan(
         self, key: str, version: str | None, aggregate: Aggregate, mapping: EntityMapping, link: Link
     ) -> RecordPlan:
+        self._found.add(key)
         plan = self._inner.plan(key, version, aggregate, mapping, link)
         self._plans[key] = plan
         return plan
@@ -182,13 +192,15 @@ class Planner:
         clock: Callable[[], datetime],
     ) -> None:
         self._plans: dict[str, dict[str, RecordPlan]] = {}
+        self._found: dict[str, set[str]] = {}
+        self._schemas = {name: engine.binding(name).flow.schema for name in engine.entities}
         nowhere = _Nowhere()
         bindings = {}
         for name in engine.entities:
             binding = engine.binding(name)
             plans = self._plans.setdefault(name, {})
             bindings[name] = EntityBinding(
-                flow=_Capturing(binding.flow, plans),
+                flow=_Capturing(binding.flow, plans, self._found.setdefault(name, set())),
                 source=binding.source,
                 mapping_path=binding.mapping_path,
                 queue=binding.queue,
@@ -208,14 +220,29 @@ class Planner:
         """The entity's mapping."""
         return self._engine.mapping(entity)
 
-    def plan(self, entity: str, keys: Sequence[ChangedKey]) -> tuple[list[Planned], dict[str, RecordPlan]]:
-        """What a sync of ``keys`` would do (per record) and the rows it would write (per key)."""
-        captured = self._plans[entity]
+    def within(self, entity: str) -> dict[str, Within]:
+        """The entity's targets whose rows belong to a row of another target (lines), by target name."""
+        targets = self._schemas[entity].targets
+        return {name: target.within for name, target in targets.items() if target.within is not None}
+
+    def plan(self, entity: str, keys: Sequence[ChangedKey]) -> PlannedChunk:
+        """What a sync of ``keys`` would do (per record), the rows it would write and which keys IFS has."""
+        captured, found = self._plans[entity], self._found[entity]
         captured.clear()
+        found.clear()
         report = self._engine.process(
             entity, keys, correlation_id=new_correlation_id(), dry_run=True, force=True
         )
-        return report.planned, dict(captured)
+        return PlannedChunk(report.planned, dict(captured), set(found))
+
+
+@dataclass(frozen=True)
+class PlannedChunk:
+    """A dry run over some keys: per record what a sync would do, its rows, and the keys IFS has."""
+
+    planned: list[Planned]
+    plans: dict[str, RecordPlan]
+    in_ifs: set[str]  # read from IFS (whatever the poll's scope), as opposed to gone from it
 
 
 @dataclass(frozen=True)
@@ -228,6 +255,7 @@ class Finding:
     column: str = ""
     ifs: Any = None
     dataverse: Any = None
+    row: str = ""  # which of the record's rows of ``target`` (a line's key), when it has several
 
     def to_json(self) -> dict[str, Any]:
         """The finding as a JSON object."""
@@ -235,6 +263,7 @@ class Finding:
             "key": self.key,
             "issue": self.issue,
             "target": self.target,
+            "row": self.row,
             "column": self.column,
             "ifs": self.ifs,
             "dataverse": self.dataverse,
@@ -322,6 +351,19 @@ def _bound_id(value: Any) -> str | None:
     return text[text.rindex("(") + 1 : -1].lower()
 
 
+def _bound_columns(row: TargetRow) -> dict[str, str]:
+    """Navigation property → lookup column, where they differ (``customerid_account`` → ``customerid``).
+
+    Dataverse returns a lookup's value as ``_<column>_value`` whichever navigation property wrote it: a
+    polymorphic lookup (a customer: account or contact) has one navigation property per table it may name.
+    """
+    return {
+        rule.lookup.bind: rule.column
+        for rule in row.target.columns
+        if rule.lookup is not None and rule.lookup.bind != rule.column
+    }
+
+
 def compare_row(row: TargetRow, current: Mapping[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """(column, planned, found) for every difference between a planned row and its Dataverse row."""
     if row.delete:
@@ -329,10 +371,11 @@ def compare_row(row: TargetRow, current: Mapping[str, Any] | None) -> list[tuple
     if current is None:
         return [(ROW, "present", "absent")]
     found: list[tuple[str, Any, Any]] = []
+    bound = _bound_columns(row)
     for name, value in row.values.items():
         if name.endswith(BIND):
             column = name[: -len(BIND)]
-            actual = current.get(f"_{column}_value")
+            actual = current.get(f"_{bound.get(column, column)}_value")
             expected = _bound_id(value)
             if expected != (str(actual).lower() if actual is not None else None):
                 found.append((column, expected, actual))
@@ -343,32 +386,100 @@ def compare_row(row: TargetRow, current: Mapping[str, Any] | None) -> list[tuple
     return found
 
 
-class _Rows:
-    """The Dataverse rows of a chunk's plans, read in bulk: by id per table, by key per key column."""
+def _row_id(row: TargetRow) -> uuid.UUID | None:
+    return row.record if isinstance(row.record, uuid.UUID) else row.id
 
-    def __init__(self, reader: RowReader, plans: Mapping[str, RecordPlan]) -> None:
+
+class _Rows:
+    """The Dataverse rows of a chunk's plans, read in bulk.
+
+    By id per table, by alternate key per key column, and the rows of a ``Within`` target (lines) under
+    their headers' ids: a line's key is unique only within its header.
+    """
+
+    def __init__(
+        self,
+        reader: RowReader,
+        plans: Mapping[str, RecordPlan],
+        within: Mapping[str, tuple[Within, TargetMapping]],
+    ) -> None:
+        self._within = within
         ids: dict[tuple[str, str], set[uuid.UUID]] = {}
         keys: dict[tuple[str, str], set[str]] = {}
         for plan in plans.values():
             for row in plan.rows:
                 target = row.target
-                row_id = row.record if isinstance(row.record, uuid.UUID) else row.id
+                row_id = _row_id(row)
                 if row_id is not None:
                     ids.setdefault((target.entity_set, target.table), set()).add(row_id)
-                elif target.key is not None and isinstance(row.record, Mapping):
+                elif target.key is not None and isinstance(row.record, Mapping) and target.name not in within:
                     keys.setdefault((target.entity_set, target.key), set()).add(str(row.record[target.key]))
         self._by_id = {spec: reader.by_ids(spec[0], spec[1], wanted) for spec, wanted in ids.items()}
         self._by_key = {spec: reader.by_key(spec[0], spec[1], wanted) for spec, wanted in keys.items()}
+        # (target name, header id) -> the rows Dataverse holds under that header
+        self._under: dict[tuple[str, uuid.UUID], list[dict[str, Any]]] = {}
+        for name, (inside, target) in within.items():
+            wanted = {p for plan in plans.values() if (p := self.parent_id(plan, name)) is not None}
+            if not wanted:
+                continue
+            lookup = f"_{inside.parent_column}_value"
+            for found in reader.under(target.entity_set, inside.parent_column, wanted):
+                if found.get(lookup):
+                    self._under.setdefault((name, uuid.UUID(str(found[lookup]))), []).append(found)
 
-    def current(self, row: TargetRow) -> Mapping[str, Any] | None:
+    def _found(self, row: TargetRow) -> Mapping[str, Any] | None:
         target = row.target
-        row_id = row.record if isinstance(row.record, uuid.UUID) else row.id
+        row_id = _row_id(row)
         if row_id is not None:
             return self._by_id.get((target.entity_set, target.table), {}).get(row_id)
         if target.key is not None and isinstance(row.record, Mapping):
             wanted = str(row.record[target.key]).casefold()
             return self._by_key.get((target.entity_set, target.key), {}).get(wanted)
         return None
+
+    def parent_id(self, plan: RecordPlan, target_name: str) -> uuid.UUID | None:
+        """The id of the header row the plan's ``target_name`` rows belong to, when Dataverse has it."""
+        parent = plan.row(self._within[target_name][0].parent)
+        if parent is None:
+            return None
+        row_id = _row_id(parent)
+        if row_id is not None:
+            return row_id
+        current = self._found(parent)
+        pk = f"{parent.target.table}id"
+        return uuid.UUID(str(current[pk])) if current is not None and current.get(pk) else None
+
+    def current(self, plan: RecordPlan, row: TargetRow) -> Mapping[str, Any] | None:
+        """The Dataverse row a planned row is written to, or None when there is none."""
+        name = row.target.name
+        if name not in self._within or _row_id(row) is not None or row.target.key is None:
+            return self._found(row)
+        parent = self.parent_id(plan, name)
+        if parent is None:
+            return None
+        wanted = str(row.key_value).casefold()
+        under = self._under.get((name, parent), [])
+        return next((found for found in under if str(found.get(row.target.key)).casefold() == wanted), None)
+
+    def unplanned(self, plan: RecordPlan) -> list[tuple[TargetMapping, dict[str, Any]]]:
+        """Rows Dataverse holds under the plan's header that the plan does not have (a line IFS lacks)."""
+        extra: list[tuple[TargetMapping, dict[str, Any]]] = []
+        for name, (_inside, target) in self._within.items():
+            rows = [r for r in plan.rows if r.target.name == name and not r.delete]
+            parent = self.parent_id(plan, name)
+            if parent is None:
+                continue
+            pk = f"{target.table}id"
+            ids = {_row_id(r) for r in rows} | {
+                uuid.UUID(str(c[pk])) for r in rows if (c := self.current(plan, r)) is not None and c.get(pk)
+            }
+            keys = {str(r.key_value).casefold() for r in rows if r.key_value is not None}
+            for found in self._under.get((name, parent), []):
+                key = found.get(target.key) if target.key else None
+                if uuid.UUID(str(found[pk])) in ids or (key is not None and str(key).casefold() in keys):
+                    continue
+                extra.append((target, found))
+        return extra
 
 
 def reconcile(
@@ -387,23 +498,32 @@ def reconcile(
     report = ReconcileReport(entity)
     scanned = dict(source.scan())
     report.ifs_count = len(scanned)
-    main = planner.mapping(entity).target(main_target)
-    keyed = dict(reader.keyed(main.entity_set, main.table, main.key)) if main.key else {}
-    known = {row_id for row_id in keyed.values()}
-    unkeyed = {key: uuid.UUID(value) for key, value in links.items() if uuid.UUID(value) not in known}
+    mapping = planner.mapping(entity)
+    main = mapping.target(main_target)
+    within = {name: (inside, mapping.target(name)) for name, inside in planner.within(entity).items()}
+    keyed: dict[str, str] = {}  # key value folded -> as Dataverse spells it (a quote's revisions share one)
+    keyed_ids: set[uuid.UUID] = set()
+    for value, row_id in reader.keyed(main.entity_set, main.table, main.key) if main.key else ():
+        keyed.setdefault(value.casefold(), value)
+        keyed_ids.add(row_id)
+    unkeyed = {key: uuid.UUID(value) for key, value in links.items() if uuid.UUID(value) not in keyed_ids}
     existing = set(reader.by_ids(main.entity_set, main.table, unkeyed.values())) if unkeyed else set()
-    report.dataverse_count = len(known | existing)
-    in_ifs = {key.casefold() for key in scanned}
-    gone = {value for value in keyed if value.casefold() not in in_ifs}
-    gone |= {key for key, row_id in unkeyed.items() if row_id in existing and key.casefold() not in in_ifs}
-    todo = sorted(scanned) + sorted(gone)
+    linked = {key for key, row_id in unkeyed.items() if row_id in existing}
+    report.dataverse_count = len(set(keyed) | {key.casefold() for key in linked})
+    in_scope = {key.casefold() for key in scanned}
+    outside = {value for folded, value in keyed.items() if folded not in in_scope}
+    outside |= {key for key in linked if key.casefold() not in in_scope}
+    todo = sorted(scanned) + sorted(outside)
     done = 0
     for start in range(0, len(todo), chunk_size):
         chunk = todo[start : start + chunk_size]
-        planned, plans = planner.plan(entity, [ChangedKey(key, scanned.get(key)) for key in chunk])
-        rows = _Rows(reader, plans)
-        for item in planned:
-            _judge(report, item, plans.get(item.key), rows, in_ifs=item.key in scanned)
+        result = planner.plan(entity, [ChangedKey(key, scanned.get(key)) for key in chunk])
+        # A record outside the poll's scope that IFS still has (a closed order) is in IFS, not gone.
+        report.ifs_count += len({key for key in chunk if key not in scanned} & result.in_ifs)
+        rows = _Rows(reader, result.plans, within)
+        for item in result.planned:
+            in_ifs = item.key in scanned or item.key in result.in_ifs
+            _judge(report, item, result.plans.get(item.key), rows, in_ifs=in_ifs)
         done += len(chunk)
         if progress is not None:
             progress(done, len(todo))
@@ -418,6 +538,36 @@ def reconcile(
     return report
 
 
+def _differences(plan: RecordPlan, rows: _Rows, *, in_ifs: bool) -> list[Finding]:
+    """Every difference between a record's plan and the Dataverse rows it writes."""
+    key = plan.key
+    found = [
+        Finding(key, "differs", row.target.name, column, planned, actual, _label(plan, row))
+        for row in plan.rows
+        for column, planned, actual in compare_row(row, rows.current(plan, row))
+    ]
+    header = rows.current(plan, plan.main)
+    if plan.transition and header is not None and not plan.main.delete:
+        found += [
+            Finding(key, "differs", plan.main.target.name, column, wanted, header.get(column))
+            for column, wanted in plan.transition.items()
+            if wanted is not None and not same(wanted, header.get(column))
+        ]
+    if in_ifs:
+        for target, extra in rows.unplanned(plan):
+            label = str(extra.get(target.key) or "") if target.key else ""
+            found.append(Finding(key, "differs", target.name, ROW, "absent", "present", label))
+    return found
+
+
+def _label(plan: RecordPlan, row: TargetRow) -> str:
+    """Which of the plan's rows of its target ``row`` is, when the plan has several (a line's key)."""
+    if sum(1 for r in plan.rows if r.target.name == row.target.name) < 2:
+        return ""
+    key = row.key_value
+    return str(key) if key is not None else str(row.record)
+
+
 def _judge(
     report: ReconcileReport, item: Planned, plan: RecordPlan | None, rows: _Rows, *, in_ifs: bool
 ) -> None:
@@ -429,14 +579,10 @@ def _judge(
     if plan is None:  # not in IFS, never synced by the connector: a row someone else made
         report.findings.append(Finding(key, "missing in IFS", dataverse="a row the connector did not write"))
         return
-    if in_ifs and rows.current(plan.main) is None:
+    if in_ifs and rows.current(plan, plan.main) is None:
         report.findings.append(Finding(key, "missing in Dataverse", plan.main.target.name))
         return
-    differences = [
-        Finding(key, "differs", row.target.name, column, planned, found)
-        for row in plan.rows
-        for column, planned, found in compare_row(row, rows.current(row))
-    ]
+    differences = _differences(plan, rows, in_ifs=in_ifs)
     if differences and not in_ifs:
         report.findings.append(Finding(key, "missing in IFS", plan.main.target.name, ifs=plan.note))
     report.findings += differences

@@ -25,6 +25,8 @@ Admin actions (``POST /_admin/actions/<name>``), besides the toolkit's reset, fa
 - ``set_max_url_length`` ``{length}``: the longest request URL (origin, path and query as sent) the API
   accepts; longer ones get 414 (``max_url_length``, 8192 by default, an assumption: IFS documents no limit,
   8 KB is the request-line buffer of common reverse proxies such as nginx's ``large_client_header_buffers``).
+- ``revoke_projection`` ``{projection}`` / ``grant_projection`` ``{projection}``: the IAM client's user loses
+  (gets back) the permission set granting that projection (``CustomerHandling``): its requests answer 403.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from simulators.common.admin import Admin, AdminError
 from simulators.common.clock import SimClock
 from simulators.ifs.iam import Iam, basic_credentials
 from simulators.ifs.projections import ProjectionApi
-from simulators.ifs.shapes import SIM, fault_response, uri_too_long
+from simulators.ifs.shapes import SIM, fault_response, forbidden_projection, uri_too_long
 from simulators.ifs.tenant import BusinessError, NotFoundError, SetState, Tenant, TenantConfig
 from simulators.ifs.wire import API_ROOT, ApiRequest, ApiResponse
 
@@ -115,6 +117,7 @@ class IfsSimulator:
         self._edits: list[_EditAfterRead] = []
         self._initial_max_url_length = max_url_length
         self.max_url_length = max_url_length
+        self.revoked_projections: set[str] = set()  # no permission set grants them to the client's user
         self._register_admin()
         self.app: ASGIApp = self.admin.build_app(
             [
@@ -247,8 +250,22 @@ class IfsSimulator:
             self.max_url_length = length
             return {"max_url_length": length}
 
+        @admin.action("revoke_projection", "The client's user loses a projection's permissions: {projection}")
+        def revoke_projection(body: dict[str, Any]) -> dict[str, Any]:
+            projection = body.get("projection")
+            if not isinstance(projection, str) or not projection:
+                raise AdminError('expected {"projection": "<name, e.g. CustomerHandling>"}')
+            self.revoked_projections.add(projection.removesuffix(".svc"))
+            return {"revoked": sorted(self.revoked_projections)}
+
+        @admin.action("grant_projection", "The client's user gets them back: {projection}")
+        def grant_projection(body: dict[str, Any]) -> dict[str, Any]:
+            self.revoked_projections.discard(str(body.get("projection", "")).removesuffix(".svc"))
+            return {"revoked": sorted(self.revoked_projections)}
+
         @admin.on_reset
         def reseed() -> None:
+            self.revoked_projections.clear()
             self.max_url_length = self._initial_max_url_length
             with self._late_lock:
                 self._late = None
@@ -298,6 +315,9 @@ class IfsSimulator:
             )
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         path = raw_path.decode("latin-1").split("?", 1)[0][len(API_ROOT) + 1 :]
+        projection = unquote(path).split("/", 1)[0].removesuffix(".svc")
+        if projection in self.revoked_projections:
+            return forbidden_projection(projection)
         query = request.scope.get("query_string", b"").decode("latin-1")
         origin = str(request.base_url).rstrip("/")
         url_length = len(origin) + len(raw_path.split(b"?", 1)[0]) + (len(query) + 1 if query else 0)

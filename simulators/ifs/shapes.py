@@ -206,3 +206,17 @@ def fault_response(fault: Fault) -> Response:
     else:
         error = {"code": "ODP_SERVER_ERROR", "message": f"Simulated {fault.status} fault."}
     return JSONResponse({"error": error}, status_code=fault.status, headers=headers)
+
+
+@assumed(
+    SIM,
+    "403 for a projection no permission set grants",
+    "IFS documents 403 Forbidden among its API status codes and that access to a projection comes from "
+    "permission sets (docs.ifs.com techdocs 24r1 api_explorer responses_and_status_codes; 24r2 permission "
+    "sets, projections); the body's code and message were not captured: IFS's error envelope "
+    "{error: {code, message}} with the simulator's own words",
+)
+def forbidden_projection(projection: str) -> Response:
+    """403 for a projection the client's user has no permission set for."""
+    message = f"Access to projection {projection} is not granted: no permission set gives it."
+    return JSONResponse({"error": {"code": "FORBIDDEN", "message": message}}, status_code=403)

@@ -4,8 +4,8 @@ Routes (serve over HTTPS -- ``SecretClient`` refuses to send a bearer token over
 ``api-version`` is accepted:
 
 - ``GET /secrets/{name}``, ``GET /secrets/{name}/`` (what ``SecretClient`` sends for the latest version)
-  and ``GET /secrets/{name}/{version}``: the secret bundle, 404 ``SecretNotFound`` when absent, 403 when
-  the version is disabled.
+  and ``GET /secrets/{name}/{version}``: the secret bundle, 404 ``SecretNotFound`` when absent, 403
+  ``SecretDisabled`` when the version is disabled.
 - ``PUT /secrets/{name}``: ``{"value", "contentType"?, "tags"?, "attributes"?: {"enabled"?}}`` creates a
   new version and answers its bundle.
 
@@ -17,7 +17,10 @@ with ``verify_challenge_resource=False`` (a loopback vault is not a subdomain of
 ``connection_verify=<the loopback cert.pem>``.
 
 Admin actions: ``set_secret`` ``{name, value, enabled?}`` (seed without a token; answers the bundle),
-``delete_secret`` ``{name}``. Reset restores the secrets the simulator was created with.
+``delete_secret`` ``{name}``, ``revoke_role`` ``{}`` / ``grant_role`` ``{}``: the callers lose (get back)
+their role assignment on the vault (Key Vault Secrets User): every request with a valid token answers 403
+``ForbiddenByRbac``, as an RBAC vault does. Reset restores the secrets the simulator was created with, and
+the role.
 """
 
 from __future__ import annotations
@@ -79,8 +82,24 @@ INVALID_TOKEN = assumed(
 )
 OTHER_ERRORS = assumed(
     SIM,
-    "400 BadParameter / 403 disabled secret",
+    "400 BadParameter",
     "Codes follow Key Vault's error envelope {error: {code, message}}; messages were not captured.",
+)
+DISABLED = captured(
+    SIM,
+    "403 disabled secret",
+    '{"error":{"code":"Forbidden","message":"Operation get is not allowed on a disabled secret.",'
+    '"innererror":{"code":"SecretDisabled"}}}: code, message and inner code quoted in '
+    "github.com/Azure/azure-sdk-for-js/issues/24756 (the JS model calls it innerError; on the wire it is "
+    "innererror, the name azure-keyvault-secrets' generated KeyVaultError model reads).",
+)
+FORBIDDEN_BY_RBAC = captured(
+    SIM,
+    "403 without a role assignment",
+    '{"error":{"code":"Forbidden","message":"Caller is not authorized to perform action on resource. …",'
+    '"innererror":{"code":"ForbiddenByRbac"}}} as quoted in Microsoft Q&A 2139767 (azure.core.exceptions.'
+    "HttpResponseError: (Forbidden) …, Inner error: ForbiddenByRbac); the lines after the first sentence "
+    "(caller, action, resource, assignment) were not captured and are left out.",
 )
 
 
@@ -115,8 +134,13 @@ class SecretVersion:
         return body
 
 
-def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, inner: str | None = None
+) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if inner is not None:
+        error["innererror"] = {"code": inner}  # the wire name (azure-keyvault-secrets' KeyVaultError model)
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 class KeyVaultSimulator:
@@ -139,6 +163,7 @@ class KeyVaultSimulator:
         self._lock = threading.Lock()
         self._secrets: dict[str, list[SecretVersion]] = {}
         self._initial = dict(secrets or {})
+        self.role_assigned = True  # the callers hold Key Vault Secrets User on the vault
         self._register_admin()
         self._restore()
         self.app: ASGIApp = self.admin.build_app(
@@ -197,9 +222,20 @@ class KeyVaultSimulator:
                 raise AdminError("no such secret")
             return {"deleted": True}
 
+        @self.admin.action("revoke_role", "Callers lose their role on the vault: 403 ForbiddenByRbac")
+        def revoke_role(body: dict[str, Any]) -> dict[str, Any]:
+            self.role_assigned = False
+            return {"role_assigned": False}
+
+        @self.admin.action("grant_role", "Callers get their role assignment on the vault back")
+        def grant_role(body: dict[str, Any]) -> dict[str, Any]:
+            self.role_assigned = True
+            return {"role_assigned": True}
+
         self.admin.on_reset(self._restore)
 
     def _restore(self) -> None:
+        self.role_assigned = True
         with self._lock:
             self._secrets.clear()
         for name, value in self._initial.items():
@@ -221,6 +257,9 @@ class KeyVaultSimulator:
             )
         except TokenError as exc:
             return self._challenge(f"AKV10022: Invalid token: {exc.reason}.")
+        if not self.role_assigned:
+            message = "Caller is not authorized to perform action on resource."
+            return _error(403, "Forbidden", message, inner="ForbiddenByRbac")
         return None
 
     async def _secret(self, request: Request) -> Response:
@@ -246,7 +285,8 @@ class KeyVaultSimulator:
                 "https://go.microsoft.com/fwlink/?linkid=2125182",
             )
         if not found.enabled:
-            return _error(403, "Forbidden", "Operation get is not allowed on a disabled secret.")
+            message = "Operation get is not allowed on a disabled secret."
+            return _error(403, "Forbidden", message, inner="SecretDisabled")
         return JSONResponse(found.bundle(vault_url, name))
 
     async def _put(self, request: Request, vault_url: str, name: str) -> Response:

@@ -7,7 +7,8 @@ lines, a line added, a quantity changed, a line removed, orders released, delive
 cancelled, a quotation won and one revised — is asserted on the Dataverse simulator's rows (headers, every
 line, the totals Dataverse computes, states), then run again on fresh simulators with 429 storms, 5xx,
 dropped connections and expired tokens on both sides: it must end in the same Dataverse state, nothing lost
-(every mapped column), nothing duplicated (row counts), nothing poisoned or parked. Neither run writes a
+(every mapped column), nothing duplicated (row counts), nothing poisoned or parked, and ``reconcile`` of
+every entity finding nothing missing or different. Neither run writes a
 secret, a token or a customer's personal data (name, address) into any log line or audit row
 (``tests/e2e/leaks.py``).
 """
@@ -20,6 +21,7 @@ import pytest
 
 from devhost.host import LocalHost
 from devhost.scenario import SyncScenario, scenario_settings
+from shared.ops.runtime import operations
 from shared.platform.retry import recording_waits
 from simulators.common.tls import loopback_certificate
 from simulators.stack import running_simulators
@@ -46,6 +48,7 @@ QUEUES = ("customers", "sales-parts", "orders", "quotations")
 RATES = {"throttle": 0.15, "error": 0.1, "drop": 0.05}
 FAULTS_IFS = {"rates": RATES, "seed": 11, "paths": ["/main/*"], "retry_after_seconds": 1}
 FAULTS_DATAVERSE = {"rates": RATES, "seed": 13, "paths": ["/api/data/*"], "retry_after_seconds": 1}
+IN_STEP_ZERO = ("missing_in_dataverse", "missing_in_ifs", "differs", "cannot_be_planned")  # reconcile
 
 
 def business_day(scenario: SyncScenario, host: LocalHost, *, faults: bool) -> None:
@@ -188,6 +191,12 @@ def run(azurite: str, prefix: str, *, faults: bool) -> tuple[dict[str, Any], int
             for queue in QUEUES:
                 poison = scenario.runtime.storage.publisher.queue(f"{prefix}-{queue}-poison")
                 assert poison.get_queue_properties().approximate_message_count == 0
+            operator = operations(scenario.settings)  # what `reconcile --entity E` reports, per entity
+            for entity in operator.entities:
+                summary = operator.reconcile(entity).summary()
+                off = {k: v for k, v in summary.items() if k in IN_STEP_ZERO and v}
+                assert summary["ifs"] == summary["dataverse"] > 0, (entity, summary)
+                assert off == {}, (entity, summary)
             struck = [
                 r
                 for system in ("ifs", "dataverse")

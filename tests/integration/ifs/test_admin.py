@@ -10,6 +10,7 @@ from shared.config import IfsSettings
 from shared.ifs.auth import IfsTokenProvider
 from shared.ifs.client import IfsClient
 from shared.ifs.entities import EntitySet
+from shared.ifs.errors import IfsForbiddenError
 from shared.ifs.etag import decode_etag
 from shared.ifs.query import Query
 from simulators.common.admin_client import AdminClient, AdminRequestError
@@ -94,3 +95,21 @@ def test_server_page_size_is_adjustable(client: IfsClient, settings: IfsSettings
     rows = list(client.iter_rows(settings.entities.orders, Query(select=("OrderNo",)), page_size=0))
     assert len(rows) == 50
     assert client.requests_sent - before == 8
+
+
+def test_a_revoked_projection_answers_403_until_granted(
+    client: IfsClient, settings: IfsSettings, admin: AdminClient
+) -> None:
+    """Without the projection's permission set: 403 for it, other projections still readable; reset grants."""
+    orders, customers = settings.entities.orders, settings.entities.customers
+    admin.action("revoke_projection", {"projection": orders.projection})
+    with pytest.raises(IfsForbiddenError) as refused:
+        client.get(orders, {"OrderNo": "C1000000933"})
+    assert refused.value.status == 403
+    assert f"projection {orders.projection} is not granted" in str(refused.value)
+    assert next(iter(client.iter_rows(customers, Query(top=1))), None) is not None
+    admin.action("grant_projection", {"projection": orders.projection})
+    assert client.get(orders, {"OrderNo": "C1000000933"}).row["OrderNo"] == "C1000000933"
+    admin.action("revoke_projection", {"projection": orders.projection})
+    admin.reset()
+    assert client.get(orders, {"OrderNo": "C1000000933"}).row["OrderNo"] == "C1000000933"

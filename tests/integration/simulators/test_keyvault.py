@@ -161,3 +161,35 @@ def test_admin_seeds_secrets_and_reset_empties_the_vault(
     admin.reset()
     with pytest.raises(ResourceNotFoundError):
         secrets.get_secret("seeded")
+
+
+def test_disabled_secret_says_so_in_the_inner_error(stack: IdentityStack, secrets: SecretClient) -> None:
+    """403 Forbidden with inner error SecretDisabled, as Key Vault answers for a disabled version."""
+    secrets.set_secret("off", "v", enabled=False)
+    with pytest.raises(HttpResponseError) as caught:
+        secrets.get_secret("off")
+    assert caught.value.error is not None
+    error = caught.value.error
+    assert (error.code, error.innererror) == ("Forbidden", {"code": "SecretDisabled"})
+
+
+def test_without_a_role_assignment_every_request_is_forbidden_by_rbac(
+    stack: IdentityStack, secrets: SecretClient
+) -> None:
+    """revoke_role: 403 ForbiddenByRbac for a valid token; grant_role (and reset) give the role back."""
+    secrets.set_secret("there", "v")
+    verify = ssl.create_default_context(cafile=stack.tls.cert_path)
+    admin = AdminClient(httpx.Client(base_url=stack.vault_url, verify=verify))
+    admin.action("revoke_role")
+    with pytest.raises(HttpResponseError) as caught:
+        secrets.get_secret("there")
+    assert caught.value.status_code == 403
+    assert caught.value.error is not None
+    assert caught.value.error.innererror == {"code": "ForbiddenByRbac"}
+    assert "Caller is not authorized to perform action on resource" in str(caught.value)
+    admin.action("grant_role")
+    assert secrets.get_secret("there").value == "v"
+    admin.action("revoke_role")
+    stack.reset()
+    secrets.set_secret("again", "w")
+    assert secrets.get_secret("again").value == "w"

@@ -13,7 +13,7 @@ import pytest
 from devhost.scenario import SyncScenario
 from shared.cli.app import main
 from shared.dataverse.endpoint_auth import WebhookAuth
-from shared.dataverse.provisioning import Provisioner, WebhookStep
+from shared.dataverse.provisioning import AlternateKeyFailedError, Provisioner, WebhookStep
 from shared.state.subscriptions import Subscription, SubscriptionRepository
 from shared.sync.provision import provision
 
@@ -330,3 +330,147 @@ def test_a_broken_ca_bundle_fails_its_steps_never_the_command(check: Any, tmp_pa
     assert "TLS_CA_BUNDLE" in failures(results)[0]["detail"]
     token = next(r for r in results if r["name"] == "IFS token")
     assert token["status"] == "skip"
+
+
+# ---- more failures a user can cause --------------------------------------------------------------
+
+
+def test_a_disabled_secret_in_key_vault_says_to_enable_it(check: Any, scenario: SyncScenario) -> None:
+    """A disabled secret (403 SecretDisabled) is not a missing role: the fix enables the secret."""
+    vault = scenario.stack.identity.vault
+    vault.set_secret("ifs-client-secret", secret(scenario, "ifs-client-secret"), enabled=False)
+    code, results = check()
+    assert code == 1
+    failure = failures(results)[0]
+    assert (failure["area"], failure["name"]) == ("key vault", "secret ifs-client-secret")
+    assert failure["detail"] == "secret ifs-client-secret is disabled"
+    assert "az keyvault secret set-attributes" in failure["fix"]
+    assert "--enabled true" in failure["fix"]
+
+
+def test_a_vault_the_app_holds_no_role_on(check: Any, scenario: SyncScenario) -> None:
+    """403 ForbiddenByRbac: the fix names the Key Vault Secrets User role."""
+    scenario.stack.identity.vault.role_assigned = False  # what the admin action revoke_role does
+    code, results = check()
+    assert code == 1
+    failure = failures(results)[0]
+    assert failure["area"] == "key vault"
+    assert failure["detail"] == "Key Vault answered 403 (ForbiddenByRbac)"
+    assert failure["fix"] == "give the app's identity the Key Vault Secrets User role on the vault"
+
+
+def test_a_key_vault_that_does_not_answer(check: Any) -> None:
+    """KEY_VAULT_URL naming a port nobody listens on: unreachable, check KEY_VAULT_URL."""
+    code, results = check(KEY_VAULT_URL="https://127.0.0.1:9")
+    assert code == 1
+    failure = failures(results)[0]
+    assert failure["area"] == "key vault"
+    assert failure["detail"].startswith("unreachable")
+    assert failure["fix"] == "check KEY_VAULT_URL"
+
+
+def test_an_ifs_that_does_not_answer(check: Any) -> None:
+    """IFS_BASE_URL naming a port nobody listens on: IAM unreachable, check IFS_BASE_URL."""
+    code, results = check(IFS_BASE_URL="https://127.0.0.1:9")
+    assert code == 1
+    failure = failures(results)[0]
+    assert (failure["area"], failure["name"]) == ("ifs", "IFS token")
+    assert failure["detail"].startswith("IAM unreachable at https://127.0.0.1:9/")
+    assert failure["fix"].startswith("check IFS_BASE_URL")
+    assert {r["status"] for r in results if r["name"].endswith(": IFS projection")} == {"skip"}
+
+
+def test_a_projection_no_permission_set_grants(check: Any, scenario: SyncScenario) -> None:
+    """IFS answers 403 for the customers' projection: the fix names the projection's permission set."""
+    projection = scenario.runtime.sources["customers"].root.projection
+    scenario.admin("ifs").action("revoke_projection", {"projection": projection})
+    code, results = check()
+    assert code == 1
+    failure = only_failure(results)
+    assert failure["name"] == "customers: IFS projection"
+    assert failure["detail"].startswith("IFS answered 403 for ")
+    assert failure["fix"] == f"grant the IAM client's user the permission set of projection {projection}"
+
+
+def test_a_collection_ifs_does_not_have(check: Any) -> None:
+    """A customer-addresses navigation the projection lacks: named, with the setting to check."""
+    code, results = check(IFS_CUSTOMER_ADDRESSES_NAVIGATION="NoSuchAddresses(CustomerId,AddressId)")
+    assert code == 1
+    failure = next(r for r in failures(results) if r["area"] == "ifs")
+    assert failure["name"] == "customers: IFS projection"
+    assert "has no collection NoSuchAddresses" in failure["detail"]
+    assert "IFS_*_NAVIGATION" in failure["fix"]
+
+
+def test_a_dataverse_that_does_not_answer(check: Any) -> None:
+    """DATAVERSE_URL naming a port nobody listens on: the Dataverse check fails naming DATAVERSE_URL."""
+    code, results = check(DATAVERSE_URL="https://127.0.0.1:9")
+    assert code == 1
+    failure = next(r for r in failures(results) if r["area"] == "dataverse")
+    assert failure["name"] == "Dataverse token and application user"
+    assert "Connection refused" in failure["detail"]
+    assert failure["fix"] == "check DATAVERSE_URL (https://127.0.0.1:9)"
+
+
+def test_a_webhook_whose_endpoint_is_gone(check: Any, scenario: SyncScenario) -> None:
+    """The service endpoint the connector registered was deleted: provision registers it again."""
+    runtime = scenario.runtime
+    registration = Provisioner(runtime.dataverse).register_webhook(
+        "ifs-connector", "https://127.0.0.1:1/api/webhooks/dataverse", WebhookAuth.webhook_key("k"),
+        [WebhookStep("Create", "salesorder")],
+    )  # fmt: skip
+    SubscriptionRepository(runtime.storage.tables).save(
+        Subscription(
+            "ifs-connector",
+            registration.endpoint_url,
+            registration.service_endpoint_id,
+            registration.step_ids,
+        )
+    )
+    for step in registration.steps:
+        runtime.dataverse.delete("sdkmessageprocessingsteps", step.id)
+    runtime.dataverse.delete("serviceendpoints", uuid.UUID(str(registration.service_endpoint_id)))
+    code, results = check()
+    assert code == 1
+    failure = only_failure(results)
+    assert (failure["name"], failure["detail"]) == ("webhook ifs-connector", "its service endpoint is gone")
+    assert failure["fix"] == "run `python -m shared.cli provision`"
+
+
+def test_an_alternate_key_whose_index_failed(check: Any, scenario: SyncScenario) -> None:
+    """Rows sharing a key value before the key was made: its index Failed; the fix is to reactivate it."""
+    scenario.admin("dataverse").reset()
+    scenario.add_currencies()
+    dataverse = scenario.runtime.dataverse
+    for name in ("First", "Second"):
+        dataverse.create("accounts", {"name": name, "accountnumber": "TWICE"})
+    with pytest.raises(AlternateKeyFailedError):
+        scenario.provision()
+    code, results = check()
+    assert code == 1
+    failure = next(r for r in failures(results) if r["name"] == "alternate key ifs_accountnumber on account")
+    assert failure["detail"] == "Failed"
+    assert "ReactivateEntityKey" in failure["fix"]
+
+
+def test_a_privilege_held_below_global_depth_warns(check: Any, scenario: SyncScenario) -> None:
+    """Write on account only for the user's own rows: a warning, not a failure (exit 0)."""
+    scenario.admin("dataverse").action("grant_privilege", {"table": "account", "privilege": "Write",
+                                                           "depth": "Basic"})  # fmt: skip
+    code, results = check()
+    assert code == 0
+    [warning] = [r for r in results if r["status"] == "warn"]
+    assert warning["name"] == "application user's privileges on account"
+    assert "Write held below Global depth" in warning["detail"]
+    assert warning["fix"] == "give the role Write on account at Organization level"
+
+
+def test_a_mapped_column_that_cannot_be_written(check: Any, tmp_path: Path) -> None:
+    """A column Dataverse computes (createdon): found against EntityDefinitions as not writable."""
+    line = 'createdon = { value = "2025-01-01" }\n'
+    folder = mappings_with(tmp_path, "[account.columns]\n", "[account.columns]\n" + line)
+    code, results = check(SYNC_MAPPINGS_DIR=folder)
+    assert code == 1
+    failure = only_failure(results)
+    assert failure["name"] == "customers: account columns against account's metadata"
+    assert failure["detail"] == "createdon cannot be written (neither on create nor on update)"

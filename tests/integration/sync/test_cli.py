@@ -1,4 +1,4 @@
-"""The command line's sync commands against the simulators: provision, sync --once, backfill, --dry-run."""
+"""The command line against the simulators: provision, deprovision, sync --once, backfill, exit codes."""
 
 from __future__ import annotations
 
@@ -145,3 +145,43 @@ def test_a_stopped_backfill_continues_where_it_stopped(cli: Any, scenario: SyncS
     assert lines[-1].split()[:2] == ["customers", str(created)]  # only the rest, in this run
     assert_in_step(scenario)
     assert backfill_service.position(runtime.watermarks, "customers").after is None
+
+
+def test_deprovision_removes_what_provision_registered_and_keeps_the_keys(cli: Any) -> None:
+    """The webhook's steps and endpoint go, the keys stay; a second run finds nothing to remove."""
+    provisioned = json.loads(cli("provision", "--json")[1])
+    code, out = cli("deprovision", "--json")
+    assert code == 0
+    removed = json.loads(out)
+    assert removed["removed_steps"] == len(provisioned["steps"]) > 0
+    assert removed["endpoint_removed"] is True
+    keys = json.loads(cli("provision", "--keys-only", "--json")[1])["keys"]
+    assert {k["status"] for k in keys} == {"Active"}
+    code, out = cli("deprovision")
+    assert code == 0
+    assert out.splitlines()[0].split() == ["what", "value"]
+    assert "steps removed     0" in out
+    assert "endpoint removed  False" in out
+
+
+def test_a_missing_setting_exits_2_naming_it(
+    scenario: SyncScenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without DATAVERSE_URL a command stops before doing anything, naming the setting (exit 2)."""
+    for name, value in scenario.values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DATAVERSE_URL")
+    assert main(["sync", "--once"]) == 2
+    assert "DATAVERSE_URL is missing" in capsys.readouterr().err
+
+
+def test_a_system_that_does_not_answer_exits_3(
+    scenario: SyncScenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """IFS unreachable: the command says which error it met and exits 3, for a script to retry later."""
+    for name, value in scenario.values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IFS_BASE_URL", "https://127.0.0.1:9")
+    assert main(["sync", "--once", "--entity", "customers"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: IfsUnavailableError: "), err
