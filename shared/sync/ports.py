@@ -251,6 +251,14 @@ class KeyProvisioner(Protocol):
     ) -> Any:
         """The Active key, created first when missing."""
 
+    def create_alternate_key(self, entity: str, schema_name: str, key_attributes: Iterable[str]) -> Any:
+        """The key, created when missing, without waiting for its index."""
+
+    def await_alternate_key(
+        self, entity: str, schema_name: str, *, timeout: float = ..., poll: float = ...
+    ) -> Any:
+        """The existing key once its index is Active."""
+
 
 class CreateLeases(Protocol):
     """Insert-only leases on creates (``shared.state.leases.CreateLeaseRepository`` satisfies it).

@@ -5,7 +5,7 @@ columns named with the connector's prefix (``ifs_ordernumber``, ``ifs_linekey``,
 of their mapped length unless they exist, create an alternate key for every keyed mapping target unless it
 exists (over the target's ``key`` and the columns its flow keys it with: a line within its order, a quote
 with its revision), then wait until it is Active (Dataverse builds it asynchronously; an upsert by a key
-that is not Active fails). Running it again changes nothing.
+that is not Active fails; every key is created before any is waited for). Running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -85,17 +85,21 @@ def provision(
 def provision_keys(
     mappings: list[EntityMapping], provisioner: KeyProvisioner, *, timeout: float = 900.0, poll: float = 5.0
 ) -> list[KeyStatus]:
-    """Ensure an Active alternate key for each keyed target of ``mappings`` (their columns exist)."""
-    done: dict[tuple[str, tuple[str, ...]], KeyStatus] = {}
+    """Ensure an Active alternate key for each keyed target of ``mappings`` (their columns exist).
+
+    Every missing key is created before any is waited for: Dataverse builds the indexes side by side, so
+    provisioning takes the longest build, not the sum of them.
+    """
+    wanted: dict[tuple[str, tuple[str, ...]], str] = {}
     for mapping in mappings:
         for target in mapping.targets.values():
             columns = target.key_columns
-            if not columns or (target.table, columns) in done:
-                continue
-            key = provisioner.ensure_alternate_key(
-                target.table, key_name(columns), list(columns), timeout=timeout, poll=poll
-            )
-            done[(target.table, columns)] = KeyStatus(
-                target.table, str(key.schema_name), columns, str(key.status)
-            )
-    return list(done.values())
+            if columns and (target.table, columns) not in wanted:
+                wanted[(target.table, columns)] = key_name(columns)
+    for (table, columns), name in wanted.items():
+        provisioner.create_alternate_key(table, name, list(columns))
+    done = []
+    for (table, columns), name in wanted.items():
+        key = provisioner.await_alternate_key(table, name, timeout=timeout, poll=poll)
+        done.append(KeyStatus(table, str(key.schema_name), columns, str(key.status)))
+    return done
