@@ -240,17 +240,6 @@ class KeyProvisioner(Protocol):
     def ensure_text_column(self, entity: str, schema_name: str, max_length: int, label: str) -> Any:
         """Add a custom text column unless it exists; truthy when it was created now."""
 
-    def ensure_alternate_key(
-        self,
-        entity: str,
-        schema_name: str,
-        key_attributes: Iterable[str],
-        *,
-        timeout: float = ...,
-        poll: float = ...,
-    ) -> Any:
-        """The Active key, created first when missing."""
-
     def create_alternate_key(self, entity: str, schema_name: str, key_attributes: Iterable[str]) -> Any:
         """The key, created when missing, without waiting for its index."""
 
