@@ -25,16 +25,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from shared.sync.mapping.evaluate import KEEP, NO_VALUE, MappingValueError, convert
-from shared.sync.mapping.lines import LineIndex
-from shared.sync.mapping.load import FALLBACK, MappingError, MappingProblem
-from shared.sync.mapping.model import KINDS, ColumnRule, Kind, Location, ValueMap
+from shared.sync.mapping.load import (
+    Checker,
+    MappingError,
+    parse_toml,
+    read_mapping_file,
+    value_maps,
+)
+from shared.sync.mapping.model import KINDS, ColumnRule, Kind, ValueMap
 
 _FIELD = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
 _SOURCE = re.compile(r"^[a-z_][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -155,39 +159,15 @@ def _timestamp(rule: ColumnRule, value: Any) -> str:
 # ---- loading ------------------------------------------------------------------------------------------
 
 
-class _Check:
-    def __init__(self, name: str, text: str) -> None:
-        self.name = name
-        self.lines = LineIndex(text)
-        self.problems: list[MappingProblem] = []
-
-    def at(self, *path: str) -> Location:
-        return Location(self.name, self.lines.line_of(path), ".".join(path))
-
-    def fail(self, message: str, *path: str) -> None:
-        self.problems.append(MappingProblem(self.at(*path), message))
-
-
 def load_inbound(path: Path, schema: InboundSchema) -> InboundMapping:
     """Read and validate the file at ``path``; MappingError naming every problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MappingError(
-            path.name, [MappingProblem(Location(path.name, 1, ""), f"cannot read: {exc}")]
-        ) from exc
-    return parse_inbound(text, path.name, schema)
+    return parse_inbound(read_mapping_file(path), path.name, schema)
 
 
 def parse_inbound(text: str, name: str, schema: InboundSchema) -> InboundMapping:
     """Validate the TOML ``text`` of the file ``name`` against ``schema``."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = Location(name, int(line.group(1)) if line else 1, "")
-        raise MappingError(name, [MappingProblem(where, f"not valid TOML: {exc}")]) from exc
-    check = _Check(name, text)
+    document = parse_toml(text, name)
+    check = Checker(name, text)
     if document.get("entity") != schema.entity:
         check.fail(f"must say entity = {schema.entity!r} (found {document.get('entity')!r})", "entity")
     options = document.get("options", {})
@@ -202,7 +182,7 @@ def parse_inbound(text: str, name: str, schema: InboundSchema) -> InboundMapping
             )
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             check.fail(f"must be {expected.__name__}, not {type(value).__name__}", "options", key)
-    maps = _maps(check, document.get("maps", {}))
+    maps = value_maps(check, document.get("maps", {}))
     known = {"entity", "options", "maps", *schema.sections}
     for key in document:
         if key not in known:
@@ -220,30 +200,8 @@ def parse_inbound(text: str, name: str, schema: InboundSchema) -> InboundMapping
     return InboundMapping(schema.entity, name, sections, maps, dict(options))
 
 
-def _maps(check: _Check, section: Any) -> dict[str, ValueMap]:
-    if not isinstance(section, dict):
-        check.fail("must be a table of value maps", "maps")
-        return {}
-    maps: dict[str, ValueMap] = {}
-    for map_name, entries in section.items():
-        if not isinstance(entries, dict):
-            check.fail("a value map is a table of source value = target value", "maps", map_name)
-            continue
-        bad = [k for k, v in entries.items() if isinstance(v, dict | list)]
-        for key in bad:
-            check.fail("a mapped value must be a string, number or boolean", "maps", map_name, key)
-        maps[map_name] = ValueMap(
-            name=map_name,
-            location=check.at("maps", map_name),
-            entries={k: v for k, v in entries.items() if k != FALLBACK and k not in bad},
-            fallback=entries.get(FALLBACK),
-            has_fallback=FALLBACK in entries,
-        )
-    return maps
-
-
 def _rule(  # noqa: PLR0912, PLR0917 - one check per option, in the order a reader meets them
-    check: _Check, section: str, key: str, raw: Any, parts: frozenset[str], maps: Mapping[str, ValueMap]
+    check: Checker, section: str, key: str, raw: Any, parts: frozenset[str], maps: Mapping[str, ValueMap]
 ) -> FieldRule | None:
     path = (section, key)
     if not _FIELD.fullmatch(key):

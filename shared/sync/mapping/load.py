@@ -100,43 +100,56 @@ class MappingError(Exception):
         super().__init__(f"mapping {path} is invalid: " + "; ".join(str(p) for p in self.problems))
 
 
-class _Checker:
+class Checker:
+    """Collects the problems of one mapping file, each located by its TOML path (file, line, field)."""
+
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.lines = LineIndex(text)
         self.problems: list[MappingProblem] = []
 
     def at(self, *path: str) -> Location:
+        """Where the TOML path ``path`` stands in the file."""
         return Location(self.path, self.lines.line_of(path), ".".join(path))
 
     def fail(self, message: str, *path: str) -> None:
+        """Record a problem at the TOML path ``path``."""
         self.problems.append(MappingProblem(self.at(*path), message))
 
 
 def load_mapping(path: Path, schema: MappingSchema) -> EntityMapping:
     """Read the mapping at ``path``; MappingError naming every problem (file, line, field) if invalid."""
-    name = path.name
+    return parse_mapping(read_mapping_file(path), path.name, schema)
+
+
+def read_mapping_file(path: Path) -> str:
+    """The text of the mapping file at ``path``; MappingError when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise MappingError(name, [MappingProblem(Location(name, 1, ""), f"cannot read: {exc}")]) from exc
-    return parse_mapping(text, name, schema)
+        problem = MappingProblem(Location(path.name, 1, ""), f"cannot read: {exc}")
+        raise MappingError(path.name, [problem]) from exc
 
 
-def parse_mapping(text: str, name: str, schema: MappingSchema) -> EntityMapping:
-    """Validate the TOML ``text`` of the file called ``name`` against ``schema``."""
+def parse_toml(text: str, name: str) -> dict[str, Any]:
+    """The TOML document ``text`` of the file ``name``; MappingError with the line TOML names if invalid."""
     try:
-        document = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         location = Location(name, int(line.group(1)) if line else 1, "")
         raise MappingError(name, [MappingProblem(location, f"not valid TOML: {exc}")]) from exc
-    check = _Checker(name, text)
+
+
+def parse_mapping(text: str, name: str, schema: MappingSchema) -> EntityMapping:
+    """Validate the TOML ``text`` of the file called ``name`` against ``schema``."""
+    document = parse_toml(text, name)
+    check = Checker(name, text)
     entity = document.get("entity")
     if entity != schema.entity:
         check.fail(f"must say entity = {schema.entity!r} (found {entity!r})", "entity")
     options = _options(check, document.get("options", {}), schema)
-    maps = _maps(check, document.get("maps", {}))
+    maps = value_maps(check, document.get("maps", {}))
     known = {"entity", "options", "maps", *schema.targets}
     for key in document:
         if key not in known:
@@ -158,7 +171,7 @@ def parse_mapping(text: str, name: str, schema: MappingSchema) -> EntityMapping:
     return EntityMapping(entity=schema.entity, path=name, targets=targets, maps=maps, options=options)
 
 
-def _options(check: _Checker, section: Any, schema: MappingSchema) -> dict[str, Any]:
+def _options(check: Checker, section: Any, schema: MappingSchema) -> dict[str, Any]:
     if not isinstance(section, dict):
         check.fail("must be a table", "options")
         return {}
@@ -174,7 +187,8 @@ def _options(check: _Checker, section: Any, schema: MappingSchema) -> dict[str, 
     return dict(section)
 
 
-def _maps(check: _Checker, section: Any) -> dict[str, ValueMap]:
+def value_maps(check: Checker, section: Any) -> dict[str, ValueMap]:
+    """The ``[maps]`` section's value maps (source value = target value, ``_`` the fallback)."""
     if not isinstance(section, dict):
         check.fail("must be a table of value maps", "maps")
         return {}
@@ -204,7 +218,7 @@ def _maps(check: _Checker, section: Any) -> dict[str, ValueMap]:
 
 
 def _target(  # noqa: PLR0917 - the checker, where, and what the section is checked against
-    check: _Checker,
+    check: Checker,
     name: str,
     section: dict[str, Any],
     schema: TargetSchema,
@@ -267,7 +281,7 @@ def _target(  # noqa: PLR0917 - the checker, where, and what the section is chec
     )
 
 
-def _check_custom_key(check: _Checker, name: str, key: Any, key_max_length: Any) -> None:
+def _check_custom_key(check: Checker, name: str, key: Any, key_max_length: Any) -> None:
     """A key column with the connector's prefix is created by ``provision``: it needs its length."""
     if isinstance(key, str) and key.startswith(CUSTOM_PREFIX) and key_max_length is None:
         check.fail(
@@ -277,7 +291,7 @@ def _check_custom_key(check: _Checker, name: str, key: Any, key_max_length: Any)
         )
 
 
-def _check_custom(check: _Checker, path: tuple[str, ...], rule: ColumnRule) -> None:
+def _check_custom(check: Checker, path: tuple[str, ...], rule: ColumnRule) -> None:
     """A column with the connector's prefix is created by ``provision``: it must say its text type."""
     if not rule.column.startswith(CUSTOM_PREFIX) or rule.lookup is not None:
         return
@@ -290,7 +304,7 @@ def _check_custom(check: _Checker, path: tuple[str, ...], rule: ColumnRule) -> N
 
 
 def _rule(  # noqa: PLR0912, PLR0917 - one check per option, in the order a reader meets them
-    check: _Checker,
+    check: Checker,
     path: tuple[str, ...],
     column: str,
     raw: Any,
@@ -356,7 +370,7 @@ def _rule(  # noqa: PLR0912, PLR0917 - one check per option, in the order a read
 
 
 def _lookup(
-    check: _Checker, path: tuple[str, ...], column: str, raw: Any, schema: MappingSchema
+    check: Checker, path: tuple[str, ...], column: str, raw: Any, schema: MappingSchema
 ) -> Lookup | None:
     where = (*path, "lookup")
     before = len(check.problems)
