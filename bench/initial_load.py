@@ -58,7 +58,7 @@ import httpx
 
 from bench.concurrency import DOP_HINT_HEADER, AdaptiveConcurrency, ConcurrencyLog
 from bench.queue_workers import Counts, Drained, QueueWorkers, Traffic
-from devhost.scenario import CURRENCIES, SITE_CURRENCIES, settings_for
+from devhost.scenario import add_currencies, settings_for
 from shared.config import AppSettings, IfsSettings
 from shared.dataverse.provisioning import Provisioner
 from shared.runtime import RuntimeOptions, SyncRuntime, sync_runtime
@@ -208,18 +208,7 @@ class Bench:
     def set_up(self, runtime: SyncRuntime) -> None:
         """What an administrator does before the first run: the org's currencies and the alternate keys."""
         dataverse = runtime.dataverse
-        for code in SITE_CURRENCIES:
-            name, rate = CURRENCIES[code]
-            dataverse.create(
-                "transactioncurrencies",
-                {
-                    "isocurrencycode": code,
-                    "currencyname": name,
-                    "currencysymbol": code,
-                    "exchangerate": rate,
-                    "currencyprecision": 2,
-                },
-            )
+        add_currencies(dataverse)
         mappings = [runtime.engine.mapping(e) for e in runtime.engine.entities]
         provision_keys(mappings, Provisioner(dataverse), poll=0.05)
         dataverse.who_am_i()  # the token, and the x-ms-dop-hint the controller starts from

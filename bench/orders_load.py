@@ -47,7 +47,7 @@ import httpx
 from azure.data.tables import TableServiceClient
 
 from bench.queue_workers import Traffic
-from devhost.scenario import CURRENCIES, SITE_CURRENCIES, scenario_settings
+from devhost.scenario import add_currencies, scenario_settings
 from shared.config import AppSettings, IfsSettings
 from shared.dataverse.provisioning import Provisioner
 from shared.runtime import RuntimeOptions, SyncRuntime, sync_runtime
@@ -181,13 +181,7 @@ class Bench:
         traffic = Traffic({"ifs": settings.get(IfsSettings).api_root, "dataverse": ""})
         runtime = sync_runtime(settings, RuntimeOptions(on_response=traffic))
         traffic.set_root("dataverse", runtime.dataverse.service_root)
-        for code in SITE_CURRENCIES:  # the org's set-up, as an administrator makes it
-            name, rate = CURRENCIES[code]
-            runtime.dataverse.create(
-                "transactioncurrencies",
-                {"isocurrencycode": code, "currencyname": name, "currencysymbol": code,
-                 "exchangerate": rate, "currencyprecision": 2},
-            )  # fmt: skip
+        add_currencies(runtime.dataverse)  # the org's set-up, as an administrator makes it
         mappings = [runtime.engine.mapping(e) for e in runtime.engine.entities]
         provision(mappings, Provisioner(runtime.dataverse), poll=0.05)
         if not bulk:

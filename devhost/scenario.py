@@ -19,6 +19,7 @@ import httpx
 
 from devhost.host import REPO_ROOT
 from shared.config import AppSettings, read_local_settings
+from shared.dataverse.client import DataverseClient
 from shared.dataverse.provisioning import Provisioner
 from shared.runtime import SyncRuntime, sync_runtime
 from shared.sync.detection import PollResult
@@ -72,6 +73,27 @@ def settings_for(
     return values | overrides
 
 
+def add_currencies(dataverse: DataverseClient, codes: Iterable[str] = SITE_CURRENCIES) -> None:
+    """Create the organization's currencies not there yet (an administrator's set-up before the first run)."""
+    existing = {
+        r["isocurrencycode"] for r in dataverse.query("transactioncurrencies", select=["isocurrencycode"])
+    }
+    for code in codes:
+        if code in existing:
+            continue
+        name, rate = CURRENCIES[code]
+        dataverse.create(
+            "transactioncurrencies",
+            {
+                "isocurrencycode": code,
+                "currencyname": name,
+                "currencysymbol": code,
+                "exchangerate": rate,
+                "currencyprecision": 2,
+            },
+        )
+
+
 @dataclass
 class SyncScenario:
     """The connector's sync runtime against running simulators, driven in-process."""
@@ -104,24 +126,7 @@ class SyncScenario:
 
     def add_currencies(self, codes: Iterable[str] = SITE_CURRENCIES) -> None:
         """Create the organization's currencies (what an administrator does before the first run)."""
-        dataverse = self.runtime.dataverse
-        existing = {
-            r["isocurrencycode"] for r in dataverse.query("transactioncurrencies", select=["isocurrencycode"])
-        }
-        for code in codes:
-            if code in existing:
-                continue
-            name, rate = CURRENCIES[code]
-            dataverse.create(
-                "transactioncurrencies",
-                {
-                    "isocurrencycode": code,
-                    "currencyname": name,
-                    "currencysymbol": code,
-                    "exchangerate": rate,
-                    "currencyprecision": 2,
-                },
-            )
+        add_currencies(self.runtime.dataverse, codes)
 
     def provision(self) -> list[KeyStatus]:
         """The columns and alternate keys every mapping needs, created and awaited (``provision``'s path)."""
